@@ -1,0 +1,60 @@
+# The one entry point. `make test` and `make run` work on a fresh Debian machine: they install
+# what is missing (scripts/install-deps.sh), configure, build and go.
+
+BUILD_DIR ?= build
+ASAN_DIR  ?= build-asan
+FUZZ_DIR  ?= build-fuzz
+JOBS      ?= $(shell nproc)
+CMAKE_ARGS ?=
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build test test-unit test-integration asan-test run format format-check \
+        fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja:
+	@cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_ARGS) >/dev/null
+
+build: deps $(BUILD_DIR)/build.ninja
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Every test: unit (injected transport and clock) and integration (real binaries, loopback).
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+test-unit: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L unit
+
+test-integration: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L integration
+
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan-test: deps
+	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSGEVENTD_SANITIZE=ON \
+	  -DSGEVENTD_BENCH=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(ASAN_DIR) -j $(JOBS)
+	@cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+run: build
+	@scripts/run-demo.sh $(BUILD_DIR)
+
+format:
+	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+format-check:
+	@scripts/check-format.sh
+
+# libFuzzer on the response decoder for FUZZ_SECONDS (needs clang; see docs/development.md).
+fuzz: deps
+	@scripts/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+bench: build
+	@$(BUILD_DIR)/bin/bench_decode_event_page
+
+clean:
+	@rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)

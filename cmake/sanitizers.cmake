@@ -1,0 +1,6 @@
+# ASan + UBSan for the whole build when SGEVENTD_SANITIZE is on (CI runs the suite this way).
+if(SGEVENTD_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

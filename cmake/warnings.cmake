@@ -1,0 +1,32 @@
+# Warnings on and fatal for the project's own code only (third-party headers are SYSTEM).
+function(sgeventd_warnings target)
+  target_compile_options(${target} PRIVATE
+    -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+    -Wunused -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion -Wformat=2
+    -Wimplicit-fallthrough -Werror)
+endfunction()
+
+# A project library: warnings, include paths, C++20.
+function(sgeventd_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+  sgeventd_warnings(${name})
+endfunction()
+
+# A gtest binary registered with ctest. LABEL is "unit" or "integration".
+function(sgeventd_test name)
+  cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_definitions(${name} PRIVATE
+    SGEVENTD_TESTDATA_DIR="${SGEVENTD_TESTDATA_DIR}"
+    SGEVENTD_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}")
+  sgeventd_warnings(${name})
+  if(NOT ARG_LABEL)
+    set(ARG_LABEL unit)
+  endif()
+  gtest_discover_tests(${name} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT 120
+                       DISCOVERY_TIMEOUT 30)
+endfunction()

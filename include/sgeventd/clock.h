@@ -1,0 +1,19 @@
+// Time as a dependency, so retry, backoff and timeout logic can be tested without sleeping.
+#pragma once
+
+#include <chrono>
+
+namespace sgeventd {
+
+class Clock {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+  virtual ~Clock() = default;
+  virtual time_point now() const = 0;
+  virtual void sleep_for(std::chrono::milliseconds duration) = 0;
+
+  // The process's real steady clock (thread-safe, shared).
+  static Clock& real();
+};
+
+}  // namespace sgeventd

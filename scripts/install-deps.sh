@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sgeventd needs to build and test (DESIGN.md section 11).
+# Idempotent and quiet when everything is present; needs root (or sudo) only when
+# something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  clang clang-format libclang-rt-14-dev
+  libcurl4-openssl-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libexpected-dev
+  libspdlog-dev libfmt-dev libsqlite3-dev libcpp-httplib-dev libhowardhinnant-date-dev
+  libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
+  python3 tzdata ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
