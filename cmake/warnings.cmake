@@ -20,9 +20,6 @@ function(sgeventd_test name)
   cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
-  target_compile_definitions(${name} PRIVATE
-    SGEVENTD_TESTDATA_DIR="${SGEVENTD_TESTDATA_DIR}"
-    SGEVENTD_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}")
   sgeventd_warnings(${name})
   if(NOT ARG_LABEL)
     set(ARG_LABEL unit)

@@ -56,7 +56,7 @@ struct DateTime {
   static std::optional<DateTime> from_local(int year, int month, int day, int hour = 0,
                                             int minute = 0, int second = 0);
   // Parses exactly "YYYY-MM-DDTHH:MM:SSZ" (20 characters, a real calendar date, 00:00:00 to
-  // 23:59:59); anything else is nullopt. This is the only form the protocol turns into a
+  // 23:59:59, "T" and "Z" in either case as strptime allows); anything else is nullopt. This is the only form the protocol turns into a
   // datetime on the way in.
   static std::optional<DateTime> parse_wire(std::string_view text);
 

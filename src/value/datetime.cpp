@@ -166,8 +166,9 @@ std::optional<DateTime> DateTime::from_local(int year, int month, int day, int h
 }
 
 std::optional<DateTime> DateTime::parse_wire(std::string_view s) {
-  if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-      s[16] != ':' || s[19] != 'Z') {
+  // Python's strptime matches the format's letters case-insensitively, so "t" and "z" pass.
+  if (s.size() != 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+      s[13] != ':' || s[16] != ':' || (s[19] != 'Z' && s[19] != 'z')) {
     return std::nullopt;
   }
   int year, month, day, hour, minute, second;
