@@ -56,8 +56,8 @@ struct DateTime {
   static std::optional<DateTime> from_local(int year, int month, int day, int hour = 0,
                                             int minute = 0, int second = 0);
   // Parses exactly "YYYY-MM-DDTHH:MM:SSZ" (20 characters, a real calendar date, 00:00:00 to
-  // 23:59:59, "T" and "Z" in either case as strptime allows); anything else is nullopt. This is the only form the protocol turns into a
-  // datetime on the way in.
+  // 23:59:59, "T" and "Z" in either case as strptime allows); anything else is nullopt. This is the
+  // only form the protocol turns into a datetime on the way in.
   static std::optional<DateTime> parse_wire(std::string_view text);
 
   // "YYYY-MM-DDTHH:MM:SSZ": the instant in UTC, or with convert_to_utc false, the wall clock
@@ -182,8 +182,7 @@ class Value {
   friend bool operator==(const Value& a, const Value& b);
 
  private:
-  std::variant<std::monostate, bool, std::int64_t, double, std::string, Date, DateTime, List,
-               Dict>
+  std::variant<std::monostate, bool, std::int64_t, double, std::string, Date, DateTime, List, Dict>
       data_;
 };
 

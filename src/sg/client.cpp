@@ -19,9 +19,9 @@
 namespace sgeventd::sg {
 namespace {
 
-constexpr int kMaxAttempts = 3;             // _call_rpc: 502/504 retries
+constexpr int kMaxAttempts = 3;                     // _call_rpc: 502/504 retries
 constexpr std::chrono::milliseconds kBackoff{750};  // times the attempt number
-constexpr int kMaxRpcAttempts = 3;          // _make_call: TLS retries
+constexpr int kMaxRpcAttempts = 3;                  // _make_call: TLS retries
 constexpr const char* kProtocolVersion = "3.10.0";  // the shotgun_api3 release we match
 
 Error invalid(std::string message) {
@@ -203,16 +203,15 @@ struct Client::State {
     for (std::size_t i = 0; i < version->size() && i < 3; ++i) {
       const Value& part = (*version)[i];
       if (!part.is_number()) {
-        return tl::unexpected(response_error("info returned a non-numeric version: " +
-                                             to_json(Value(*version))));
+        return tl::unexpected(
+            response_error("info returned a non-numeric version: " + to_json(Value(*version))));
       }
       c.version.push_back(part.is_int() ? static_cast<int>(part.as_int())
                                         : static_cast<int>(part.as_float()));
     }
     if (!c.at_least(2, 4, 0)) {
-      return tl::unexpected(
-          shotgun_error("JSON API requires server version 2.4.0 or higher, server is " +
-                        c.version_string()));
+      return tl::unexpected(shotgun_error(
+          "JSON API requires server version 2.4.0 or higher, server is " + c.version_string()));
     }
     const Value& rpp = meta->get("api_max_entities_per_page");
     if (rpp.truthy() && rpp.is_int() && rpp.as_int() > 0) {
@@ -289,8 +288,7 @@ struct Client::State {
   }
 
   // _call_rpc: payload, headers, 502/504 retries, status, decoding.
-  Result<Value> call_rpc(const std::string& method, const Value& params,
-                         bool include_auth = true) {
+  Result<Value> call_rpc(const std::string& method, const Value& params, bool include_auth = true) {
     List call_params;
     if (include_auth) {
       auto auth = auth_params();
@@ -302,8 +300,9 @@ struct Client::State {
 
     HttpRequest request;
     request.url = endpoint.url;
-    request.body = to_json(payload, {.style = JsonStyle::Python,
-                                     .convert_datetimes_to_utc = settings.convert_datetimes_to_utc});
+    request.body =
+        to_json(payload, {.style = JsonStyle::Python,
+                          .convert_datetimes_to_utc = settings.convert_datetimes_to_utc});
     request.headers.emplace_back("user-agent", user_agent);
     if (!endpoint.authorization.empty()) {
       request.headers.emplace_back("Authorization", endpoint.authorization);
@@ -328,8 +327,7 @@ struct Client::State {
   }
 
   // _construct_read_parameters plus the capability-dependent keys of find().
-  Result<Dict> read_params(const std::string& entity_type, Value filters,
-                           const FindOptions& o) {
+  Result<Dict> read_params(const std::string& entity_type, Value filters, const FindOptions& o) {
     auto c = capabilities();
     if (!c) return tl::unexpected(c.error());
     Dict params;
@@ -378,8 +376,8 @@ Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 Client::~Client() = default;
 
-Result<Client> Client::create(ConnectionSettings settings,
-                              std::unique_ptr<HttpTransport> transport, Clock* clock) {
+Result<Client> Client::create(ConnectionSettings settings, std::unique_ptr<HttpTransport> transport,
+                              Clock* clock) {
   if (auto ok = check_credentials(settings); !ok) return tl::unexpected(ok.error());
   auto endpoint = parse_base_url(settings.base_url);
   if (!endpoint) return tl::unexpected(endpoint.error());
@@ -461,8 +459,8 @@ Result<List> Client::find(const std::string& entity_type, const Value& filters,
   Value params = std::move(*built);
   const ServerCapabilities& caps = *state_->caps;
   const bool modern_paging = caps.at_least(7, 4, 0);
-  const char* paging_key = modern_paging ? "return_paging_info_without_counts"
-                                         : "return_paging_info";
+  const char* paging_key =
+      modern_paging ? "return_paging_info_without_counts" : "return_paging_info";
   Dict& p = params.as_dict();
   p.set(paging_key, false);
 
@@ -518,8 +516,7 @@ Result<List> Client::find(const std::string& entity_type, const Value& filters,
       if (!has_next->truthy()) break;
       // A server that keeps promising pages but sends none would loop forever.
       if (entities.as_list().empty()) {
-        return tl::unexpected(
-            response_error("the server said another page follows an empty one"));
+        return tl::unexpected(response_error("the server said another page follows an empty one"));
       }
     } else {
       const Value* count = paging_info->as_dict().find("entity_count");
@@ -550,9 +547,8 @@ Result<Value> Client::create(const std::string& entity_type, const Dict& data,
   List fields;
   for (const auto& f : return_fields) fields.emplace_back(f);
   if (fields.empty()) fields.emplace_back("id");
-  Value params = Dict{{"type", entity_type},
-                      {"fields", dict_to_list(data)},
-                      {"return_fields", std::move(fields)}};
+  Value params = Dict{
+      {"type", entity_type}, {"fields", dict_to_list(data)}, {"return_fields", std::move(fields)}};
   auto r = state_->call_rpc("create", params);
   if (!r) return r;
   List records = records_from(std::move(*r));
@@ -574,8 +570,7 @@ Result<Value> Client::update(const std::string& entity_type, std::int64_t entity
       for (auto& [key, value] : field.as_dict()) value = optimize_entity(value);
     }
   }
-  Value params =
-      Dict{{"type", entity_type}, {"id", entity_id}, {"fields", std::move(fields)}};
+  Value params = Dict{{"type", entity_type}, {"id", entity_id}, {"fields", std::move(fields)}};
   auto r = state_->call_rpc("update", params);
   if (!r) return r;
   List records = records_from(std::move(*r));
@@ -597,18 +592,18 @@ Result<List> Client::batch(const List& requests) {
   for (const Value& request : requests) {
     const Dict* req = request.if_dict();
     if (!req) {
-      return tl::unexpected(shotgun_error("Batched request must be a dict, got " +
-                                          to_json(request)));
+      return tl::unexpected(
+          shotgun_error("Batched request must be a dict, got " + to_json(request)));
     }
-    const auto require = [&](const char* what, std::initializer_list<const char*> keys)
-        -> Result<void> {
+    const auto require = [&](const char* what,
+                             std::initializer_list<const char*> keys) -> Result<void> {
       std::string missing;
       for (const char* key : keys) {
         if (!req->contains(key)) missing += (missing.empty() ? "" : ", ") + std::string(key);
       }
       if (missing.empty()) return {};
-      return tl::unexpected(shotgun_error(std::string(what) + " missing required key: " +
-                                          missing + ". Value was: " + to_json(request) + "."));
+      return tl::unexpected(shotgun_error(std::string(what) + " missing required key: " + missing +
+                                          ". Value was: " + to_json(request) + "."));
     };
     if (auto ok = require("Batched request", {"request_type", "entity_type"}); !ok) {
       return tl::unexpected(ok.error());
@@ -710,9 +705,9 @@ Result<Value> Client::text_search(const std::string& text, const Dict& entity_ty
   auto c = state_->capabilities();
   if (!c) return tl::unexpected(c.error());
   if (!(*c)->at_least(6, 2, 0)) {
-    return tl::unexpected(shotgun_error(
-        "auto_complete requires server version 6.2.0 or higher, server is " +
-        (*c)->version_string()));
+    return tl::unexpected(
+        shotgun_error("auto_complete requires server version 6.2.0 or higher, server is " +
+                      (*c)->version_string()));
   }
   Dict api_entity_types;
   for (const auto& [type, filter_list] : entity_types) {

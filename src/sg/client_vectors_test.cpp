@@ -64,13 +64,14 @@ Reply vector_server(const Value& server, const Value& body) {
     for (auto id = (page - 1) * per_page + 1; id <= rows && id <= page * per_page; ++id) {
       entities.push_back(Dict{{"type", params["type"]}, {"id", id}});
     }
-    results = Dict{{"entities", std::move(entities)},
-                   {"paging_info",
-                    Dict{{"has_next_page", page * per_page < rows}, {"entity_count", rows}}}};
+    results = Dict{
+        {"entities", std::move(entities)},
+        {"paging_info", Dict{{"has_next_page", page * per_page < rows}, {"entity_count", rows}}}};
   } else if (method == "get_session_token") {
     results = Dict{{"session_id", "tok-from-server"}};
   } else if (method == "create" || method == "update") {
-    results = Dict{{"type", params["type"]}, {"id", params["id"].is_null() ? Value(99) : params["id"]}};
+    results =
+        Dict{{"type", params["type"]}, {"id", params["id"].is_null() ? Value(99) : params["id"]}};
   } else if (method == "batch") {
     List each;
     for (const Value& r : params.as_list()) each.push_back(Dict{{"type", r["type"]}, {"id", 1}});
@@ -108,7 +109,8 @@ ClientSpec parse_client(const std::string& text) {
     if (key == "auth_token") spec.settings.auth_token = value;
     if (key == "sudo_as_login") spec.settings.sudo_as_login = value;
     if (key == "connect") spec.connect = (*it)[2] == "True";
-    if (key == "convert_datetimes_to_utc") spec.settings.convert_datetimes_to_utc = (*it)[2] == "True";
+    if (key == "convert_datetimes_to_utc")
+      spec.settings.convert_datetimes_to_utc = (*it)[2] == "True";
   }
   return spec;
 }
@@ -159,9 +161,10 @@ const std::map<std::string, Call>& request_calls() {
                   with_fields({"code", "sg_cut_in", "sg_status_list"}));
     };
     c["find_values_single_list_arg"] = [](Client& sg) {
-      return find(sg, "Shot",
-                  List{List{"id", "in", List{1, 2, 3}}, List{"sg_cut_in", "between", List{1001, 1005}}},
-                  with_fields({"code"}));
+      return find(
+          sg, "Shot",
+          List{List{"id", "in", List{1, 2, 3}}, List{"sg_cut_in", "between", List{1001, 1005}}},
+          with_fields({"code"}));
     };
     c["find_values_varargs"] = [](Client& sg) {
       return find(sg, "Shot",
@@ -195,17 +198,16 @@ const std::map<std::string, Call>& request_calls() {
     c["find_dict_filter_untranslated"] = [](Client& sg) {
       Value filters = Dict{
           {"logical_operator", "or"},
-          {"conditions",
-           List{Dict{{"path", "code"}, {"relation", "is"}, {"values", List{"sh001"}}},
-                Dict{{"path", "project"},
-                     {"relation", "is"},
-                     {"values", List{Dict{{"type", "Project"},
-                                          {"id", 1},
-                                          {"name", "Harness Project"},
-                                          {"extra", 1}}}}},
-                Dict{{"path", "created_at"},
-                     {"relation", "greater_than"},
-                     {"values", List{utc(2024, 1, 15, 10, 30)}}}}}};
+          {"conditions", List{Dict{{"path", "code"}, {"relation", "is"}, {"values", List{"sh001"}}},
+                              Dict{{"path", "project"},
+                                   {"relation", "is"},
+                                   {"values", List{Dict{{"type", "Project"},
+                                                        {"id", 1},
+                                                        {"name", "Harness Project"},
+                                                        {"extra", 1}}}}},
+                              Dict{{"path", "created_at"},
+                                   {"relation", "greater_than"},
+                                   {"values", List{utc(2024, 1, 15, 10, 30)}}}}}};
       return find(sg, "Shot", filters, with_fields({"code"}));
     };
     c["find_deep_link_paths"] = [](Client& sg) {
@@ -221,10 +223,10 @@ const std::map<std::string, Call>& request_calls() {
                   with_fields({"code"}));
     };
     c["find_type_is"] = [](Client& sg) {
-      return find(sg, "Shot",
-                  List{List{"sg_sequence", "type_is", "Sequence"},
-                       List{"project", "type_is_not", nullptr}},
-                  with_fields({"code"}));
+      return find(
+          sg, "Shot",
+          List{List{"sg_sequence", "type_is", "Sequence"}, List{"project", "type_is_not", nullptr}},
+          with_fields({"code"}));
     };
     c["find_name_contains"] = [](Client& sg) {
       return find(sg, "Shot",
@@ -235,10 +237,16 @@ const std::map<std::string, Call>& request_calls() {
     c["find_entity_trimming"] = [](Client& sg) {
       Value filters = List{
           List{"project", "is",
-               Dict{{"type", "Project"}, {"id", 1}, {"name", "Harness Project"},
-                    {"code", "harness"}, {"sg_status", "Active"}}},
+               Dict{{"type", "Project"},
+                    {"id", 1},
+                    {"name", "Harness Project"},
+                    {"code", "harness"},
+                    {"sg_status", "Active"}}},
           List{"assets", "in",
-               List{Dict{{"type", "Asset"}, {"id", 1}, {"name", "a1"}, {"uuid", "u-1"},
+               List{Dict{{"type", "Asset"},
+                         {"id", 1},
+                         {"name", "a1"},
+                         {"uuid", "u-1"},
                          {"valid", "valid"}},
                     Dict{{"type", "Asset"}, {"id", 2}, {"url", "http://x/a2"}, {"extra", 2}}}},
           List{"sg_sequence", "is_not", Dict{{"type", "Sequence"}, {"id", 99}, {"status", "ip"}}},
@@ -324,26 +332,27 @@ const std::map<std::string, Call>& request_calls() {
       return sg.find_one("Shot", List{List{"id", "is", 8}}, o);
     };
     c["create_all_value_types"] = [](Client& sg) {
-      Dict data{
-          {"code", "sh_new"},
-          {"sg_date", Date{2024, 5, 6}},
-          {"sg_dt_naive_winter", local(2024, 1, 15, 10, 30)},
-          {"sg_dt_naive_summer", local(2024, 7, 4, 12, 0, 5)},
-          {"sg_dt_aware_utc", utc(2024, 5, 6, 7, 8, 9)},
-          {"sg_dt_aware_offset", at_offset(2024, 5, 6, 7, 8, 9, -3 * 60)},
-          {"project", Dict{{"type", "Project"}, {"id", 1}, {"name", "Harness Project"},
-                           {"extra", "create sends it verbatim"}}},
-          {"assets", List{Dict{{"type", "Asset"}, {"id", 1}, {"name", "a1"}, {"extra", 1}},
-                          Dict{{"type", "Asset"}, {"id", 2}}}},
-          {"sg_none", nullptr},
-          {"sg_flag", true},
-          {"sg_off", false},
-          {"sg_ratio", 1.5},
-          {"sg_int", 0},
-          {"sg_uni", "café ✓ 日本語"},
-          {"sg_empty", ""},
-          {"sg_tuple", List{1, 2}},
-          {"sg_json", Dict{{"when", local(2024, 1, 15, 10, 30)}, {"n", List{1, "x"}}}}};
+      Dict data{{"code", "sh_new"},
+                {"sg_date", Date{2024, 5, 6}},
+                {"sg_dt_naive_winter", local(2024, 1, 15, 10, 30)},
+                {"sg_dt_naive_summer", local(2024, 7, 4, 12, 0, 5)},
+                {"sg_dt_aware_utc", utc(2024, 5, 6, 7, 8, 9)},
+                {"sg_dt_aware_offset", at_offset(2024, 5, 6, 7, 8, 9, -3 * 60)},
+                {"project", Dict{{"type", "Project"},
+                                 {"id", 1},
+                                 {"name", "Harness Project"},
+                                 {"extra", "create sends it verbatim"}}},
+                {"assets", List{Dict{{"type", "Asset"}, {"id", 1}, {"name", "a1"}, {"extra", 1}},
+                                Dict{{"type", "Asset"}, {"id", 2}}}},
+                {"sg_none", nullptr},
+                {"sg_flag", true},
+                {"sg_off", false},
+                {"sg_ratio", 1.5},
+                {"sg_int", 0},
+                {"sg_uni", "café ✓ 日本語"},
+                {"sg_empty", ""},
+                {"sg_tuple", List{1, 2}},
+                {"sg_json", Dict{{"when", local(2024, 1, 15, 10, 30)}, {"n", List{1, "x"}}}}};
       return sg.create("Shot", data, fields({"code", "project"}));
     };
     c["create_time_value"] = [](Client& sg) {
@@ -361,22 +370,26 @@ const std::map<std::string, Call>& request_calls() {
                                     {"sg_dt_aware", at_offset(2024, 1, 15, 10, 30, 0, 120)}});
     };
     c["update_trimming_and_modes"] = [](Client& sg) {
-      Dict data{{"assets", List{Dict{{"type", "Asset"}, {"id", 2}, {"name", "a2"},
-                                     {"extra", "dropped"}}}},
-                {"project", Dict{{"type", "Project"}, {"id", 1}, {"name", "Harness Project"},
-                                 {"code", "dropped"}}},
-                {"sg_sequence", nullptr},
-                {"code", "sh001b"},
-                {"sg_dt", local(2024, 7, 4, 12, 0)}};
+      Dict data{
+          {"assets",
+           List{Dict{{"type", "Asset"}, {"id", 2}, {"name", "a2"}, {"extra", "dropped"}}}},
+          {"project",
+           Dict{{"type", "Project"}, {"id", 1}, {"name", "Harness Project"}, {"code", "dropped"}}},
+          {"sg_sequence", nullptr},
+          {"code", "sh001b"},
+          {"sg_dt", local(2024, 7, 4, 12, 0)}};
       return sg.update("Shot", 1, data, Dict{{"assets", "add"}, {"shots", "remove"}});
     };
     c["update_mode_remove_and_url_values"] = [](Client& sg) {
       Dict data{{"assets", List{Dict{{"type", "Asset"}, {"id", 1}}}},
-                {"sg_attachment", Dict{{"type", "Attachment"}, {"id", 5}, {"name", "x.txt"},
+                {"sg_attachment", Dict{{"type", "Attachment"},
+                                       {"id", 5},
+                                       {"name", "x.txt"},
                                        {"url", "https://example.com/x.txt"},
-                                       {"link_type", "upload"}, {"content_type", "text/plain"}}},
-                {"sg_link", Dict{{"url", "https://example.com"}, {"name", "site"},
-                                 {"link_type", "web"}}}};
+                                       {"link_type", "upload"},
+                                       {"content_type", "text/plain"}}},
+                {"sg_link",
+                 Dict{{"url", "https://example.com"}, {"name", "site"}, {"link_type", "web"}}}};
       return sg.update("Shot", 1, data, Dict{{"assets", "remove"}});
     };
     c["update_empty_data"] = [](Client& sg) { return sg.update("Shot", 1, Dict{}); };
@@ -387,45 +400,52 @@ const std::map<std::string, Call>& request_calls() {
           Dict{{"request_type", "create"},
                {"entity_type", "Shot"},
                {"data", Dict{{"code", "sh_b1"},
-                             {"project", Dict{{"type", "Project"}, {"id", 1},
-                                              {"name", "Harness Project"}, {"extra", "kept"}}},
+                             {"project", Dict{{"type", "Project"},
+                                              {"id", 1},
+                                              {"name", "Harness Project"},
+                                              {"extra", "kept"}}},
                              {"sg_dt", local(2024, 1, 15, 10, 30)}}},
                {"return_fields", List{"code", "project"}}},
           Dict{{"request_type", "update"},
                {"entity_type", "Shot"},
                {"entity_id", 3},
-               {"data", Dict{{"code", "sh003b"},
-                             {"assets", List{Dict{{"type", "Asset"}, {"id", 1}, {"extra", "kept"}}}}}},
+               {"data",
+                Dict{{"code", "sh003b"},
+                     {"assets", List{Dict{{"type", "Asset"}, {"id", 1}, {"extra", "kept"}}}}}},
                {"multi_entity_update_modes", Dict{{"assets", "add"}}}},
           Dict{{"request_type", "delete"}, {"entity_type", "Shot"}, {"entity_id", 4}}};
       return as_value(sg.batch(requests));
     };
     c["batch_legacy_update_mode_default_return_fields"] = [](Client& sg) {
-      List requests{
-          Dict{{"request_type", "create"}, {"entity_type", "Asset"}, {"data", Dict{{"code", "a_b"}}}},
-          Dict{{"request_type", "update"},
-               {"entity_type", "Shot"},
-               {"entity_id", 5},
-               {"data", Dict{{"assets", List{Dict{{"type", "Asset"}, {"id", 2}}}}}},
-               {"multi_entity_update_mode", "add"}}};
+      List requests{Dict{{"request_type", "create"},
+                         {"entity_type", "Asset"},
+                         {"data", Dict{{"code", "a_b"}}}},
+                    Dict{{"request_type", "update"},
+                         {"entity_type", "Shot"},
+                         {"entity_id", 5},
+                         {"data", Dict{{"assets", List{Dict{{"type", "Asset"}, {"id", 2}}}}}},
+                         {"multi_entity_update_mode", "add"}}};
       return as_value(sg.batch(requests));
     };
     c["batch_empty"] = [](Client& sg) { return as_value(sg.batch(List{})); };
     c["summarize_without_grouping"] = [](Client& sg) {
       return sg.summarize(
           "Shot",
-          List{List{"project", "is",
-                    Dict{{"type", "Project"}, {"id", 1}, {"name", "Harness Project"}, {"extra", 1}}}},
-          List{Dict{{"field", "id"}, {"type", "count"}}, Dict{{"field", "sg_cut_in"}, {"type", "sum"}}});
+          List{List{
+              "project", "is",
+              Dict{{"type", "Project"}, {"id", 1}, {"name", "Harness Project"}, {"extra", 1}}}},
+          List{Dict{{"field", "id"}, {"type", "count"}},
+               Dict{{"field", "sg_cut_in"}, {"type", "sum"}}});
     };
     c["summarize_with_grouping"] = [](Client& sg) {
       SummarizeOptions o;
       o.filter_operator = "any";
-      o.grouping = List{Dict{{"field", "sg_status_list"}, {"type", "exact"}, {"direction", "desc"}}};
+      o.grouping =
+          List{Dict{{"field", "sg_status_list"}, {"type", "exact"}, {"direction", "desc"}}};
       o.include_archived_projects = false;
-      return sg.summarize("Shot",
-                          List{List{"sg_status_list", "is", "ip"}, List{"sg_status_list", "is", "wtg"}},
-                          List{Dict{{"field", "sg_cut_in"}, {"type", "maximum"}}}, o);
+      return sg.summarize(
+          "Shot", List{List{"sg_status_list", "is", "ip"}, List{"sg_status_list", "is", "wtg"}},
+          List{Dict{{"field", "sg_cut_in"}, {"type", "maximum"}}}, o);
     };
     c["schema_read_no_project"] = [](Client& sg) { return sg.schema_read(); };
     c["schema_read_with_project"] = [](Client& sg) {
@@ -443,15 +463,18 @@ const std::map<std::string, Call>& request_calls() {
       return sg.schema_entity_read(project1());
     };
     c["text_search_full"] = [](Client& sg) {
-      Dict types{{"Shot", List{List{"sg_status_list", "is", "ip"},
-                               List{"project", "is",
-                                    Dict{{"type", "Project"}, {"id", 1},
-                                         {"name", "Harness Project"}, {"extra", 1}}}}},
-                 {"Asset", List{}}};
+      Dict types{
+          {"Shot", List{List{"sg_status_list", "is", "ip"}, List{"project", "is",
+                                                                 Dict{{"type", "Project"},
+                                                                      {"id", 1},
+                                                                      {"name", "Harness Project"},
+                                                                      {"extra", 1}}}}},
+          {"Asset", List{}}};
       return sg.text_search("sh00", types, List{1}, 10);
     };
     c["text_search_defaults"] = [](Client& sg) {
-      return sg.text_search("bunny", Dict{{"Asset", List{List{"sg_asset_type", "is", "Character"}}}});
+      return sg.text_search("bunny",
+                            Dict{{"Asset", List{List{"sg_asset_type", "is", "Character"}}}});
     };
     c["info"] = [](Client& sg) { return as_value(sg.info()); };
     return c;
@@ -492,8 +515,9 @@ TEST_P(RequestVectors, SendsTheOfficialClientsBodies) {
   const List& expected = vector["requests"].as_list();
   ASSERT_EQ(sent.size(), expected.size()) << name;
   for (std::size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_EQ(sent[i], expected[i]) << name << " request " << i << "\n  sent:     "
-                                    << to_json(sent[i]) << "\n  expected: " << to_json(expected[i]);
+    EXPECT_EQ(sent[i], expected[i])
+        << name << " request " << i << "\n  sent:     " << to_json(sent[i])
+        << "\n  expected: " << to_json(expected[i]);
   }
 }
 
@@ -527,16 +551,18 @@ const std::map<std::string, Call>& response_calls() {
     c["non_matching_date_like_strings"] = [](Client& sg) {
       return find(sg, "Shot", List{}, with_fields({"s"}));
     };
-    const auto find_code = [](Client& sg) { return find(sg, "Shot", List{}, with_fields({"code"})); };
-    for (const char* name : {"results_absent_read", "paging_modern_has_next_page",
-                             "paging_legacy_entity_count", "paging_legacy_empty_page_stops",
-                             "paging_info_missing_in_paging_mode"}) {
+    const auto find_code = [](Client& sg) {
+      return find(sg, "Shot", List{}, with_fields({"code"}));
+    };
+    for (const char* name :
+         {"results_absent_read", "paging_modern_has_next_page", "paging_legacy_entity_count",
+          "paging_legacy_empty_page_stops", "paging_info_missing_in_paging_mode"}) {
       c[name] = find_code;
     }
     const auto delete2 = [](Client& sg) { return sg.delete_entity("Shot", 2); };
-    for (const char* name : {"results_present_delete", "results_absent_scalar_delete",
-                             "error_no_code_no_message", "error_checked_before_results",
-                             "exception_false_not_an_error"}) {
+    for (const char* name :
+         {"results_present_delete", "results_absent_scalar_delete", "error_no_code_no_message",
+          "error_checked_before_results", "exception_false_not_an_error"}) {
       c[name] = delete2;
     }
     c["results_present_with_extra_keys"] = [](Client& sg) {
@@ -555,8 +581,9 @@ const std::map<std::string, Call>& response_calls() {
                   with_fields({"code", "description", "project", "tags", "sg_json"}));
     };
     c["local_file_links"] = [](Client& sg) {
-      return find(sg, "Version", List{},
-                  with_fields({"sg_path_to_movie", "sg_other", "sg_web", "sg_no_linux", "sg_links"}));
+      return find(
+          sg, "Version", List{},
+          with_fields({"sg_path_to_movie", "sg_other", "sg_web", "sg_no_linux", "sg_links"}));
     };
     c["single_page_ignores_paging_info_no_truncation"] = [](Client& sg) {
       FindOptions o = with_fields({"code"});
@@ -564,8 +591,9 @@ const std::map<std::string, Call>& response_calls() {
       return find(sg, "Shot", List{}, o);
     };
     c["error_103"] = [](Client& sg) { return sg.update("Shot", 1, Dict{{"sg_nope", 1}}); };
-    for (const char* name : {"error_102_auth", "error_106_2fa", "error_108_sso",
-                             "error_110_autodesk_identity", "error_no_code", "error_102_no_message"}) {
+    for (const char* name :
+         {"error_102_auth", "error_106_2fa", "error_108_sso", "error_110_autodesk_identity",
+          "error_no_code", "error_102_no_message"}) {
       c[name] = [](Client& sg) {
         return sg.find_one("Shot", List{List{"id", "is", 1}}, with_fields({"code"}));
       };
@@ -602,9 +630,9 @@ TEST_P(ResponseVectors, DecodesLikeTheOfficialClient) {
 
   ClientSpec spec = parse_client(vector["client"].as_string());
   auto transport = std::make_unique<FakeTransport>();
-  transport->enqueue(json_reply(Dict{{"version", vector["server"]["version"]},
-                                     {"api_max_entities_per_page",
-                                      vector["server"]["api_max_entities_per_page"]}}));
+  transport->enqueue(json_reply(
+      Dict{{"version", vector["server"]["version"]},
+           {"api_max_entities_per_page", vector["server"]["api_max_entities_per_page"]}}));
   if (const List* bodies = vector["responses"].if_list()) {
     for (const Value& body : *bodies) transport->enqueue(json_reply(body));
   } else {

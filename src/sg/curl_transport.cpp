@@ -190,8 +190,8 @@ tl::expected<HttpResponse, TransportError> CurlTransport::post(const HttpRequest
     TransportError error;
     if (impl_->too_large) {
       error.kind = TransportErrorKind::kTooLarge;
-      error.message = "response larger than " +
-                      std::to_string(impl_->options.max_response_bytes) + " bytes";
+      error.message =
+          "response larger than " + std::to_string(impl_->options.max_response_bytes) + " bytes";
     } else {
       error.kind = classify(code);
       error.message = impl_->error_buffer[0] ? impl_->error_buffer : curl_easy_strerror(code);

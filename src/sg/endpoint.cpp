@@ -137,9 +137,9 @@ Result<std::optional<Proxy>> parse_proxy(const std::string& http_proxy) {
   proxy.host = address.substr(0, colon);
   if (colon != std::string::npos) {
     const std::string port = address.substr(colon + 1);
-    const bool numeric = !port.empty() && port.size() <= 5 &&
-                         std::all_of(port.begin(), port.end(),
-                                     [](unsigned char c) { return std::isdigit(c); });
+    const bool numeric =
+        !port.empty() && port.size() <= 5 &&
+        std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); });
     if (!numeric || std::stoi(port) > 65535) {
       // The address is echoed without the credentials part.
       return make_error(ErrorKind::kInvalidArgument,

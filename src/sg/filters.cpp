@@ -12,9 +12,9 @@ Result<Value> translate_group(const Value& group, bool optimize);
 
 Result<Value> translate_condition(const List& condition, bool optimize) {
   if (condition.size() < 2) {
-    return make_error(ErrorKind::kShotgunError,
-                      "Invalid filter, expected [path, relation, values...], got " +
-                          to_json(Value(condition)));
+    return make_error(
+        ErrorKind::kShotgunError,
+        "Invalid filter, expected [path, relation, values...], got " + to_json(Value(condition)));
   }
   Dict out;
   out.append("path", condition[0]);
@@ -27,8 +27,8 @@ Result<Value> translate_condition(const List& condition, bool optimize) {
                      relation == Value("in") || relation == Value("not_in");
   if (optimize && !(condition[0] == Value("id")) && trims && values.empty()) {
     // shotgun_api3 fails here with an IndexError; say what is wrong instead.
-    return make_error(ErrorKind::kInvalidArgument,
-                      "Invalid filter " + to_json(Value(condition)) + ": the relation needs a value");
+    return make_error(ErrorKind::kInvalidArgument, "Invalid filter " + to_json(Value(condition)) +
+                                                       ": the relation needs a value");
   }
   if (optimize && !(condition[0] == Value("id")) && trims && values[0].is_dict()) {
     for (Value& v : values) v = optimize_entity(v);
@@ -60,9 +60,11 @@ Result<std::string> logical_operator(const Value& filter_operator) {
   const std::string* op = filter_operator.if_string();
   if (op && (*op == "all" || *op == "and")) return std::string("and");
   if (op && (*op == "any" || *op == "or")) return std::string("or");
-  return make_error(ErrorKind::kShotgunError,
-                    "Invalid filter_operator " +
-                        (op ? *op : filter_operator.is_null() ? "None" : to_json(filter_operator)));
+  return make_error(
+      ErrorKind::kShotgunError,
+      "Invalid filter_operator " + (op                          ? *op
+                                    : filter_operator.is_null() ? "None"
+                                                                : to_json(filter_operator)));
 }
 
 Result<Value> translate_group(const Value& group, bool optimize) {
@@ -70,9 +72,9 @@ Result<Value> translate_group(const Value& group, bool optimize) {
   if (!op) return tl::unexpected(op.error());
   const List* filters = group["filters"].if_list();
   if (!filters) {
-    return make_error(ErrorKind::kShotgunError,
-                      "Invalid filters, expected a list or a tuple, got " +
-                          to_json(group["filters"]));
+    return make_error(
+        ErrorKind::kShotgunError,
+        "Invalid filters, expected a list or a tuple, got " + to_json(group["filters"]));
   }
   auto conditions = translate_list(*filters, optimize);
   if (!conditions) return conditions;

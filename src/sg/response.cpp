@@ -64,8 +64,7 @@ Error protocol_error(const std::string& server, const HttpResponse& response) {
     reason += ": " + response.body;
   }
   Error error{ErrorKind::kProtocolError,
-              "ProtocolError for " + server + ": " + std::to_string(response.status) + " " +
-                  reason,
+              "ProtocolError for " + server + ": " + std::to_string(response.status) + " " + reason,
               0, response.status, response.headers};
   return error;
 }
@@ -81,8 +80,8 @@ Result<Value> decode_response(const HttpResponse& response) {
   auto parsed = parse_json(response.body, {.datetimes = true});
   if (!parsed) {
     return make_error(ErrorKind::kResponseError,
-                      "the server's response is not valid JSON (" + parsed.error().message +
-                          ", " + std::to_string(response.body.size()) + " bytes)");
+                      "the server's response is not valid JSON (" + parsed.error().message + ", " +
+                          std::to_string(response.body.size()) + " bytes)");
   }
   if (const Dict* dict = parsed->if_dict()) {
     if (dict->get("exception").truthy()) return tl::unexpected(fault_from(*dict));

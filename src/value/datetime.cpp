@@ -73,7 +73,6 @@ std::mutex& tz_mutex() {
   return m;
 }
 
-
 // The zone's standard and daylight offsets (seconds east of UTC) as Python's time module
 // computes them at import: from January 1 and July 1 of the current year, the larger one
 // being daylight time (so southern-hemisphere zones work too).
@@ -157,8 +156,8 @@ std::optional<DateTime> DateTime::from_local(int year, int month, int day, int h
     tm.tm_isdst = -1;
     const std::time_t stamp = std::mktime(&tm);
     std::tm local{};
-    const bool dst = stamp != static_cast<std::time_t>(-1) && localtime_r(&stamp, &local) &&
-                     local.tm_isdst > 0;
+    const bool dst =
+        stamp != static_cast<std::time_t>(-1) && localtime_r(&stamp, &local) && local.tm_isdst > 0;
     const ZoneOffsets zone = current_zone_offsets();
     offset = dst ? zone.daylight : zone.standard;
   }

@@ -26,10 +26,13 @@ TEST(Json, WritesLikePythonJsonDumps) {
 
 TEST(Json, FloatsLikePythonRepr) {
   const std::pair<double, const char*> cases[] = {
-      {1.5, "1.5"},      {1.0, "1.0"},        {0.1, "0.1"},         {-2.0, "-2.0"},
-      {1e16, "1e+16"},   {1e15, "1000000000000000.0"},              {0.0001, "0.0001"},
-      {0.00001, "1e-05"}, {123.456, "123.456"}, {1.5e300, "1.5e+300"}, {0.0, "0.0"},
-      {-0.0, "-0.0"},    {2.5e-7, "2.5e-07"}, {12345678901234567.0, "1.2345678901234568e+16"}};
+      {1.5, "1.5"},         {1.0, "1.0"},
+      {0.1, "0.1"},         {-2.0, "-2.0"},
+      {1e16, "1e+16"},      {1e15, "1000000000000000.0"},
+      {0.0001, "0.0001"},   {0.00001, "1e-05"},
+      {123.456, "123.456"}, {1.5e300, "1.5e+300"},
+      {0.0, "0.0"},         {-0.0, "-0.0"},
+      {2.5e-7, "2.5e-07"},  {12345678901234567.0, "1.2345678901234568e+16"}};
   for (auto [d, expected] : cases) EXPECT_EQ(to_json(Value(d)), expected) << expected;
 }
 
@@ -41,13 +44,17 @@ TEST(Json, DatesAndDatetimes) {
 }
 
 TEST(Json, InvalidUtf8BecomesReplacementCharacter) {
-  EXPECT_EQ(to_json(Value(std::string("a\xff" "b"))), "\"a\xEF\xBF\xBD" "b\"");
+  EXPECT_EQ(to_json(Value(std::string("a\xff"
+                                      "b"))),
+            "\"a\xEF\xBF\xBD"
+            "b\"");
   EXPECT_EQ(to_json(Value(std::string("\xC0\xAF"))), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");  // overlong
   EXPECT_EQ(to_json(Value(std::string("\xE6\x97\xA5"))), "\"\xE6\x97\xA5\"");
 }
 
 TEST(Json, ParsesAllTypes) {
-  Value v = parse_ok(R"({"a": [1, -2, 3.5, "x", true, false, null, {}], "b": 18446744073709551615})");
+  Value v =
+      parse_ok(R"({"a": [1, -2, 3.5, "x", true, false, null, {}], "b": 18446744073709551615})");
   const List& a = v["a"].as_list();
   EXPECT_TRUE(a[0].is_int());
   EXPECT_EQ(a[1], Value(-2));

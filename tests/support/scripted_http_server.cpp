@@ -112,8 +112,7 @@ std::string_view RecordedRequest::header(std::string_view name) const {
 }
 
 ScriptedHttpServer::ScriptedHttpServer() {
-  default_ = ScriptedAction::text("no scripted answer", "text/plain", 500,
-                                  "Internal Server Error");
+  default_ = ScriptedAction::text("no scripted answer", "text/plain", 500, "Internal Server Error");
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -155,6 +154,11 @@ void ScriptedHttpServer::set_default(ScriptedAction action) {
   default_ = std::move(action);
 }
 
+void ScriptedHttpServer::set_greeting(std::string bytes) {
+  std::lock_guard lock(mutex_);
+  greeting_ = std::move(bytes);
+}
+
 std::vector<RecordedRequest> ScriptedHttpServer::requests() const {
   std::lock_guard lock(mutex_);
   return requests_;
@@ -183,6 +187,18 @@ void ScriptedHttpServer::accept_loop() {
 }
 
 void ScriptedHttpServer::serve(int fd, int connection) {
+  std::string greeting;
+  {
+    std::lock_guard lock(mutex_);
+    greeting = greeting_;
+  }
+  if (!greeting.empty()) {
+    send_all(fd, greeting);
+    std::lock_guard lock(mutex_);
+    open_fds_.erase(std::remove(open_fds_.begin(), open_fds_.end(), fd), open_fds_.end());
+    ::close(fd);
+    return;
+  }
   std::string buffer;
   char chunk[65536];
   const auto read_more = [&]() {

@@ -25,7 +25,7 @@ struct ScriptedAction {
   sg::HeaderList headers;
   std::string body;
   bool gzip = false;
-  bool close_after = false;          // send "connection: close" and close after answering
+  bool close_after = false;            // send "connection: close" and close after answering
   std::chrono::milliseconds delay{0};  // before answering (kRespond) or how long to hang
 
   static ScriptedAction json(const Value& body, int status = 200, std::string reason = "OK");
@@ -64,6 +64,10 @@ class ScriptedHttpServer {
   // Answer when the queue is empty (default: 500 "no scripted answer").
   void set_default(ScriptedAction action);
 
+  // Sends these bytes as soon as a connection is accepted, then closes it without reading
+  // (e.g. to answer a TLS handshake with plain text).
+  void set_greeting(std::string bytes);
+
   std::vector<RecordedRequest> requests() const;
   int connections() const { return connections_.load(); }
 
@@ -82,6 +86,7 @@ class ScriptedHttpServer {
   std::vector<int> open_fds_;
   std::deque<ScriptedAction> queue_;
   ScriptedAction default_;
+  std::string greeting_;
   std::vector<RecordedRequest> requests_;
 };
 

@@ -36,8 +36,8 @@ std::vector<Value> load_vectors(const std::string& file_name) {
 std::optional<DateTime> parse_iso_datetime(const std::string& text) {
   int y, mo, d, h, mi, s;
   int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s,
-                  &consumed) != 6) {
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) !=
+      6) {
     return std::nullopt;
   }
   std::string rest = text.substr(static_cast<std::size_t>(consumed));

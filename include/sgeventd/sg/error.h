@@ -12,14 +12,14 @@
 namespace sgeventd::sg {
 
 enum class ErrorKind {
-  kInvalidArgument,  // the call itself is wrong (Python ValueError); nothing was sent
-  kShotgunError,     // refused by the client: unsupported by the server's version, bad filters
-  kFault,            // the server answered {"exception": true} with another or no error_code
-  kAuthenticationFault,                   // error_code 102
-  kMissingTwoFactorAuthenticationFault,   // error_code 106
-  kUserCredentialsNotAllowedForSSO,       // error_code 108
-  kUserCredentialsNotAllowedForOxygen,    // error_code 110 (Autodesk Identity)
-  kProtocolError,    // HTTP status >= 300 (after the 502/504 retries)
+  kInvalidArgument,      // the call itself is wrong (Python ValueError); nothing was sent
+  kShotgunError,         // refused by the client: unsupported by the server's version, bad filters
+  kFault,                // the server answered {"exception": true} with another or no error_code
+  kAuthenticationFault,  // error_code 102
+  kMissingTwoFactorAuthenticationFault,  // error_code 106
+  kUserCredentialsNotAllowedForSSO,      // error_code 108
+  kUserCredentialsNotAllowedForOxygen,   // error_code 110 (Autodesk Identity)
+  kProtocolError,                        // HTTP status >= 300 (after the 502/504 retries)
   kResponseError,    // a body the protocol does not allow: not JSON, truncated, too large,
                      // missing keys
   kTimeout,          // no answer within the configured time; never retried by the client
@@ -30,8 +30,8 @@ enum class ErrorKind {
 struct Error {
   ErrorKind kind = ErrorKind::kFault;
   std::string message;
-  int error_code = 0;   // the server's error_code for faults
-  int http_status = 0;  // for protocol errors
+  int error_code = 0;                                        // the server's error_code for faults
+  int http_status = 0;                                       // for protocol errors
   std::vector<std::pair<std::string, std::string>> headers;  // response headers, lower-cased
 
   // True for every fault kind (the server refused the request).

@@ -30,11 +30,11 @@ struct HttpResponse {
 };
 
 enum class TransportErrorKind {
-  kTimeout,     // connect or request time limit reached
-  kConnection,  // refused, reset, closed without an answer, DNS, proxy
-  kTls,         // handshake or certificate failure
-  kTruncated,   // the connection closed before the whole body arrived
-  kTooLarge,    // the body exceeded the configured limit
+  kTimeout,      // connect or request time limit reached
+  kConnection,   // refused, reset, closed without an answer, DNS, proxy
+  kTls,          // handshake or certificate failure
+  kTruncated,    // the connection closed before the whole body arrived
+  kTooLarge,     // the body exceeded the configured limit
   kBadEncoding,  // a compressed body that does not decompress
   kOther,
 };

@@ -1,0 +1,23 @@
+// The sgeventd subcommands. Each adds itself to the root CLI::App and, when chosen on the
+// command line, sets `run` to the function that carries it out (its return is the exit code).
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace sgeventd::cli {
+
+// Exit codes shared by every subcommand (docs/cli.md).
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;  // the operation failed (API error, server error, ...)
+constexpr int kExitUsage = 2;    // bad arguments or configuration
+
+using Runner = std::function<int()>;
+
+void add_api_command(CLI::App& app, Runner& run);      // api_command.cpp
+void add_sandbox_command(CLI::App& app, Runner& run);  // sandbox_command.cpp
+
+}  // namespace sgeventd::cli

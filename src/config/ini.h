@@ -1,0 +1,77 @@
+// An INI reader with the semantics of Python's configparser as shotgunEvents uses it
+// (ConfigParser(os.environ)): "key: value" and "key = value", whole-line "#" and ";" comments,
+// indented continuation lines, case-insensitive keys, [DEFAULT] visible in every section, and
+// %(name)s interpolation from the section, [DEFAULT] and the process environment.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+namespace sgeventd::config {
+
+struct IniError {
+  std::string file;
+  int line = 0;  // 1-based; 0 when not tied to a line
+  std::string message;
+
+  // "file:line: message"
+  std::string describe() const;
+};
+
+class IniFile {
+ public:
+  using Environment = std::map<std::string, std::string>;
+
+  // env stands in for os.environ (names are matched case-insensitively, as configparser
+  // lower-cases them too).
+  static tl::expected<IniFile, IniError> parse(std::string_view text, std::string file_name,
+                                               const Environment& env);
+  static tl::expected<IniFile, IniError> load(const std::string& path, const Environment& env);
+  // The current process environment.
+  static Environment process_environment();
+
+  bool has_section(const std::string& section) const;
+  std::vector<std::string> sections() const;  // in file order, without DEFAULT
+  // Keys set in the section itself (lower-cased), in file order.
+  std::vector<std::string> keys(const std::string& section) const;
+  // Whether the key is set in the section or [DEFAULT] (not the environment).
+  bool has(const std::string& section, const std::string& key) const;
+
+  // The interpolated value; nullopt when the key is absent; an error for a bad %(...)s.
+  tl::expected<std::optional<std::string>, IniError> get(const std::string& section,
+                                                         const std::string& key) const;
+  // The line a key was set on (0 if unknown).
+  int line_of(const std::string& section, const std::string& key) const;
+  const std::string& file_name() const { return file_; }
+
+  // configparser's getboolean words: 1/yes/true/on, 0/no/false/off (any case).
+  static std::optional<bool> parse_bool(std::string_view text);
+
+ private:
+  struct Entry {
+    std::string raw;
+    int line = 0;
+  };
+  struct Section {
+    std::string name;
+    std::vector<std::pair<std::string, Entry>> entries;
+    const Entry* find(const std::string& key) const;
+  };
+  const Section* section(const std::string& name) const;
+  const Entry* lookup(const std::string& section, const std::string& key) const;
+  tl::expected<std::string, IniError> interpolate(const std::string& section,
+                                                  const std::string& raw, int line,
+                                                  int depth) const;
+
+  std::string file_;
+  Section defaults_;
+  std::vector<Section> sections_;
+  Environment env_;  // keys lower-cased
+};
+
+}  // namespace sgeventd::config

@@ -1,0 +1,112 @@
+#include "config/ini.h"
+
+#include <gtest/gtest.h>
+
+namespace sgeventd::config {
+namespace {
+
+IniFile parse_ok(std::string_view text, IniFile::Environment env = {}) {
+  auto ini = IniFile::parse(text, "test.conf", env);
+  EXPECT_TRUE(ini) << (ini ? "" : ini.error().describe());
+  return ini ? *ini : *IniFile::parse("", "empty", {});
+}
+
+std::string get(const IniFile& ini, const std::string& section, const std::string& key) {
+  auto v = ini.get(section, key);
+  EXPECT_TRUE(v) << v.error().describe();
+  return v && *v ? **v : "<missing>";
+}
+
+TEST(Ini, BothDelimitersCommentsAndCaseInsensitiveKeys) {
+  IniFile ini = parse_ok(
+      "# comment\n"
+      "; another\n"
+      "[daemon]\n"
+      "pidFile: /tmp/x.pid\n"
+      "logMode = 1\n"
+      "  # an indented comment is still a comment\n"
+      "fetch_interval:5\n");
+  EXPECT_EQ(get(ini, "daemon", "pidfile"), "/tmp/x.pid");
+  EXPECT_EQ(get(ini, "daemon", "PIDFILE"), "/tmp/x.pid");
+  EXPECT_EQ(get(ini, "daemon", "logMode"), "1");
+  EXPECT_EQ(get(ini, "daemon", "fetch_interval"), "5");
+  EXPECT_EQ(ini.line_of("daemon", "logmode"), 5);
+  EXPECT_EQ(ini.keys("daemon"), (std::vector<std::string>{"pidfile", "logmode", "fetch_interval"}));
+}
+
+TEST(Ini, ContinuationLinesJoinWithNewlines) {
+  IniFile ini = parse_ok(
+      "[plugins]\n"
+      "paths: /a,\n"
+      "    /b,\n"
+      "\n"
+      "    /c\n"
+      "next: 1\n");
+  EXPECT_EQ(get(ini, "plugins", "paths"), "/a,\n/b,\n\n/c");
+  EXPECT_EQ(get(ini, "plugins", "next"), "1");
+}
+
+TEST(Ini, DefaultsAndEnvironmentInterpolation) {
+  IniFile ini = parse_ok(
+      "[DEFAULT]\n"
+      "root: /srv\n"
+      "[daemon]\n"
+      "logPath: %(root)s/logs\n"
+      "server: %(SG_ED_SITE_URL)s\n"
+      "pct: 100%%\n"
+      "[shotgun]\n"
+      "name: x\n",
+      {{"SG_ED_SITE_URL", "https://studio.example"}});
+  EXPECT_EQ(get(ini, "daemon", "logpath"), "/srv/logs");
+  EXPECT_EQ(get(ini, "daemon", "server"), "https://studio.example");
+  EXPECT_EQ(get(ini, "daemon", "pct"), "100%");
+  EXPECT_EQ(get(ini, "shotgun", "root"), "/srv");
+  EXPECT_TRUE(ini.has("shotgun", "root"));
+  EXPECT_FALSE(ini.has("shotgun", "nope"));
+  EXPECT_EQ(ini.sections(), (std::vector<std::string>{"daemon", "shotgun"}));
+}
+
+TEST(Ini, BadInterpolationIsAnErrorWithTheLine) {
+  IniFile ini = parse_ok("[a]\n\nx: %(MISSING_VAR)s\ny: 5%\nz: %(z)s\n");
+  auto x = ini.get("a", "x");
+  ASSERT_FALSE(x);
+  EXPECT_EQ(x.error().line, 3);
+  EXPECT_NE(x.error().describe().find("test.conf:3"), std::string::npos);
+  EXPECT_FALSE(ini.get("a", "y"));
+  EXPECT_FALSE(ini.get("a", "z"));  // a loop
+}
+
+TEST(Ini, StructuralErrorsNameTheLine) {
+  struct Case {
+    const char* text;
+    int line;
+  };
+  for (Case c : {Case{"key: outside\n", 1}, Case{"[a]\nno delimiter here\n", 2},
+                 Case{"[a]\nx: 1\nX = 2\n", 3}, Case{"[a]\n[a]\n", 2}, Case{"[a\n", 1}}) {
+    auto ini = IniFile::parse(c.text, "f.conf", {});
+    ASSERT_FALSE(ini) << c.text;
+    EXPECT_EQ(ini.error().line, c.line) << c.text;
+  }
+}
+
+TEST(Ini, MissingKeyIsNotAnError) {
+  IniFile ini = parse_ok("[a]\n");
+  auto v = ini.get("a", "x");
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(v->has_value());
+  EXPECT_FALSE(ini.get("nosection", "x")->has_value());
+}
+
+TEST(Ini, Booleans) {
+  for (const char* t : {"1", "yes", "True", "ON"}) EXPECT_EQ(IniFile::parse_bool(t), true) << t;
+  for (const char* f : {"0", "no", "False", "off"}) EXPECT_EQ(IniFile::parse_bool(f), false) << f;
+  EXPECT_EQ(IniFile::parse_bool("maybe"), std::nullopt);
+}
+
+TEST(Ini, CrLfAndBom) {
+  IniFile ini = parse_ok("\xEF\xBB\xBF[a]\r\nx = 1\r\n");
+  EXPECT_EQ(get(ini, "a", "x"), "1");
+}
+
+}  // namespace
+}  // namespace sgeventd::config
