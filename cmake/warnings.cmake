@@ -3,7 +3,10 @@ function(sgeventd_warnings target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
     -Wunused -Woverloaded-virtual -Wdouble-promotion -Wformat=2
-    -Wimplicit-fallthrough -Wno-missing-field-initializers -Werror)
+    -Wimplicit-fallthrough -Wno-missing-field-initializers)
+  if(SGEVENTD_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
 endfunction()
 
 # A project library: warnings, include paths, C++20.

@@ -64,25 +64,37 @@ bool Dict::erase(std::string_view key) {
 }
 
 void Dict::deduplicate() {
-  if (items_.size() < 2) return;
-  // Index of the first occurrence of each key; later occurrences overwrite its value.
-  std::unordered_map<std::string_view, std::size_t> first;
-  first.reserve(items_.size());
-  std::vector<bool> dropped(items_.size(), false);
+  const std::size_t n = items_.size();
+  if (n < 2) return;
+  // Nearly every dict has unique keys: find out cheaply before doing any work. Small dicts
+  // (all protocol records) compare pairwise without allocating; large ones use a hash set.
   bool any = false;
-  for (std::size_t i = 0; i < items_.size(); ++i) {
-    auto [it, inserted] = first.emplace(items_[i].first, i);
-    if (!inserted) {
-      items_[it->second].second = std::move(items_[i].second);
-      dropped[i] = true;
-      any = true;
+  if (n <= 32) {
+    for (std::size_t i = 1; i < n && !any; ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (items_[i].first == items_[j].first) {
+          any = true;
+          break;
+        }
+      }
     }
+  } else {
+    std::unordered_map<std::string_view, std::size_t> seen;
+    seen.reserve(n);
+    for (std::size_t i = 0; i < n && !any; ++i) any = !seen.emplace(items_[i].first, i).second;
   }
   if (!any) return;
+  // Index of the first occurrence of each key; later occurrences overwrite its value.
+  std::unordered_map<std::string, std::size_t> first;
   std::vector<Item> kept;
-  kept.reserve(items_.size());
-  for (std::size_t i = 0; i < items_.size(); ++i) {
-    if (!dropped[i]) kept.push_back(std::move(items_[i]));
+  kept.reserve(n);
+  for (auto& item : items_) {
+    auto [it, inserted] = first.emplace(item.first, kept.size());
+    if (inserted) {
+      kept.push_back(std::move(item));
+    } else {
+      kept[it->second].second = std::move(item.second);
+    }
   }
   items_ = std::move(kept);
 }
