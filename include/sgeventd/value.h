@@ -98,13 +98,14 @@ class Dict {
   Value& operator[](std::string_view key);
   bool erase(std::string_view key);
 
-  std::size_t size() const { return items_.size(); }
-  bool empty() const { return items_.empty(); }
-  void reserve(std::size_t n) { items_.reserve(n); }
-  iterator begin() { return items_.begin(); }
-  iterator end() { return items_.end(); }
-  const_iterator begin() const { return items_.begin(); }
-  const_iterator end() const { return items_.end(); }
+  // Defined after Value (below): Value is incomplete here.
+  std::size_t size() const;
+  bool empty() const;
+  void reserve(std::size_t n);
+  iterator begin();
+  iterator end();
+  const_iterator begin() const;
+  const_iterator end() const;
 
   // Drops earlier duplicates of a key, keeping the last value at the first key's position
   // (what Python's json.loads does with repeated keys).
@@ -185,5 +186,13 @@ class Value {
   std::variant<std::monostate, bool, std::int64_t, double, std::string, Date, DateTime, List, Dict>
       data_;
 };
+
+inline std::size_t Dict::size() const { return items_.size(); }
+inline bool Dict::empty() const { return items_.empty(); }
+inline void Dict::reserve(std::size_t n) { items_.reserve(n); }
+inline Dict::iterator Dict::begin() { return items_.begin(); }
+inline Dict::iterator Dict::end() { return items_.end(); }
+inline Dict::const_iterator Dict::begin() const { return items_.begin(); }
+inline Dict::const_iterator Dict::end() const { return items_.end(); }
 
 }  // namespace sgeventd

@@ -1,0 +1,69 @@
+// The sandbox site: a local ShotGrid that speaks api3 over loopback HTTP and writes a real
+// EventLogEntry stream (docs/sandbox.md). Embeddable: the daemon starts one in-process when
+// its config says `server = sandbox`, and tests start many in parallel on port 0.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+namespace sgeventd::sandbox {
+
+struct ScriptCredential {
+  std::string name;  // script_name
+  std::string key;   // script_key
+};
+
+struct UserCredential {
+  std::string login;     // user_login, also sudo_as_login
+  std::string password;  // user_password
+  std::string name;      // display name; empty means the login
+};
+
+struct SandboxOptions {
+  std::string bind = "127.0.0.1";
+  int port = 0;  // 0: pick a free port (see Sandbox::port())
+  std::vector<ScriptCredential> scripts{{"sandbox", "sandbox-key"}};
+  std::vector<UserCredential> users;  // optional human logins
+  std::string data_file;  // SQLite file that survives restarts; empty: memory only
+  std::string seed_file;  // JSON entities (and fields) loaded into an empty site
+  int api_max_entities_per_page = 500;
+  bool test_controls = false;  // POST /_sandbox/<action>, loopback clients only
+  std::size_t max_body_bytes = std::size_t{64} << 20;  // larger requests get HTTP 413
+  int threads = 32;  // connections served at once (keep-alive holds one each)
+};
+
+// Parses "name:key,name2:key2" (the CLI's --scripts).
+tl::expected<std::vector<ScriptCredential>, std::string> parse_scripts(const std::string& text);
+
+class Sandbox {
+ public:
+  Sandbox();
+  ~Sandbox();  // stops it
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  // Loads the data file and seed, binds, and serves on background threads. An error message
+  // when it cannot (port taken, unreadable data or seed file).
+  tl::expected<void, std::string> start(const SandboxOptions& options);
+  // Stops serving and closes the data file; safe to call twice.
+  void stop();
+
+  bool running() const;
+  int port() const;
+  std::string url() const;  // "http://127.0.0.1:<port>"
+
+  // Id of the newest visible EventLogEntry (0 when none); handy for tests and the daemon.
+  std::int64_t last_event_id() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sgeventd::sandbox
