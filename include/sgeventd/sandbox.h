@@ -30,8 +30,8 @@ struct SandboxOptions {
   int port = 0;  // 0: pick a free port (see Sandbox::port())
   std::vector<ScriptCredential> scripts{{"sandbox", "sandbox-key"}};
   std::vector<UserCredential> users;  // optional human logins
-  std::string data_file;  // SQLite file that survives restarts; empty: memory only
-  std::string seed_file;  // JSON entities (and fields) loaded into an empty site
+  std::string data_file;              // SQLite file that survives restarts; empty: memory only
+  std::string seed_file;              // JSON entities (and fields) loaded into an empty site
   int api_max_entities_per_page = 500;
   bool test_controls = false;  // POST /_sandbox/<action>, loopback clients only
   std::size_t max_body_bytes = std::size_t{64} << 20;  // larger requests get HTTP 413

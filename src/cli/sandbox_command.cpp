@@ -1,19 +1,144 @@
-// Placeholder until the sandbox site lands (issue: the sandbox site).
+// `sgeventd sandbox`: runs the sandbox site (docs/sandbox.md) in the foreground until SIGINT
+// or SIGTERM. The first line of stdout is machine-readable: "listening http://HOST:PORT".
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <memory>
+#include <sstream>
 
 #include "cli/commands.h"
+#include "sgeventd/sandbox.h"
 
 namespace sgeventd::cli {
+namespace {
+
+struct SandboxArgs {
+  int port = 8090;
+  std::string bind = "127.0.0.1";
+  std::string scripts = "sandbox:sandbox-key";
+  std::string users;
+  std::string data;
+  std::string seed;
+  bool test_controls = false;
+  int page_size = 500;
+  int max_body_mb = 64;
+  int threads = 32;
+};
+
+// "login:password[:Display Name],..." for --users.
+bool parse_users(const std::string& text, std::vector<sandbox::UserCredential>& out,
+                 std::string& error) {
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    const auto c1 = item.find(':');
+    if (c1 == std::string::npos || c1 == 0) {
+      error = "expected login:password, got '" + item + "'";
+      return false;
+    }
+    const auto c2 = item.find(':', c1 + 1);
+    sandbox::UserCredential u;
+    u.login = item.substr(0, c1);
+    u.password = item.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
+    if (c2 != std::string::npos) u.name = item.substr(c2 + 1);
+    out.push_back(std::move(u));
+  }
+  return true;
+}
+
+int run_sandbox(const SandboxArgs& args) {
+  sandbox::SandboxOptions options;
+  options.port = args.port;
+  options.bind = args.bind;
+  auto scripts = sandbox::parse_scripts(args.scripts);
+  if (!scripts) {
+    std::cerr << "sgeventd sandbox: --scripts: " << scripts.error() << "\n";
+    return kExitUsage;
+  }
+  options.scripts = std::move(*scripts);
+  std::string error;
+  if (!parse_users(args.users, options.users, error)) {
+    std::cerr << "sgeventd sandbox: --users: " << error << "\n";
+    return kExitUsage;
+  }
+  options.data_file = args.data;
+  options.seed_file = args.seed;
+  options.test_controls = args.test_controls;
+  options.api_max_entities_per_page = args.page_size;
+  options.max_body_bytes = static_cast<std::size_t>(args.max_body_mb) << 20;
+  options.threads = args.threads;
+
+  // Block the stop signals before any thread starts, so they all inherit the mask and the
+  // main thread alone receives them in sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  sandbox::Sandbox site;
+  if (auto ok = site.start(options); !ok) {
+    std::cerr << "sgeventd sandbox: " << ok.error() << "\n";
+    return kExitFailure;
+  }
+  std::cout << "listening " << site.url() << std::endl;
+  std::cerr << "sgeventd sandbox: api3 at " << site.url() << "/api3/json; scripts:";
+  for (const auto& s : options.scripts) std::cerr << " " << s.name;
+  std::cerr << (options.data_file.empty() ? "; memory only" : "; data in " + options.data_file)
+            << (options.test_controls ? "; test controls at /_sandbox/" : "")
+            << ". Stop with Ctrl-C.\n";
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  site.stop();
+  return kExitOk;
+}
+
+}  // namespace
 
 void add_sandbox_command(CLI::App& app, Runner& run) {
-  auto* sub = app.add_subcommand("sandbox", "Run a local ShotGrid site (not yet available)");
-  sub->callback([&run] {
-    run = [] {
-      std::cerr << "sgeventd sandbox: not built yet\n";
-      return kExitFailure;
-    };
-  });
+  auto args = std::make_shared<SandboxArgs>();
+  auto* sub = app.add_subcommand(
+      "sandbox",
+      "Run a local ShotGrid site: api3 over HTTP with a real EventLogEntry stream, for tests, "
+      "demos and plugin development (docs/sandbox.md).");
+  sub->add_option("--port", args->port, "Port to listen on; 0 picks a free one")
+      ->capture_default_str();
+  sub->add_option("--bind", args->bind, "Address to listen on (keep it loopback)")
+      ->capture_default_str();
+  sub->add_option("--scripts", args->scripts,
+                  "API scripts allowed in, as name:key,name2:key2 (script_name/script_key)")
+      ->capture_default_str();
+  sub->add_option("--users", args->users,
+                  "Human logins allowed in, as login:password[:Display Name],... (also the "
+                  "targets of sudo_as_login)");
+  sub->add_option("--data", args->data,
+                  "SQLite file keeping entities, fields and events across restarts "
+                  "(default: memory only)");
+  sub->add_option("--seed", args->seed,
+                  "JSON file of fields and entities to create when the site is new")
+      ->check(CLI::ExistingFile);
+  sub->add_flag("--test-controls", args->test_controls,
+                "Enable POST /_sandbox/<action> (fault injection, id gaps, bulk events, "
+                "counters, reset) for loopback clients");
+  sub->add_option("--page-size", args->page_size,
+                  "api_max_entities_per_page reported by info and enforced by read")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  sub->add_option("--max-body-mb", args->max_body_mb,
+                  "Largest request body accepted, in MiB (larger gets HTTP 413)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  sub->add_option("--threads", args->threads,
+                  "Connections served at once (each kept-alive client holds one)")
+      ->capture_default_str()
+      ->check(CLI::Range(4, 1024));
+  sub->footer(
+      "The first line on stdout is 'listening http://HOST:PORT' (read it when using --port 0).\n"
+      "Default credentials: script 'sandbox', key 'sandbox-key'. Stops on SIGINT/SIGTERM.");
+  sub->callback([&run, args] { run = [args] { return run_sandbox(*args); }; });
 }
 
 }  // namespace sgeventd::cli

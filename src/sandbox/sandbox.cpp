@@ -1,0 +1,506 @@
+// The HTTP face of the sandbox (cpp-httplib): POST /api3/json (and /<prefix>/api3/json) to
+// the Api, the test controls under /_sandbox/, and fault injection in between.
+#include "sgeventd/sandbox.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <httplib.h>
+
+#include "sandbox/api.h"
+#include "sandbox/controls.h"
+#include "sandbox/persistence.h"
+#include "sandbox/store.h"
+#include "sgeventd/json.h"
+
+namespace sgeventd::sandbox {
+namespace {
+
+constexpr const char* kJsonType = "application/json; charset=utf-8";
+
+bool is_loopback(const std::string& addr) {
+  return addr.rfind("127.", 0) == 0 || addr == "::1" || addr.rfind("::ffff:127.", 0) == 0;
+}
+
+int port_of(const sockaddr_storage& a) {
+  if (a.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&a)->sin_port);
+  if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&a)->sin6_port);
+  return -1;
+}
+
+// The socket of the connection a request came on. cpp-httplib does not expose it, so look
+// for the descriptor whose local and peer ports match (fault injection only).
+int find_connection_fd(const httplib::Request& req) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return -1;
+  int found = -1;
+  while (dirent* entry = readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2) continue;
+    sockaddr_storage local{};
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(local);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) continue;
+    len = sizeof(peer);
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    if (port_of(local) == req.local_port && port_of(peer) == req.remote_port) {
+      found = fd;
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+Expected<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fault("cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+tl::expected<std::vector<ScriptCredential>, std::string> parse_scripts(const std::string& text) {
+  std::vector<ScriptCredential> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    const auto colon = item.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == item.size()) {
+      return tl::unexpected("expected name:key, got '" + item + "'");
+    }
+    out.push_back({item.substr(0, colon), item.substr(colon + 1)});
+  }
+  if (out.empty()) return tl::unexpected(std::string("no scripts given"));
+  return out;
+}
+
+struct Sandbox::Impl {
+  SandboxOptions options;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Api> api;
+  std::unique_ptr<SqliteFile> file;
+  FaultInjector faults;
+  httplib::Server server;
+  std::thread listener;
+  int port = 0;
+  std::atomic<bool> running{false};
+
+  // Interrupts hangs and slow replies at stop.
+  std::mutex wait_mutex;
+  std::condition_variable wait_cv;
+  bool stopping = false;
+
+  // Steady-rate generator (test control "generate" with "rate").
+  std::thread generator;
+  std::atomic<bool> generator_stop{false};
+
+  ~Impl() { stop(); }
+
+  tl::expected<void, std::string> start(const SandboxOptions& opts);
+  void stop();
+  tl::expected<void, std::string> load_state();
+  void wait_for(std::chrono::milliseconds d);
+  void handle_api(const httplib::Request& req, httplib::Response& res);
+  void apply_fault(const FaultPlan& plan, const httplib::Request& req, httplib::Response& res,
+                   std::string body);
+  void handle_control(const std::string& action, const httplib::Request& req,
+                      httplib::Response& res);
+  Expected<Value> control(const std::string& action, const Dict& params);
+  void stop_generator();
+};
+
+tl::expected<void, std::string> Sandbox::Impl::load_state() {
+  store = std::make_unique<Store>(Schema::starter());
+  ApiConfig config;
+  config.scripts = options.scripts;
+  config.users = options.users;
+  config.max_page_size = options.api_max_entities_per_page;
+  if (!options.data_file.empty()) {
+    if (!file) {
+      auto opened = SqliteFile::open(options.data_file);
+      if (!opened) return tl::unexpected(opened.error().message);
+      file = std::move(*opened);
+    }
+    if (auto ok = file->load(*store); !ok) return tl::unexpected(ok.error().message);
+    SqliteFile* f = file.get();
+    store->set_persist_hook([f](const Store& s, const ChangeSet& c) { return f->save(s, c); });
+    config.save_field = [f](const FieldDef& d) { return f->save_field(d); };
+  }
+  api = std::make_unique<Api>(*store, std::move(config));
+  if (auto ok = api->bootstrap(); !ok) return tl::unexpected(ok.error().message);
+  // A seed fills a site that has never had an event (a fresh one, or a reset).
+  if (!options.seed_file.empty() && store->events().next_id() == 1) {
+    auto text = read_file(options.seed_file);
+    if (!text) return tl::unexpected(text.error().message);
+    auto doc = parse_json(*text, {.datetimes = true});
+    if (!doc) return tl::unexpected("seed file " + options.seed_file + ": " + doc.error().message);
+    if (auto ok = api->seed(*doc); !ok) {
+      return tl::unexpected("seed file " + options.seed_file + ": " + ok.error().message);
+    }
+  }
+  return {};
+}
+
+tl::expected<void, std::string> Sandbox::Impl::start(const SandboxOptions& opts) {
+  options = opts;
+  if (options.scripts.empty()) return tl::unexpected(std::string("no scripts configured"));
+  if (options.api_max_entities_per_page < 1) {
+    return tl::unexpected(std::string("api_max_entities_per_page must be at least 1"));
+  }
+  // A client that goes away mid-reply must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  if (auto ok = load_state(); !ok) return ok;
+
+  const int threads = std::max(4, options.threads);
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
+  server.set_payload_max_length(options.max_body_bytes);
+  server.set_keep_alive_max_count(1000);
+  server.set_keep_alive_timeout(5);
+  server.set_read_timeout(30);
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty() && res.status == 413) {
+      res.set_content("request body too large", "text/plain");
+    }
+  });
+  server.Post(R"((/.*)?/api3/json)", [this](const httplib::Request& req, httplib::Response& res) {
+    handle_api(req, res);
+  });
+  if (options.test_controls) {
+    auto control_route = [this](const httplib::Request& req, httplib::Response& res) {
+      handle_control(req.matches[1], req, res);
+    };
+    server.Post(R"(/_sandbox/([a-z_]+))", control_route);
+    server.Get(R"(/_sandbox/([a-z_]+))", control_route);
+  }
+  server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("sgeventd sandbox: POST /api3/json\n", "text/plain");
+  });
+
+  if (options.port == 0) {
+    port = server.bind_to_any_port(options.bind);
+  } else {
+    port = server.bind_to_port(options.bind, options.port) ? options.port : -1;
+  }
+  if (port <= 0) {
+    return tl::unexpected("cannot listen on " + options.bind + ":" + std::to_string(options.port));
+  }
+  {
+    std::lock_guard lock(wait_mutex);
+    stopping = false;
+  }
+  running = true;
+  listener = std::thread([this] { server.listen_after_bind(); });
+  return {};
+}
+
+void Sandbox::Impl::stop() {
+  if (!running.exchange(false)) return;
+  {
+    std::lock_guard lock(wait_mutex);
+    stopping = true;
+  }
+  wait_cv.notify_all();
+  stop_generator();
+  server.stop();
+  if (listener.joinable()) listener.join();
+  api.reset();
+  store.reset();
+  file.reset();
+}
+
+void Sandbox::Impl::wait_for(std::chrono::milliseconds d) {
+  std::unique_lock lock(wait_mutex);
+  wait_cv.wait_for(lock, d, [this] { return stopping; });
+}
+
+void Sandbox::Impl::handle_api(const httplib::Request& req, httplib::Response& res) {
+  const std::string method = sniff_method(req.body);
+  std::optional<FaultPlan> plan;
+  if (options.test_controls) plan = faults.on_request(method);
+  if (plan && !plan->after && plan->kind != FaultPlan::Kind::kSlow) {
+    apply_fault(*plan, req, res, {});
+    return;
+  }
+  if (plan && plan->kind == FaultPlan::Kind::kSlow) wait_for(plan->delay);
+  ApiReply reply = api->handle(req.body);
+  if (plan && plan->after && plan->kind != FaultPlan::Kind::kSlow) {
+    apply_fault(*plan, req, res, reply.status == 200 ? std::move(reply.body) : std::string());
+    return;
+  }
+  res.status = reply.status;
+  if (reply.status == 200) {
+    res.set_content(std::move(reply.body), kJsonType);
+  } else {
+    res.set_content(std::move(reply.body), "text/plain; charset=utf-8");
+  }
+}
+
+void Sandbox::Impl::apply_fault(const FaultPlan& plan, const httplib::Request& req,
+                                httplib::Response& res, std::string body) {
+  using K = FaultPlan::Kind;
+  switch (plan.kind) {
+    case K::kStatus:
+      res.status = plan.status;
+      if (plan.retry_after >= 0) res.set_header("Retry-After", std::to_string(plan.retry_after));
+      res.set_content("<html><body><h1>" + std::to_string(plan.status) +
+                          "</h1>injected by the sgeventd sandbox</body></html>",
+                      "text/html");
+      return;
+    case K::kNotJson:
+      res.status = 200;
+      res.set_content("<html><body>Down for maintenance (injected)</body></html>", "text/html");
+      return;
+    case K::kBadJson:
+      res.status = 200;
+      res.set_content("{\"results\": {\"entities\": [{\"type\": \"EventLogEntry\", \"id\": ",
+                      kJsonType);
+      return;
+    case K::kTruncate: {
+      if (body.empty())
+        body = R"({"results":{"entities":[],"paging_info":{"has_next_page":false}}})";
+      // Declare the full length, send half, then drop the connection.
+      const std::size_t half = body.size() / 2;
+      res.status = 200;
+      res.set_content_provider(body.size(), kJsonType,
+                               [body, half](size_t offset, size_t, httplib::DataSink& sink) {
+                                 if (offset < half) sink.write(body.data() + offset, half - offset);
+                                 return offset < half;
+                               });
+      return;
+    }
+    case K::kHang:
+      wait_for(plan.delay);
+      [[fallthrough]];
+    case K::kClose:
+    case K::kReset: {
+      const int fd = find_connection_fd(req);
+      if (fd >= 0) {
+        if (plan.kind == K::kReset) {
+          // connect(AF_UNSPEC) disconnects a TCP socket with a RST, leaving the descriptor
+          // valid for cpp-httplib to close as usual.
+          sockaddr addr{};
+          addr.sa_family = AF_UNSPEC;
+          ::connect(fd, &addr, sizeof(addr));
+        } else {
+          ::shutdown(fd, SHUT_RDWR);
+        }
+      }
+      res.status = 500;
+      res.set_header("Connection", "close");
+      return;
+    }
+    case K::kSlow:
+      return;
+  }
+}
+
+void Sandbox::Impl::stop_generator() {
+  generator_stop = true;
+  if (generator.joinable()) generator.join();
+  generator_stop = false;
+}
+
+Expected<Value> Sandbox::Impl::control(const std::string& action, const Dict& p) {
+  auto ids_of = [&]() {
+    std::vector<std::int64_t> ids;
+    if (const List* l = p.get("ids").if_list()) {
+      for (const Value& v : *l) {
+        if (v.is_int()) ids.push_back(v.as_int());
+      }
+    }
+    return ids;
+  };
+  auto id_list = [](const std::vector<std::int64_t>& ids) {
+    List l;
+    l.reserve(ids.size());
+    for (auto id : ids) l.emplace_back(static_cast<long long>(id));
+    return Value(std::move(l));
+  };
+  if (action == "faults") {
+    auto plan = FaultPlan::parse(p);
+    if (!plan) return tl::unexpected(plan.error());
+    faults.add(std::move(*plan));
+    return Value(Dict{{"ok", true}});
+  }
+  if (action == "clear_faults") {
+    faults.clear();
+    return Value(Dict{{"ok", true}});
+  }
+  if (action == "counters") return faults.counters();
+  if (action == "status") {
+    std::shared_lock lock(store->mutex());
+    return Value(Dict{{"last_event_id", Value(static_cast<long long>(store->events().last_id()))},
+                      {"next_event_id", Value(static_cast<long long>(store->events().next_id()))},
+                      {"events", Value(static_cast<long long>(store->events().records().size()))},
+                      {"hidden_ids", id_list(store->events().hidden_ids())}});
+  }
+  if (action == "reserve") {
+    const int count = static_cast<int>(p.get("count").if_int().value_or(1));
+    if (count < 1 || count > 100000) return fault("reserve: count must be 1 to 100000");
+    std::unique_lock lock(store->mutex());
+    return Value(Dict{{"ids", id_list(store->events().reserve(count))}});
+  }
+  if (action == "commit") {
+    std::unique_lock lock(store->mutex());
+    return commit_reserved(*store, api->default_actor(), api->now(), p);
+  }
+  if (action == "hold") {
+    const int count = static_cast<int>(p.get("count").if_int().value_or(1));
+    std::unique_lock lock(store->mutex());
+    store->events().hold_next(count);
+    return Value(Dict{{"holding", count}});
+  }
+  if (action == "release") {
+    std::unique_lock lock(store->mutex());
+    const auto released = store->events().release(ids_of());
+    // Released events must survive a restart like any committed one.
+    std::vector<std::int64_t> ids;
+    for (const auto& r : released) ids.push_back(r.id);
+    if (file) {
+      ChangeSet c;
+      std::vector<const EventRecord*> recs;
+      for (auto id : ids) {
+        if (const EventRecord* r = store->events().find(id)) c.events.push_back(r);
+      }
+      if (auto ok = file->save(*store, c); !ok) return tl::unexpected(ok.error());
+    }
+    return Value(Dict{{"released", id_list(ids)}});
+  }
+  if (action == "discard") {
+    std::unique_lock lock(store->mutex());
+    return Value(Dict{{"discarded", id_list(store->events().discard(ids_of()))}});
+  }
+  if (action == "generate") {
+    const Value& rate = p.get("rate");
+    if (rate.is_null()) {
+      std::unique_lock lock(store->mutex());
+      return generate_events(*store, api->default_actor(), api->now(), p);
+    }
+    const double per_second = rate.is_int() ? static_cast<double>(rate.as_int()) : rate.as_float();
+    if (!(per_second > 0 && per_second <= 1e6)) return fault("generate: rate must be 0 to 1000000");
+    const std::int64_t total = p.get("count").if_int().value_or(0);  // 0: until stopped
+    stop_generator();
+    generator = std::thread([this, per_second, total, params = p]() mutable {
+      const auto start = std::chrono::steady_clock::now();
+      std::int64_t made = 0;
+      while (!generator_stop && (total == 0 || made < total)) {
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::int64_t due = static_cast<std::int64_t>(elapsed * per_second) + 1 - made;
+        if (total > 0) due = std::min(due, total - made);
+        if (due > 0) {
+          params.set("count", Value(static_cast<long long>(due)));
+          std::unique_lock lock(store->mutex());
+          auto r = generate_events(*store, api->default_actor(), api->now(), params);
+          if (!r) break;
+          made += due;
+          // Later batches are about the same entity.
+          params.set("entity_id", (*r)["entity"]["id"]);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+    return Value(Dict{{"started", true}, {"rate", per_second}});
+  }
+  if (action == "stop_generate") {
+    stop_generator();
+    return Value(Dict{{"ok", true}});
+  }
+  if (action == "reset") {
+    stop_generator();
+    faults.clear();
+    faults.reset_counters();
+    {
+      std::unique_lock lock(store->mutex());
+      // Accounts stay (their ids are what credentials map to); everything else goes.
+      store->clear({"ApiUser", "HumanUser"});
+      if (file) {
+        if (auto ok = file->clear(); !ok) return tl::unexpected(ok.error());
+        ChangeSet kept;
+        for (const char* type : {"ApiUser", "HumanUser"}) {
+          for (const auto& [id, e] : store->tables().find(type)->second.rows) {
+            kept.entities.push_back(&e);
+          }
+        }
+        if (auto ok = file->save(*store, kept); !ok) return tl::unexpected(ok.error());
+      }
+    }
+    if (!options.seed_file.empty()) {
+      auto text = read_file(options.seed_file);
+      if (!text) return tl::unexpected(text.error());
+      auto doc = parse_json(*text, {.datetimes = true});
+      if (!doc) return fault("seed file: " + doc.error().message);
+      if (auto ok = api->seed(*doc); !ok) return tl::unexpected(ok.error());
+    }
+    return Value(Dict{{"ok", true}});
+  }
+  return fault("unknown test control '" + action + "'");
+}
+
+void Sandbox::Impl::handle_control(const std::string& action, const httplib::Request& req,
+                                   httplib::Response& res) {
+  if (!is_loopback(req.remote_addr)) {
+    res.status = 403;
+    res.set_content("test controls answer loopback clients only", "text/plain");
+    return;
+  }
+  Value params = Dict{};
+  if (!req.body.empty()) {
+    auto parsed = parse_json(req.body, {.datetimes = true});
+    if (!parsed || !parsed->is_dict()) {
+      res.status = 400;
+      res.set_content("test control body must be a JSON object", "text/plain");
+      return;
+    }
+    params = std::move(*parsed);
+  }
+  auto result = control(action, params.as_dict());
+  if (!result) {
+    res.status = 400;
+    res.set_content(fault_json(result.error()), kJsonType);
+    return;
+  }
+  res.set_content(to_json(*result, {.style = JsonStyle::Compact}), kJsonType);
+}
+
+Sandbox::Sandbox() : impl_(std::make_unique<Impl>()) {}
+Sandbox::~Sandbox() { stop(); }
+
+tl::expected<void, std::string> Sandbox::start(const SandboxOptions& options) {
+  if (impl_->running) return tl::unexpected(std::string("already running"));
+  impl_ = std::make_unique<Impl>();
+  return impl_->start(options);
+}
+
+void Sandbox::stop() { impl_->stop(); }
+bool Sandbox::running() const { return impl_->running; }
+int Sandbox::port() const { return impl_->port; }
+
+std::string Sandbox::url() const {
+  const std::string host = impl_->options.bind == "0.0.0.0" ? "127.0.0.1" : impl_->options.bind;
+  return "http://" + host + ":" + std::to_string(impl_->port);
+}
+
+std::int64_t Sandbox::last_event_id() const {
+  if (!impl_->store) return 0;
+  std::shared_lock lock(impl_->store->mutex());
+  return impl_->store->events().last_id();
+}
+
+}  // namespace sgeventd::sandbox
