@@ -170,6 +170,9 @@ tl::expected<void, std::string> Sandbox::Impl::start(const SandboxOptions& opts)
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };
   server.set_payload_max_length(options.max_body_bytes);
+  // Headers and body go out in two writes: without TCP_NODELAY, Nagle and delayed ACKs add
+  // 40 ms to every reply.
+  server.set_tcp_nodelay(true);
   server.set_keep_alive_max_count(1000);
   server.set_keep_alive_timeout(5);
   server.set_read_timeout(30);

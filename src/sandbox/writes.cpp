@@ -123,13 +123,9 @@ Expected<Value> Writer::create(const Dict& params) {
   e.fields.set("updated_at", now_value);
   e.fields.set("created_by", actor_.user);
   e.fields.set("updated_by", actor_.user);
-  // The display name and project first, so the New event can name them.
-  for (const FieldSet& s : *sets) {
-    if (s.field->name == (*def)->display_field || s.field->name == "project" ||
-        s.field->name == "created_at" || s.field->name == "created_by") {
-      e.fields.set(s.field->name, s.stored);
-    }
-  }
+  // Every value goes in first, so the New event and the back-references can name the new
+  // entity with its final name and status (the per-field events still say old_value null).
+  for (const FieldSet& s : *sets) e.fields.set(s.field->name, s.stored);
   events_.entity_new(e);
   for (FieldSet& s : *sets) {
     if (s.field->name == "created_at" || s.field->name == "created_by") continue;
