@@ -49,6 +49,12 @@ class FakeTransport : public sg::HttpTransport {
 class FakeClock : public Clock {
  public:
   time_point now() const override { return now_; }
+  // Starts at 2024-01-01T00:00:00Z and moves with now().
+  std::chrono::system_clock::time_point wall_now() const override {
+    return std::chrono::system_clock::time_point(std::chrono::seconds(1704067200)) +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(now_ - time_point{});
+  }
+  void advance(std::chrono::milliseconds d) { now_ += d; }
   void sleep_for(std::chrono::milliseconds d) override {
     sleeps.push_back(d);
     now_ += d;
