@@ -62,6 +62,25 @@ int find_connection_fd(const httplib::Request& req) {
   return found;
 }
 
+// Wakes the threads cpp-httplib keeps in idle keep-alive waits (they do not watch for a stop
+// and would hold it up to the keep-alive timeout): shut down every accepted connection.
+void shutdown_connections(int server_port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (!dir) return;
+  while (dirent* entry = readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2) continue;
+    sockaddr_storage local{};
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(local);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) continue;
+    len = sizeof(peer);
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
+    if (port_of(local) == server_port) ::shutdown(fd, SHUT_RDWR);
+  }
+  closedir(dir);
+}
+
 Expected<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return fault("cannot read " + path);
@@ -221,6 +240,7 @@ void Sandbox::Impl::stop() {
   wait_cv.notify_all();
   stop_generator();
   server.stop();
+  shutdown_connections(port);
   if (listener.joinable()) listener.join();
   api.reset();
   store.reset();

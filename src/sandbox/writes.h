@@ -39,9 +39,9 @@ class Writer {
   void touch(Entity& e);
 
   Store& store_;
-  const Actor& actor_;
+  Actor actor_;  // a copy: callers often pass a temporary
   std::chrono::sys_seconds now_;
-  EventWriter events_;
+  EventWriter events_;  // refers to actor_, so declared after it
   bool explicit_ids_ = false;
 };
 
