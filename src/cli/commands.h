@@ -17,7 +17,8 @@ constexpr int kExitUsage = 2;    // bad arguments or configuration
 
 using Runner = std::function<int()>;
 
-void add_api_command(CLI::App& app, Runner& run);      // api_command.cpp
-void add_sandbox_command(CLI::App& app, Runner& run);  // sandbox_command.cpp
+void add_api_command(CLI::App& app, Runner& run);           // api_command.cpp
+void add_sandbox_command(CLI::App& app, Runner& run);       // sandbox_command.cpp
+void add_check_config_command(CLI::App& app, Runner& run);  // check_config_command.cpp
 
 }  // namespace sgeventd::cli

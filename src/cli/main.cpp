@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   sgeventd::cli::Runner run;
   sgeventd::cli::add_api_command(app, run);
   sgeventd::cli::add_sandbox_command(app, run);
+  sgeventd::cli::add_check_config_command(app, run);
 
   try {
     app.parse(argc, argv);

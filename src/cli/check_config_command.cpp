@@ -1,0 +1,59 @@
+// `sgeventd check-config`: every problem of the config file, with file and line.
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "daemon/config.h"
+
+namespace sgeventd::cli {
+namespace {
+
+std::string executable_dir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : exe.parent_path().string();
+}
+
+int run_check_config(const std::string& config_arg) {
+  const auto env = config::IniFile::process_environment();
+  auto path = daemon::find_config(config_arg, env, executable_dir());
+  if (!path) {
+    std::cerr << "sgeventd check-config: " << path.error() << "\n";
+    return kExitUsage;
+  }
+  const daemon::ConfigLoad load = daemon::load_config(*path, env);
+  int errors = 0, warnings = 0;
+  for (const auto& p : load.problems) {
+    (p.severity == daemon::ConfigProblem::Severity::kError ? errors : warnings)++;
+    std::cerr << p.describe() << "\n";
+  }
+  if (!load.ok()) {
+    std::cerr << *path << ": " << errors << " error(s), " << warnings << " warning(s)\n";
+    return kExitUsage;
+  }
+  std::cout << *path << ": OK";
+  if (warnings) std::cout << " (" << warnings << " warning(s))";
+  std::cout << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_check_config_command(CLI::App& app, Runner& run) {
+  auto config = std::make_shared<std::string>();
+  auto* sub = app.add_subcommand(
+      "check-config",
+      "Check the config file and list every problem with its file and line.\n"
+      "Exit status: 0 when the daemon would start with it, 2 when it would refuse it.");
+  sub->add_option("-c,--config", *config,
+                  "config file (default: SGEVENTD_CONFIG, else sgeventd.conf or "
+                  "shotgunEventDaemon.conf beside the executable, then in /etc)");
+  sub->callback([config, &run] { run = [config] { return run_check_config(*config); }; });
+}
+
+}  // namespace sgeventd::cli

@@ -1,0 +1,117 @@
+// The daemon's configuration: every key of shotgunEventDaemon.conf with the original's meaning
+// and default, plus sgeventd's own keys documented beside them (docs/configuration.md).
+//
+// Loading never stops at the first problem: it returns every error and warning with its file
+// and line, so `sgeventd check-config` can list them all and startup can refuse a bad file
+// with one complete message.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/ini.h"
+
+namespace sgeventd::daemon {
+
+struct ConfigProblem {
+  enum class Severity { kError, kWarning };
+  Severity severity = Severity::kError;
+  std::string file;
+  int line = 0;
+  std::string message;
+
+  std::string describe() const;  // "file:line: error: message"
+};
+
+enum class WorkerPer { kPlugin, kPath };
+
+struct DaemonSettings {
+  std::string pid_file;
+  std::string event_id_file;  // the state: SQLite (a legacy pickle found there is imported)
+  int log_mode = 1;           // 0: all in the main log; 1: one file per plugin too
+  std::string log_path;       // folder; empty: log_file is used as given
+  std::string log_file = "shotgunEventDaemon";
+  int log_level = 20;  // Python's numbers
+  bool timing_log = false;
+  std::chrono::seconds conn_retry_sleep{60};
+  int max_conn_retries = 5;
+  std::chrono::milliseconds fetch_interval{5000};
+  int max_event_batch_size = 500;
+
+  // sgeventd's own keys.
+  WorkerPer worker_per = WorkerPer::kPlugin;
+  std::chrono::milliseconds callback_timeout{0};  // 0: none
+  int retries = 0;                                // attempts after the first failure
+  std::chrono::milliseconds retry_backoff{1000};  // doubled per attempt
+  std::chrono::milliseconds reactivation{0};      // 0: a deactivated plugin waits for an edit
+  std::chrono::milliseconds checkpoint_interval{1000};
+  std::chrono::milliseconds backlog_timeout{300000};
+  int queue_size = 1000;                    // events queued per plugin before it reads alone
+  std::int64_t worker_memory_limit_mb = 0;  // 0: none
+  std::chrono::milliseconds shutdown_grace{10000};
+  bool server_side_filters = false;  // push event types to the site
+  std::vector<std::int64_t> include_projects;
+  std::vector<std::int64_t> exclude_projects;
+  bool loop_prevention = false;  // skip events made by the daemon's own scripts
+  bool log_json = false;         // JSON lines on stdout
+};
+
+struct ShotgunSettings {
+  std::string server;  // a site URL, or "sandbox" for the embedded sandbox site
+  std::string name;
+  std::string key;
+  std::string proxy_server;
+  bool use_session_uuid = true;
+  bool is_sandbox() const { return server == "sandbox"; }
+};
+
+struct EmailSettings {
+  bool enabled = false;
+  std::string server;
+  int port = 25;
+  bool use_tls = false;
+  std::string username;
+  std::string password;
+  std::string from;
+  std::vector<std::string> to;
+  std::string subject;
+};
+
+struct PythonSettings {
+  std::string interpreter = "python3";
+  std::vector<std::string> path;
+  std::vector<std::pair<std::string, std::string>> env;
+};
+
+struct Config {
+  std::string file;
+  DaemonSettings daemon;
+  ShotgunSettings shotgun;
+  std::vector<std::string> plugin_paths;
+  EmailSettings emails;
+  PythonSettings python;
+  config::IniFile ini;  // the whole file, for plugins' own sections
+};
+
+struct ConfigLoad {
+  std::optional<Config> config;  // empty when there are errors
+  std::vector<ConfigProblem> problems;
+  bool ok() const { return config.has_value(); }
+};
+
+// Reads and checks a config file. `env` stands in for the process environment.
+ConfigLoad load_config(const std::string& path, const config::IniFile::Environment& env);
+ConfigLoad parse_config(std::string_view text, const std::string& file_name,
+                        const config::IniFile::Environment& env);
+
+// Where the config is: `explicit_path` (-c), else SGEVENTD_CONFIG, else the first of
+// sgeventd.conf and shotgunEventDaemon.conf found beside the executable, then in /etc.
+// An error lists the places searched.
+tl::expected<std::string, std::string> find_config(const std::string& explicit_path,
+                                                   const config::IniFile::Environment& env,
+                                                   const std::string& executable_dir);
+
+}  // namespace sgeventd::daemon

@@ -1,0 +1,176 @@
+#include "daemon/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace sgeventd::daemon {
+namespace {
+
+// shotgunEventDaemon.conf.example's keys and values, as studios run it.
+const char* kOriginalExample = R"(# comment
+[daemon]
+pidFile: /var/log/shotgunEventDaemon/shotgunEventDaemon.pid
+eventIdFile: /var/log/shotgunEventDaemon/shotgunEventDaemon.id
+logMode: 1
+logPath: /var/log/shotgunEventDaemon
+logFile: shotgunEventDaemon
+logging: 20
+timing_log: off
+conn_retry_sleep = 60
+max_conn_retries = 5
+fetch_interval = 5
+max_event_batch_size = 500
+
+[shotgun]
+server: %(SG_ED_SITE_URL)s
+name: %(SG_ED_SCRIPT_NAME)s
+key: %(SG_ED_API_KEY)s
+proxy_server:
+use_session_uuid: True
+
+[plugins]
+paths: /usr/local/shotgun/plugins,
+    /srv/more_plugins
+
+[emails]
+enabled: True
+server: smtp.yourdomain.com
+from: support@yourdomain.com
+to: you@yourdomain.com, ops@yourdomain.com
+subject: [SG]
+)";
+
+const config::IniFile::Environment kEnv = {{"SG_ED_SITE_URL", "https://studio.example.com"},
+                                           {"SG_ED_SCRIPT_NAME", "event_daemon"},
+                                           {"SG_ED_API_KEY", "k3y"}};
+
+TEST(DaemonConfig, TheOriginalExampleWorksUnchanged) {
+  ConfigLoad load = parse_config(kOriginalExample, "shotgunEventDaemon.conf", kEnv);
+  ASSERT_TRUE(load.ok()) << (load.problems.empty() ? "" : load.problems[0].describe());
+  EXPECT_TRUE(load.problems.empty());
+  const Config& c = *load.config;
+  EXPECT_EQ(c.daemon.pid_file, "/var/log/shotgunEventDaemon/shotgunEventDaemon.pid");
+  EXPECT_EQ(c.daemon.log_mode, 1);
+  EXPECT_EQ(c.daemon.fetch_interval, std::chrono::seconds(5));
+  EXPECT_EQ(c.daemon.max_event_batch_size, 500);
+  EXPECT_FALSE(c.daemon.timing_log);
+  EXPECT_EQ(c.shotgun.server, "https://studio.example.com");
+  EXPECT_EQ(c.shotgun.key, "k3y");
+  EXPECT_EQ(c.shotgun.proxy_server, "");
+  EXPECT_TRUE(c.shotgun.use_session_uuid);
+  EXPECT_EQ(c.plugin_paths,
+            (std::vector<std::string>{"/usr/local/shotgun/plugins", "/srv/more_plugins"}));
+  EXPECT_TRUE(c.emails.enabled);
+  EXPECT_EQ(c.emails.port, 25);
+  EXPECT_EQ(c.emails.to, (std::vector<std::string>{"you@yourdomain.com", "ops@yourdomain.com"}));
+  // New keys keep their defaults.
+  EXPECT_EQ(c.daemon.worker_per, WorkerPer::kPlugin);
+  EXPECT_EQ(c.daemon.backlog_timeout, std::chrono::minutes(5));
+  EXPECT_EQ(c.daemon.checkpoint_interval, std::chrono::seconds(1));
+}
+
+TEST(DaemonConfig, EveryProblemIsReportedWithItsLine) {
+  const char* text = R"([daemon]
+pidFile: /tmp/x.pid
+logMode: 7
+fetch_interval = soon
+max_event_batch_size = 0
+worker_per = thread
+misspelled_key = 1
+
+[shotgun]
+server: ftp://x
+name: a
+key: b
+use_session_uuid: maybe
+)";
+  ConfigLoad load = parse_config(text, "bad.conf", {});
+  EXPECT_FALSE(load.ok());
+  std::vector<std::string> described;
+  for (const auto& p : load.problems) described.push_back(p.describe());
+  const auto has = [&](const std::string& needle) {
+    return std::any_of(described.begin(), described.end(),
+                       [&](const std::string& d) { return d.find(needle) != std::string::npos; });
+  };
+  EXPECT_TRUE(has("bad.conf:3: error: [daemon] logmode must be between 0 and 1, got 7"));
+  EXPECT_TRUE(has("bad.conf:4: error: [daemon] fetch_interval must be a number of seconds"));
+  EXPECT_TRUE(has("bad.conf:5: error: [daemon] max_event_batch_size must be between 1"));
+  EXPECT_TRUE(has("bad.conf:6: error: [daemon] worker_per must be 'plugin' or 'path'"));
+  EXPECT_TRUE(has("bad.conf:7: warning: [daemon] misspelled_key is not a known key"));
+  EXPECT_TRUE(has("bad.conf:10: error: [shotgun] server must be an http(s) URL or 'sandbox'"));
+  EXPECT_TRUE(has("bad.conf:13: error: [shotgun] use_session_uuid must be a boolean"));
+  EXPECT_TRUE(has("error: [daemon] eventidfile is required"));
+  EXPECT_TRUE(has("error: the [plugins] section is missing"));
+}
+
+TEST(DaemonConfig, MissingEnvironmentVariableIsAnError) {
+  ConfigLoad load = parse_config(kOriginalExample, "c.conf", {});
+  EXPECT_FALSE(load.ok());
+  ASSERT_FALSE(load.problems.empty());
+  EXPECT_NE(load.problems[0].describe().find("c.conf:16"), std::string::npos)
+      << load.problems[0].describe();
+}
+
+TEST(DaemonConfig, SandboxNeedsNoScript) {
+  ConfigLoad load = parse_config(
+      "[daemon]\npidFile: /tmp/p\neventIdFile: /tmp/s\n[shotgun]\nserver: sandbox\n"
+      "[plugins]\npaths: examples/plugins\n",
+      "s.conf", {});
+  ASSERT_TRUE(load.ok()) << load.problems[0].describe();
+  EXPECT_TRUE(load.config->shotgun.is_sandbox());
+}
+
+TEST(DaemonConfig, NewKeysParse) {
+  ConfigLoad load = parse_config(
+      "[daemon]\npidFile: p\neventIdFile: s\nworker_per: path\ncallback_timeout: 2.5\n"
+      "retries: 3\ninclude_projects: 1, 2\nworker_memory_limit: 512\nlog_json: yes\n"
+      "[shotgun]\nserver: https://x\nname: n\nkey: k\n[plugins]\npaths: a\n"
+      "[python]\ninterpreter: /opt/py/bin/python3.9\npath: /a, /b\nenv: A=1, B = two\n",
+      "n.conf", {});
+  ASSERT_TRUE(load.ok()) << load.problems[0].describe();
+  const Config& c = *load.config;
+  EXPECT_EQ(c.daemon.worker_per, WorkerPer::kPath);
+  EXPECT_EQ(c.daemon.callback_timeout, std::chrono::milliseconds(2500));
+  EXPECT_EQ(c.daemon.retries, 3);
+  EXPECT_EQ(c.daemon.include_projects, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(c.daemon.worker_memory_limit_mb, 512);
+  EXPECT_TRUE(c.daemon.log_json);
+  EXPECT_EQ(c.python.interpreter, "/opt/py/bin/python3.9");
+  EXPECT_EQ(c.python.path, (std::vector<std::string>{"/a", "/b"}));
+  EXPECT_EQ(c.python.env,
+            (std::vector<std::pair<std::string, std::string>>{{"A", "1"}, {"B", "two"}}));
+}
+
+TEST(DaemonConfig, EmailsEnabledNeedTheirKeys) {
+  ConfigLoad load = parse_config(
+      "[daemon]\npidFile: p\neventIdFile: s\n[shotgun]\nserver: sandbox\n[plugins]\npaths: a\n"
+      "[emails]\nenabled: true\nserver: smtp\n",
+      "e.conf", {});
+  EXPECT_FALSE(load.ok());
+  int missing = 0;
+  for (const auto& p : load.problems)
+    missing += p.message.find("required when emails") != std::string::npos;
+  EXPECT_EQ(missing, 3);  // from, to, subject
+}
+
+TEST(DaemonConfig, FindConfigOrder) {
+  const std::string dir = ::testing::TempDir() + "/find_config_test";
+  std::filesystem::create_directories(dir);
+  std::FILE* f = std::fopen((dir + "/shotgunEventDaemon.conf").c_str(), "w");
+  std::fclose(f);
+  EXPECT_EQ(*find_config("", {}, dir), dir + "/shotgunEventDaemon.conf");
+  f = std::fopen((dir + "/sgeventd.conf").c_str(), "w");
+  std::fclose(f);
+  EXPECT_EQ(*find_config("", {}, dir), dir + "/sgeventd.conf");
+  EXPECT_EQ(*find_config("", {{"SGEVENTD_CONFIG", dir + "/shotgunEventDaemon.conf"}}, dir),
+            dir + "/shotgunEventDaemon.conf");
+  EXPECT_FALSE(find_config(dir + "/nope.conf", {}, dir));
+  auto none = find_config("", {}, dir + "/empty");
+  if (!none) {  // unless this machine has one in /etc
+    EXPECT_NE(none.error().find("searched"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace sgeventd::daemon
