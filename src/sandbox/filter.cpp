@@ -286,8 +286,15 @@ Expected<Filter> compile_node(const Schema& schema, std::string_view type, const
   if (const List* list = wire.if_list()) {
     // [[path, relation, v...], ...] or a bare [path, relation, v...]
     if (!list->empty() && (*list)[0].is_string()) {
-      Dict d{{"logical_operator", "and"}, {"conditions", List{wire}}};
-      return compile_node(schema, type, Value(std::move(d)), depth + 1);
+      if (list->size() < 2 || !(*list)[1].is_string()) {
+        return fault("Invalid filter: a condition is [path, relation, values...]");
+      }
+      auto c = compile_condition(schema, type, (*list)[0].as_string(), (*list)[1].as_string(),
+                                 List(list->begin() + 2, list->end()));
+      if (!c) return tl::unexpected(c.error());
+      node.is_condition = true;
+      node.condition = std::move(*c);
+      return node;
     }
     for (const Value& item : *list) {
       auto child = compile_node(schema, type, item, depth + 1);
