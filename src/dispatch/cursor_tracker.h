@@ -1,0 +1,40 @@
+// A plugin's committed cursor: the highest event id such that every event at or below it that
+// the plugin had to handle has been resolved (handled, or given up and parked as a dead
+// letter). Only this is persisted, so a restart resumes right after the last resolved event:
+// nothing lost, and only events still in flight at a kill are delivered again.
+//
+// Events that do not match the plugin are resolved the moment they are seen, but they never
+// move the cursor past an earlier event still in flight. Late events (ids below the cursor
+// that appear after a gap) are tracked apart: the source keeps their gap open in the state
+// until every plugin has resolved them.
+#pragma once
+
+#include <cstdint>
+#include <set>
+
+namespace sgeventd::dispatch {
+
+class CursorTracker {
+ public:
+  explicit CursorTracker(std::int64_t committed) : head_(committed) {}
+
+  // A regular event, in increasing id order. `needs_work` when it matched a callback.
+  // Ids at or below the head are ignored (already seen).
+  void observe(std::int64_t id, bool needs_work);
+  // A late event (below the head) that needs work.
+  void observe_late(std::int64_t id);
+  // The worker finished (or the event was given up on).
+  void resolve(std::int64_t id);
+
+  std::int64_t committed() const;
+  std::int64_t head() const { return head_; }  // highest regular id seen
+  std::size_t in_flight() const { return pending_.size() + late_.size(); }
+  bool late_pending(std::int64_t id) const { return late_.count(id) > 0; }
+
+ private:
+  std::int64_t head_;
+  std::set<std::int64_t> pending_;  // regular ids not yet resolved
+  std::set<std::int64_t> late_;     // late ids not yet resolved
+};
+
+}  // namespace sgeventd::dispatch
