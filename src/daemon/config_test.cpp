@@ -156,6 +156,7 @@ TEST(DaemonConfig, EmailsEnabledNeedTheirKeys) {
 
 TEST(DaemonConfig, FindConfigOrder) {
   const std::string dir = ::testing::TempDir() + "/find_config_test";
+  std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   std::FILE* f = std::fopen((dir + "/shotgunEventDaemon.conf").c_str(), "w");
   std::fclose(f);
