@@ -1,0 +1,246 @@
+#include "workers/protocol.h"
+
+#include <string>
+
+#include "sgeventd/json.h"
+
+namespace sgeventd::workers {
+namespace {
+
+const JsonWriteOptions kWire{JsonStyle::Compact, true};
+
+void append_string(std::string& out, std::string_view text) {
+  append_json(out, Value(text), kWire);
+}
+
+// Field readers: a missing or mistyped required key is a protocol error naming the key.
+struct Reader {
+  const Dict& d;
+  std::string type;
+  std::string problem;
+
+  bool fail(std::string_view key, std::string_view want) {
+    if (problem.empty()) {
+      problem = type + ": \"" + std::string(key) + "\" must be " + std::string(want);
+    }
+    return false;
+  }
+  bool uint(std::string_view key, std::uint64_t& out) {
+    auto v = d.get(key).if_int();
+    if (!v || *v < 0) return fail(key, "a non-negative integer");
+    out = static_cast<std::uint64_t>(*v);
+    return true;
+  }
+  bool integer(std::string_view key, int& out, bool required = true) {
+    const Value& v = d.get(key);
+    if (v.is_null() && !required) return true;
+    auto i = v.if_int();
+    if (!i) return fail(key, "an integer");
+    out = static_cast<int>(*i);
+    return true;
+  }
+  bool string(std::string_view key, std::string& out, bool required = true) {
+    const Value& v = d.get(key);
+    if (v.is_null() && !required) return true;
+    if (!v.is_string()) return fail(key, "a string");
+    out = v.as_string();
+    return true;
+  }
+  bool boolean(std::string_view key, bool& out, bool required = true) {
+    const Value& v = d.get(key);
+    if (v.is_null() && !required) return true;
+    if (!v.is_bool()) return fail(key, "true or false");
+    out = v.as_bool();
+    return true;
+  }
+  bool number(std::string_view key, double& out) {
+    const Value& v = d.get(key);
+    if (v.is_null()) return true;
+    if (v.is_int()) {
+      out = static_cast<double>(v.as_int());
+    } else if (v.is_float()) {
+      out = v.as_float();
+    } else {
+      return fail(key, "a number");
+    }
+    return true;
+  }
+};
+
+tl::expected<WorkerMessage, std::string> parse_loaded(Reader& r) {
+  Loaded m;
+  r.string("plugin", m.plugin);
+  const Value& emails = r.d.get("emails");
+  if (emails.is_null()) {
+    m.emails = true;
+  } else if (emails.is_bool()) {
+    m.emails = emails;
+  } else if (emails.is_string()) {
+    m.emails = List{emails};
+  } else if (const List* list = emails.if_list()) {
+    for (const auto& e : *list) {
+      if (!e.is_string()) r.fail("emails", "true, false or a list of addresses");
+    }
+    m.emails = emails;
+  } else {
+    r.fail("emails", "true, false or a list of addresses");
+  }
+  const List* callbacks = r.d.get("callbacks").if_list();
+  if (!callbacks) {
+    r.fail("callbacks", "a list");
+  } else {
+    for (const auto& c : *callbacks) {
+      const Dict* cd = c.if_dict();
+      if (!cd) {
+        r.fail("callbacks", "a list of objects");
+        break;
+      }
+      Reader cr{*cd, r.type + " callback", {}};
+      CallbackInfo info;
+      cr.integer("index", info.index);
+      cr.string("name", info.name, false);
+      info.match_events = cd->get("match_events");
+      cr.boolean("stop_on_error", info.stop_on_error, false);
+      cr.string("script_name", info.script_name, false);
+      if (!cr.problem.empty()) return tl::unexpected(cr.problem);
+      m.callbacks.push_back(std::move(info));
+    }
+  }
+  if (!r.problem.empty()) return tl::unexpected(r.problem);
+  return m;
+}
+
+tl::expected<WorkerMessage, std::string> parse_result(Reader& r) {
+  Result m;
+  r.uint("seq", m.seq);
+  const List* results = r.d.get("results").if_list();
+  if (!results) {
+    r.fail("results", "a list");
+  } else {
+    m.results.reserve(results->size());
+    for (const auto& item : *results) {
+      const Dict* rd = item.if_dict();
+      if (!rd) {
+        r.fail("results", "a list of objects");
+        break;
+      }
+      Reader rr{*rd, "result entry", {}};
+      CallbackResult cb;
+      rr.string("plugin", cb.plugin);
+      rr.integer("index", cb.index);
+      rr.boolean("ok", cb.ok);
+      rr.number("duration_ms", cb.duration_ms);
+      rr.string("error", cb.error, false);
+      rr.string("traceback", cb.traceback, false);
+      // "locals" is free text for people; accept any JSON and keep it as text.
+      const Value& locals = rd->get("locals");
+      if (locals.is_string()) {
+        cb.locals = locals.as_string();
+      } else if (!locals.is_null()) {
+        cb.locals = to_json(locals, kWire);
+      }
+      if (!rr.problem.empty()) return tl::unexpected(rr.problem);
+      m.results.push_back(std::move(cb));
+    }
+  }
+  if (!r.problem.empty()) return tl::unexpected(r.problem);
+  return m;
+}
+
+}  // namespace
+
+std::string encode_hello(const HelloInfo& hello) {
+  Dict worker{{"id", hello.worker_id}, {"per", hello.worker_per}};
+  Dict msg{{"type", "hello"},    {"protocol", kProtocolVersion}, {"daemon", hello.daemon},
+           {"site", hello.site}, {"config", hello.config},       {"worker", worker}};
+  return to_json(msg, kWire);
+}
+
+std::string encode_load(const PluginRef& plugin) {
+  Dict msg{{"type", "load"}, {"plugin", Dict{{"name", plugin.name}, {"path", plugin.path}}}};
+  return to_json(msg, kWire);
+}
+
+std::string encode_event(std::uint64_t seq, bool late, std::string_view event_json,
+                         const std::vector<CallbackRef>& callbacks) {
+  // Built by hand around the pre-serialized event: this runs once per event per worker.
+  std::string out;
+  out.reserve(event_json.size() + 64 + callbacks.size() * 32);
+  out += R"({"type":"event","seq":)";
+  out += std::to_string(seq);
+  out += late ? R"(,"late":true,"event":)" : R"(,"late":false,"event":)";
+  out += event_json;
+  out += R"(,"callbacks":[)";
+  for (std::size_t i = 0; i < callbacks.size(); ++i) {
+    if (i > 0) out += ',';
+    out += R"({"plugin":)";
+    append_string(out, callbacks[i].plugin);
+    out += R"(,"index":)";
+    out += std::to_string(callbacks[i].index);
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+std::string encode_ping(std::uint64_t seq) {
+  return R"({"type":"ping","seq":)" + std::to_string(seq) + "}";
+}
+
+std::string encode_shutdown(std::int64_t grace_ms) {
+  return R"({"type":"shutdown","grace_ms":)" + std::to_string(grace_ms) + "}";
+}
+
+tl::expected<WorkerMessage, std::string> parse_worker_message(std::string_view line) {
+  auto parsed = parse_json(line);
+  if (!parsed) return tl::unexpected("not JSON: " + parsed.error().message);
+  const Dict* d = parsed->if_dict();
+  if (!d) return tl::unexpected(std::string("not a JSON object"));
+  const std::string* type = d->get("type").if_string();
+  if (!type) return tl::unexpected(std::string("no \"type\""));
+  Reader r{*d, *type, {}};
+
+  if (*type == "result") return parse_result(r);
+  if (*type == "log") {
+    LogMessage m;
+    r.string("plugin", m.plugin, false);
+    r.string("logger", m.logger, false);
+    r.integer("level", m.level, false);
+    r.string("message", m.message);
+    r.number("time", m.time);
+    if (!r.problem.empty()) return tl::unexpected(r.problem);
+    return m;
+  }
+  if (*type == "pong") {
+    Pong m;
+    r.uint("seq", m.seq);
+    if (!r.problem.empty()) return tl::unexpected(r.problem);
+    return m;
+  }
+  if (*type == "hello") {
+    WorkerHello m;
+    r.integer("protocol", m.protocol);
+    r.string("worker", m.worker, false);
+    r.string("runtime", m.runtime, false);
+    if (!r.problem.empty()) return tl::unexpected(r.problem);
+    return m;
+  }
+  if (*type == "loaded") return parse_loaded(r);
+  if (*type == "load_failed") {
+    LoadFailed m;
+    r.string("plugin", m.plugin);
+    r.string("error", m.error, false);
+    r.string("traceback", m.traceback, false);
+    if (!r.problem.empty()) return tl::unexpected(r.problem);
+    return m;
+  }
+  if (*type == "bye") return Bye{};
+  if (*type == "error") {
+    ErrorMessage m;
+    r.string("message", m.message, false);
+    return m;
+  }
+  return UnknownMessage{*type};
+}
+
+}  // namespace sgeventd::workers

@@ -1,0 +1,124 @@
+// The worker protocol v1 (docs/plugin-protocol.md) as C++ types: what the daemon writes and
+// what it accepts back. Pure functions on lines; no I/O here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "sgeventd/value.h"
+
+namespace sgeventd::workers {
+
+inline constexpr int kProtocolVersion = 1;
+
+// ---- daemon to worker ----
+
+struct HelloInfo {
+  std::string daemon = "sgeventd";  // "sgeventd 0.1.0"
+  Value site = Dict{};              // {"url", "proxy", "use_session_uuid"}
+  Value config = Dict{};            // config sections as strings
+  std::string worker_id;            // plugin path (per=plugin) or folder (per=path)
+  std::string worker_per = "plugin";
+};
+
+struct PluginRef {
+  std::string name;  // file name without extension
+  std::string path;
+};
+
+// One callback an event is for: event.callbacks[] in the protocol.
+struct CallbackRef {
+  std::string plugin;
+  int index = 0;
+  friend bool operator==(const CallbackRef&, const CallbackRef&) = default;
+};
+
+std::string encode_hello(const HelloInfo& hello);
+std::string encode_load(const PluginRef& plugin);
+// `event_json` is the EventLogEntry already serialized (compact JSON): the dispatcher
+// serializes an event once and sends it to every worker it matches.
+std::string encode_event(std::uint64_t seq, bool late, std::string_view event_json,
+                         const std::vector<CallbackRef>& callbacks);
+std::string encode_ping(std::uint64_t seq);
+std::string encode_shutdown(std::int64_t grace_ms);
+
+// ---- worker to daemon ----
+
+struct WorkerHello {
+  int protocol = 0;
+  std::string worker;   // "sgeventd-python-worker 0.1.0"
+  std::string runtime;  // optional
+};
+
+struct CallbackInfo {
+  int index = 0;
+  std::string name;
+  Value match_events;  // null or {} = every event (dispatch::EventMatcher reads it)
+  bool stop_on_error = true;
+  std::string script_name;
+};
+
+struct Loaded {
+  std::string plugin;
+  Value emails = true;  // true, false, or a list of addresses
+  std::vector<CallbackInfo> callbacks;
+};
+
+struct LoadFailed {
+  std::string plugin;
+  std::string error;
+  std::string traceback;
+};
+
+struct CallbackResult {
+  std::string plugin;
+  int index = 0;
+  bool ok = true;
+  double duration_ms = 0;
+  std::string error;      // when !ok
+  std::string traceback;  // when !ok
+  std::string locals;     // when !ok, if the worker knows them
+};
+
+struct Result {
+  std::uint64_t seq = 0;
+  std::vector<CallbackResult> results;
+};
+
+struct Pong {
+  std::uint64_t seq = 0;
+};
+
+struct LogMessage {
+  std::string plugin;
+  std::string logger;
+  int level = 20;  // Python's numbers
+  std::string message;
+  double time = 0;  // seconds since the epoch; 0 when the worker did not say
+};
+
+struct Bye {};
+
+struct ErrorMessage {
+  std::string message;
+};
+
+// A type this daemon does not know (a newer worker's): logged and ignored, so workers can add
+// messages without breaking older daemons.
+struct UnknownMessage {
+  std::string type;
+};
+
+using WorkerMessage = std::variant<WorkerHello, Loaded, LoadFailed, Result, Pong, LogMessage, Bye,
+                                   ErrorMessage, UnknownMessage>;
+
+// Parses one line from a worker. An error (not JSON, not an object, no type, a required key
+// missing or of the wrong type) is a protocol error; its text says what was wrong.
+tl::expected<WorkerMessage, std::string> parse_worker_message(std::string_view line);
+
+}  // namespace sgeventd::workers

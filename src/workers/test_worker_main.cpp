@@ -1,0 +1,350 @@
+// sgeventd-test-worker: a worker speaking protocol v1 (docs/plugin-protocol.md) whose
+// misbehaviour is chosen on the command line, for the tests, the conformance suite and the
+// benchmarks. With no options it is a fast no-op exec plugin with one callback for every event.
+// Options can also come from the SGEVENTD_TEST_WORKER environment variable (space separated),
+// which is handy inside a .plugin manifest. Event numbers K count events this process got (1 =
+// first).
+//
+//   --callbacks N        register N callbacks (default 1), matchEvents from --match (JSON)
+//   --sleep-ms N         take N ms per event
+//   --fail-on K          report ok:false for event K (every callback)
+//   --crash-on K         abort() on event K        --crash-every   abort() on every event
+//   --exit-on K[:CODE]   exit(CODE, default 1) on event K
+//   --hang-on K          never answer event K (sleeps forever; SIGTERM still works)
+//   --ignore-term        ignore SIGTERM (so only SIGKILL ends it)
+//   --leak-mb N          allocate and touch N MiB per event, never freed
+//   --garbage-on K       print a non-JSON line to stdout at event K
+//   --exit-at-hello      exit(1) when the hello arrives
+//   --no-hello           never answer hello       --load-fail   answer load_failed
+//   --protocol N         answer hello with protocol N (a wrong version: error, exit 3)
+//   --out-of-order       answer each pair of events in swapped order
+//   --log-level N        send a log message at level N for every event
+//   --stderr TEXT        write TEXT to stderr for every event
+//   --record FILE        append "<event id>\n" to FILE for every event handled
+//   --no-bye             exit 0 on shutdown without saying bye
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "sgeventd/json.h"
+
+namespace {
+
+using sgeventd::Dict;
+using sgeventd::List;
+using sgeventd::Value;
+
+struct Options {
+  int callbacks = 1;
+  Value match = nullptr;
+  int sleep_ms = 0;
+  long fail_on = 0, crash_on = 0, exit_on = 0, hang_on = 0, garbage_on = 0;
+  int exit_code = 1;
+  bool crash_every = false, ignore_term = false, exit_at_hello = false, no_hello = false;
+  bool load_fail = false, out_of_order = false, no_bye = false;
+  int protocol = 1;
+  int leak_mb = 0;
+  int log_level = 0;
+  std::string stderr_text, record;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+  std::fprintf(stderr, "sgeventd-test-worker: %s\n", why.c_str());
+  std::exit(2);
+}
+
+void parse_options(std::vector<std::string> args, Options& o) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) usage(a + " needs a value");
+      return args[++i];
+    };
+    auto number = [&]() { return std::atol(value().c_str()); };
+    if (a == "--callbacks")
+      o.callbacks = static_cast<int>(number());
+    else if (a == "--match") {
+      auto v = sgeventd::parse_json(value());
+      if (!v) usage("--match: " + v.error().message);
+      o.match = *v;
+    } else if (a == "--sleep-ms")
+      o.sleep_ms = static_cast<int>(number());
+    else if (a == "--fail-on")
+      o.fail_on = number();
+    else if (a == "--crash-on")
+      o.crash_on = number();
+    else if (a == "--crash-every")
+      o.crash_every = true;
+    else if (a == "--exit-on") {
+      const std::string v = value();
+      o.exit_on = std::atol(v.c_str());
+      if (auto colon = v.find(':'); colon != std::string::npos) {
+        o.exit_code = std::atoi(v.c_str() + colon + 1);
+      }
+    } else if (a == "--hang-on")
+      o.hang_on = number();
+    else if (a == "--ignore-term")
+      o.ignore_term = true;
+    else if (a == "--leak-mb")
+      o.leak_mb = static_cast<int>(number());
+    else if (a == "--garbage-on")
+      o.garbage_on = number();
+    else if (a == "--exit-at-hello")
+      o.exit_at_hello = true;
+    else if (a == "--no-hello")
+      o.no_hello = true;
+    else if (a == "--load-fail")
+      o.load_fail = true;
+    else if (a == "--protocol")
+      o.protocol = static_cast<int>(number());
+    else if (a == "--out-of-order")
+      o.out_of_order = true;
+    else if (a == "--log-level")
+      o.log_level = static_cast<int>(number());
+    else if (a == "--stderr")
+      o.stderr_text = value();
+    else if (a == "--record")
+      o.record = value();
+    else if (a == "--no-bye")
+      o.no_bye = true;
+    else
+      usage("unknown option " + a);
+  }
+}
+
+const sgeventd::JsonWriteOptions kWire{sgeventd::JsonStyle::Compact, true};
+
+class Worker {
+ public:
+  explicit Worker(Options o) : o_(std::move(o)) {}
+
+  int run() {
+    std::string in;
+    std::size_t start = 0;
+    char buf[65536];
+    for (;;) {
+      // Handle every complete line already read, then write the answers in one go: with a
+      // pipeline window this answers a batch of events with one write.
+      for (;;) {
+        const std::size_t nl = in.find('\n', start);
+        if (nl == std::string::npos) break;
+        const std::string_view line(in.data() + start, nl - start);
+        start = nl + 1;
+        if (int code = handle(line); code >= 0) {
+          flush();
+          return code;
+        }
+      }
+      in.erase(0, start);
+      start = 0;
+      flush();
+      const ssize_t n = ::read(0, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return 0;  // the daemon is gone: stop (protocol: EOF on stdin)
+      in.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+
+ private:
+  // Returns an exit code to stop with, or -1 to continue.
+  int handle(std::string_view line) {
+    auto parsed = sgeventd::parse_json(line);
+    if (!parsed || !parsed->is_dict()) {
+      send_error("not a JSON object");
+      return -1;
+    }
+    const Value& msg = *parsed;
+    const std::string* type = msg["type"].if_string();
+    if (!type) {
+      send_error("no type");
+      return -1;
+    }
+    if (*type == "hello") return on_hello(msg);
+    if (*type == "load") return on_load(msg);
+    if (*type == "event") return on_event(msg);
+    if (*type == "ping") {
+      emit_held();
+      out_ += R"({"type":"pong","seq":)" + std::to_string(msg["seq"].if_int().value_or(0)) + "}\n";
+      return -1;
+    }
+    if (*type == "shutdown") {
+      emit_held();
+      if (!o_.no_bye) out_ += "{\"type\":\"bye\"}\n";
+      return 0;
+    }
+    send_error("unknown message type \"" + *type + "\"");
+    return -1;
+  }
+
+  int on_hello(const Value&) {
+    if (o_.exit_at_hello) return 1;
+    if (o_.no_hello) return -1;
+    if (o_.protocol != 1) {
+      send_error("this worker speaks protocol " + std::to_string(o_.protocol) + " only");
+      return 3;
+    }
+    out_ += to_json(Dict{{"type", "hello"},
+                         {"protocol", 1},
+                         {"worker", "sgeventd-test-worker 0.1.0"},
+                         {"runtime", "C++"}},
+                    kWire);
+    out_ += '\n';
+    return -1;
+  }
+
+  int on_load(const Value& msg) {
+    name_ = msg["plugin"]["name"].if_string() ? msg["plugin"]["name"].as_string() : "test";
+    Dict answer;
+    if (o_.load_fail) {
+      answer = Dict{{"type", "load_failed"},
+                    {"plugin", name_},
+                    {"error", "RuntimeError: told to fail (--load-fail)"},
+                    {"traceback", "Traceback (most recent call last):\n  (test worker)\n"}};
+    } else {
+      List callbacks;
+      for (int i = 0; i < o_.callbacks; ++i) {
+        callbacks.push_back(Dict{{"index", i},
+                                 {"name", "callback_" + std::to_string(i)},
+                                 {"match_events", o_.match},
+                                 {"stop_on_error", false},
+                                 {"script_name", "test_script"}});
+      }
+      answer =
+          Dict{{"type", "loaded"}, {"plugin", name_}, {"emails", false}, {"callbacks", callbacks}};
+    }
+    out_ += to_json(answer, kWire);
+    out_ += '\n';
+    return -1;
+  }
+
+  int on_event(const Value& msg) {
+    const long k = ++events_;
+    const auto seq = msg["seq"].if_int().value_or(0);
+    const auto id = msg["event"]["id"].if_int().value_or(0);
+    if (o_.crash_every || k == o_.crash_on) {
+      flush();
+      std::abort();
+    }
+    if (k == o_.exit_on) {
+      flush();
+      std::exit(o_.exit_code);
+    }
+    if (k == o_.hang_on) {
+      flush();
+      for (;;) ::pause();
+    }
+    if (k == o_.garbage_on) out_ += "this is not JSON\n";
+    if (o_.leak_mb > 0) {
+      const std::size_t bytes = static_cast<std::size_t>(o_.leak_mb) << 20;
+      char* p = static_cast<char*>(std::malloc(bytes));
+      if (p) std::memset(p, 1, bytes);  // touched, so it is resident
+      leaked_.push_back(p);
+    }
+    if (o_.sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o_.sleep_ms));
+    if (!o_.stderr_text.empty()) {
+      const std::string text = o_.stderr_text + "\n";
+      [[maybe_unused]] ssize_t w = ::write(2, text.data(), text.size());
+    }
+    if (o_.log_level > 0) {
+      const double now =
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+      out_ += to_json(Dict{{"type", "log"},
+                           {"plugin", name_},
+                           {"logger", "plugin." + name_ + ".callback_0"},
+                           {"level", o_.log_level},
+                           {"message", "handled event " + std::to_string(id)},
+                           {"time", now}},
+                      kWire);
+      out_ += '\n';
+    }
+    if (!o_.record.empty()) record(id);
+
+    const bool ok = k != o_.fail_on;
+    std::string result = R"({"type":"result","seq":)" + std::to_string(seq) + R"(,"results":[)";
+    bool first = true;
+    if (const List* callbacks = msg["callbacks"].if_list()) {
+      for (const auto& cb : *callbacks) {
+        if (!first) result += ',';
+        first = false;
+        result += R"({"plugin":)";
+        sgeventd::append_json(result, cb["plugin"], kWire);
+        result += R"(,"index":)" + std::to_string(cb["index"].if_int().value_or(0));
+        result += ok ? R"(,"ok":true,"duration_ms":0.0})"
+                     : R"(,"ok":false,"duration_ms":0.0,"error":"RuntimeError: told to fail",)"
+                       R"("traceback":"Traceback (most recent call last):\n  (test worker)\n"})";
+      }
+    }
+    result += "]}\n";
+    if (o_.out_of_order && !held_) {
+      held_ = std::move(result);  // answered after the next one
+    } else {
+      out_ += result;
+      emit_held();
+    }
+    return -1;
+  }
+
+  void emit_held() {
+    if (held_) out_ += *held_;
+    held_.reset();
+  }
+
+  void record(std::int64_t id) {
+    // Written at once (not buffered) so a crash right after still leaves the line.
+    FILE* f = std::fopen(o_.record.c_str(), "a");
+    if (!f) return;
+    std::fprintf(f, "%lld\n", static_cast<long long>(id));
+    std::fclose(f);
+  }
+
+  void send_error(const std::string& message) {
+    out_ += to_json(Dict{{"type", "error"}, {"message", message}}, kWire);
+    out_ += '\n';
+  }
+
+  void flush() {
+    std::size_t done = 0;
+    while (done < out_.size()) {
+      const ssize_t n = ::write(1, out_.data() + done, out_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) std::exit(1);
+      done += static_cast<std::size_t>(n);
+    }
+    out_.clear();
+  }
+
+  Options o_;
+  std::string name_ = "test";
+  std::string out_;
+  long events_ = 0;
+  std::optional<std::string> held_;
+  std::vector<char*> leaked_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  std::vector<std::string> args;
+  if (const char* env = std::getenv("SGEVENTD_TEST_WORKER")) {
+    std::string_view rest(env);
+    while (!rest.empty()) {
+      const auto space = rest.find(' ');
+      if (space != 0) args.emplace_back(rest.substr(0, space));
+      rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+    }
+  }
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  parse_options(std::move(args), options);
+  if (options.ignore_term) ::signal(SIGTERM, SIG_IGN);
+  return Worker(std::move(options)).run();
+}
