@@ -1,0 +1,36 @@
+// The exclusive lock that stops a second daemon from using the same state (upstream issue #48:
+// two daemons racing over one state file). An flock on "<state path>.lock", which holds the
+// holder's pid for the error message. The kernel drops an flock when the last descriptor of the
+// open file closes, so a killed daemon (even kill -9) never leaves a stale lock behind; the file
+// itself stays and is harmless.
+#pragma once
+
+#include <string>
+
+#include "state/state_types.h"
+
+namespace sgeventd::state {
+
+class StateLock {
+ public:
+  // Fails with kLocked (naming the holder's pid when it wrote one) if another open file
+  // description holds the lock, in this process or another.
+  static StateResult<StateLock> acquire(const std::string& lock_path);
+
+  StateLock(StateLock&& other) noexcept;
+  StateLock& operator=(StateLock&& other) noexcept;
+  StateLock(const StateLock&) = delete;
+  StateLock& operator=(const StateLock&) = delete;
+  ~StateLock();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  StateLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  void release();
+
+  int fd_ = -1;
+  std::string path_;
+};
+
+}  // namespace sgeventd::state

@@ -1,0 +1,34 @@
+// Helpers for the state tests: a scratch folder and a real Python 3 to write pickles with.
+#pragma once
+
+#include <string>
+
+namespace sgeventd::state::testing {
+
+// A fresh folder under $TMPDIR (or /tmp), removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// /usr/bin/python3 if present, else the python3 on PATH.
+std::string python3();
+
+// Runs a Python 3 program (its source text) with `arg` as sys.argv[1]; returns the exit
+// status (0 on success). The program's stderr goes to the test's stderr.
+int run_python(const std::string& program, const std::string& arg);
+
+void write_file(const std::string& path, const std::string& bytes);
+std::string read_file(const std::string& path);
+bool exists(const std::string& path);
+
+}  // namespace sgeventd::state::testing
