@@ -1,0 +1,125 @@
+#include "workers/protocol.h"
+
+#include <gtest/gtest.h>
+
+#include "sgeventd/json.h"
+
+namespace sgeventd::workers {
+namespace {
+
+TEST(Protocol, EncodesHelloAsTheDocShowsIt) {
+  HelloInfo hello;
+  hello.daemon = "sgeventd 0.1.0";
+  hello.site = Dict{{"url", "https://x.shotgrid.autodesk.com"}, {"proxy", ""}};
+  hello.worker_id = "plugins/notify.py";
+  auto v = parse_json(encode_hello(hello));
+  ASSERT_TRUE(v);
+  EXPECT_EQ((*v)["type"], Value("hello"));
+  EXPECT_EQ((*v)["protocol"], Value(1));
+  EXPECT_EQ((*v)["worker"]["id"], Value("plugins/notify.py"));
+  EXPECT_EQ((*v)["worker"]["per"], Value("plugin"));
+  EXPECT_EQ((*v)["site"]["url"], Value("https://x.shotgrid.autodesk.com"));
+}
+
+TEST(Protocol, EncodesEventAroundPreSerializedJson) {
+  const std::string line = encode_event(42, true, R"({"id":7,"event_type":"Shotgun_Task_Change"})",
+                                        {{"no\"te", 0}, {"notify", 2}});
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  auto v = parse_json(line);
+  ASSERT_TRUE(v) << line;
+  EXPECT_EQ((*v)["seq"], Value(42));
+  EXPECT_EQ((*v)["late"], Value(true));
+  EXPECT_EQ((*v)["event"]["id"], Value(7));
+  EXPECT_EQ((*v)["callbacks"], Value(List{Dict{{"plugin", "no\"te"}, {"index", 0}},
+                                          Dict{{"plugin", "notify"}, {"index", 2}}}));
+}
+
+TEST(Protocol, EncodesPingAndShutdown) {
+  EXPECT_EQ(encode_ping(3), R"({"type":"ping","seq":3})");
+  EXPECT_EQ(encode_shutdown(5000), R"({"type":"shutdown","grace_ms":5000})");
+  EXPECT_EQ(encode_load({"notify", "/srv/p/notify.py"}),
+            R"({"type":"load","plugin":{"name":"notify","path":"/srv/p/notify.py"}})");
+}
+
+TEST(Protocol, ParsesTheDocsLoadedExample) {
+  auto m = parse_worker_message(
+      R"({"type": "loaded", "plugin": "notify", "emails": true, "callbacks": [
+        {"index": 0, "name": "onStatusChange", "match_events": {"Shotgun_Task_Change": ["sg_status_list"]},
+         "stop_on_error": true, "script_name": "notify_script"},
+        {"index": 1, "name": "MyCallable_7f3a2c", "match_events": null, "stop_on_error": false,
+         "script_name": "notify_script"}]})");
+  ASSERT_TRUE(m) << m.error();
+  const auto& loaded = std::get<Loaded>(*m);
+  EXPECT_EQ(loaded.plugin, "notify");
+  EXPECT_EQ(loaded.emails, Value(true));
+  ASSERT_EQ(loaded.callbacks.size(), 2u);
+  EXPECT_EQ(loaded.callbacks[0].name, "onStatusChange");
+  EXPECT_TRUE(loaded.callbacks[0].match_events.is_dict());
+  EXPECT_TRUE(loaded.callbacks[0].stop_on_error);
+  EXPECT_TRUE(loaded.callbacks[1].match_events.is_null());
+  EXPECT_FALSE(loaded.callbacks[1].stop_on_error);
+  EXPECT_EQ(loaded.callbacks[1].script_name, "notify_script");
+}
+
+TEST(Protocol, EmailsMayBeAListOrFalse) {
+  auto m = parse_worker_message(
+      R"({"type":"loaded","plugin":"p","emails":["a@x","b@x"],"callbacks":[]})");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(std::get<Loaded>(*m).emails, Value(List{"a@x", "b@x"}));
+  m = parse_worker_message(R"({"type":"loaded","plugin":"p","emails":false,"callbacks":[]})");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(std::get<Loaded>(*m).emails, Value(false));
+  EXPECT_FALSE(parse_worker_message(R"({"type":"loaded","plugin":"p","emails":3,"callbacks":[]})"));
+}
+
+TEST(Protocol, ParsesTheDocsResultExample) {
+  auto m = parse_worker_message(R"({"type": "result", "seq": 42, "results": [
+    {"plugin": "notify", "index": 0, "ok": true, "duration_ms": 1.8},
+    {"plugin": "notify", "index": 2, "ok": false, "duration_ms": 0.4,
+     "error": "KeyError: 'entity'", "traceback": "Traceback ...", "locals": "..."}]})");
+  ASSERT_TRUE(m) << m.error();
+  const auto& r = std::get<Result>(*m);
+  EXPECT_EQ(r.seq, 42u);
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_TRUE(r.results[0].ok);
+  EXPECT_DOUBLE_EQ(r.results[0].duration_ms, 1.8);
+  EXPECT_FALSE(r.results[1].ok);
+  EXPECT_EQ(r.results[1].error, "KeyError: 'entity'");
+  EXPECT_EQ(r.results[1].locals, "...");
+}
+
+TEST(Protocol, ParsesLogPongByeErrorAndUnknown) {
+  auto log = parse_worker_message(
+      R"({"type": "log", "plugin": "notify", "logger": "plugin.notify.onStatusChange", "level": 20,
+          "message": "Task 12 is now ip", "time": 1732690000.123})");
+  ASSERT_TRUE(log);
+  EXPECT_EQ(std::get<LogMessage>(*log).level, 20);
+  EXPECT_EQ(std::get<LogMessage>(*log).message, "Task 12 is now ip");
+  auto pong = parse_worker_message(R"({"type":"pong","seq":43})");
+  ASSERT_TRUE(pong);
+  EXPECT_EQ(std::get<Pong>(*pong).seq, 43u);
+  EXPECT_TRUE(std::holds_alternative<Bye>(*parse_worker_message(R"({"type":"bye"})")));
+  EXPECT_TRUE(std::holds_alternative<ErrorMessage>(
+      *parse_worker_message(R"({"type":"error","message":"what?"})")));
+  auto unknown = parse_worker_message(R"({"type":"metrics","x":1})");
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(std::get<UnknownMessage>(*unknown).type, "metrics");
+}
+
+TEST(Protocol, MalformedLinesAreErrorsThatSayWhy) {
+  EXPECT_NE(parse_worker_message("not json").error().find("not JSON"), std::string::npos);
+  EXPECT_EQ(parse_worker_message("[1,2]").error(), "not a JSON object");
+  EXPECT_EQ(parse_worker_message(R"({"seq":1})").error(), "no \"type\"");
+  EXPECT_NE(parse_worker_message(R"({"type":"result","seq":"1","results":[]})").error().find("seq"),
+            std::string::npos);
+  EXPECT_NE(
+      parse_worker_message(R"({"type":"result","seq":1,"results":[{"plugin":"p","index":0}]})")
+          .error()
+          .find("ok"),
+      std::string::npos);
+  EXPECT_FALSE(parse_worker_message(R"({"type":"pong","seq":-1})"));
+  EXPECT_FALSE(parse_worker_message(R"({"type":"log"})"));
+}
+
+}  // namespace
+}  // namespace sgeventd::workers
