@@ -2,7 +2,23 @@
 
 #include <sqlite3.h>
 
+#include <cstring>
+
 namespace sgeventd::state::sqlite {
+namespace {
+
+// SQLite's message, plus the OS error behind an I/O failure ("disk I/O error" alone does not
+// say whether the disk is full or gone).
+std::string describe_failure(sqlite3* db, int rc) {
+  std::string text = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  const int os_error = db ? sqlite3_system_errno(db) : 0;
+  if (os_error != 0 && kind_for(rc) == StateErrorKind::kUnwritable) {
+    text += std::string(" (") + std::strerror(os_error) + ")";
+  }
+  return text;
+}
+
+}  // namespace
 
 StateErrorKind kind_for(int result_code) {
   switch (result_code & 0xff) {
@@ -53,8 +69,7 @@ StateResult<bool> Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return state_error(kind_for(rc), std::string(sqlite3_errstr(rc)) + ": " + sqlite3_errmsg(db_) +
-                                       " (in " + sqlite3_sql(stmt_) + ")");
+  return state_error(kind_for(rc), describe_failure(db_, rc) + " (in " + sqlite3_sql(stmt_) + ")");
 }
 
 StateResult<void> Statement::run() {
@@ -105,7 +120,7 @@ StateResult<void> Db::exec(const std::string& sql) {
   char* message = nullptr;
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
   if (rc == SQLITE_OK) return {};
-  std::string text = message ? message : sqlite3_errstr(rc);
+  std::string text = describe_failure(db_, rc);
   sqlite3_free(message);
   return state_error(kind_for(rc), text);
 }
@@ -137,7 +152,7 @@ StateError Db::error(const std::string& what) const {
 }
 
 StateError Db::error(const std::string& what, int code) const {
-  return StateError{kind_for(code), what + ": " + sqlite3_errmsg(db_)};
+  return StateError{kind_for(code), what + ": " + describe_failure(db_, code)};
 }
 
 bool Db::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }

@@ -265,7 +265,7 @@ StateResult<void> SqliteStateStore::check_schema() {
   if (!app) {
     return state_error(
         app.error().kind == StateErrorKind::kInternal ? StateErrorKind::kCorrupt : app.error().kind,
-        "cannot read the state: " + app.error().message);
+        "cannot use the state: " + app.error().message);
   }
   if (app->value_or(0) != kApplicationId) {
     return state_error(StateErrorKind::kCorrupt,
