@@ -211,7 +211,7 @@ void WorkerProcess::flush() {
     // EPIPE: the worker closed its input (or died); its exit will tell more.
     set_error(WorkerError::Kind::kExited,
               std::string("writing to the worker failed: ") + std::strerror(errno));
-    close_stdin();
+    close_input();
     return;
   }
   if (out_sent_ == out_.size()) {
@@ -222,7 +222,7 @@ void WorkerProcess::flush() {
   }
 }
 
-void WorkerProcess::close_stdin() {
+void WorkerProcess::close_input() {
   close_fd(in_fd_);
   out_.clear();
   out_sent_ = 0;
@@ -247,7 +247,7 @@ void WorkerProcess::handle(const pollfd* fds, std::size_t count) {
     else if (f.fd == in_fd_) {
       if (f.revents & (POLLERR | POLLHUP)) {
         set_error(WorkerError::Kind::kExited, "the worker closed its input");
-        close_stdin();
+        close_input();
       } else {
         flush();
       }
@@ -344,7 +344,7 @@ void WorkerProcess::reap() {
   }
   close_fd(out_fd_);
   close_fd(err_fd_);
-  close_stdin();
+  close_input();
   exit_ = status;
   kill_at_.reset();
 }

@@ -59,6 +59,8 @@ class WorkerProcess {
   // input) are recorded in error().
   void flush();
   bool wants_write() const { return out_.size() > out_sent_; }
+  // Closes the worker's stdin (dropping anything queued): to the worker, the daemon is gone.
+  void close_input();
   std::size_t queued_bytes() const { return out_.size() - out_sent_; }
 
   // The fds to poll right now (stdout, stderr, the pidfd, stdin while output is queued).
@@ -94,7 +96,6 @@ class WorkerProcess {
   bool read_stdout();
   bool read_stderr();
   void reap();
-  void close_stdin();
   void set_error(WorkerError::Kind kind, std::string message);
 
   pid_t pid_ = -1;

@@ -99,6 +99,9 @@ class WorkerSession {
   bool ready() const { return state_ == State::kReady; }
   bool closed() const { return state_ == State::kClosed; }
   const WorkerProcess& process() const { return *process_; }
+  // Raw access, bypassing the protocol bookkeeping: for the conformance suite and tests
+  // (e.g. to write a message type the daemon does not send).
+  WorkerProcess& process() { return *process_; }
   const std::optional<WorkerHello>& worker_hello() const { return worker_hello_; }
 
   // Room in the pipeline window (and ready).

@@ -479,3 +479,29 @@ TEST(WorkerLoop, WakeInterruptsAWait) {
 
 }  // namespace
 }  // namespace sgeventd::workers
+
+namespace sgeventd::workers {
+namespace {
+
+// The reference suite must fail a worker that breaks the protocol, not only pass good ones.
+TEST(ConformanceSuite, FailsAWorkerThatAnswersOutOfOrder) {
+  const auto r = sgeventd::testing::run_process(
+      {sgeventd::testing::binary("worker_conformance_test"), "--worker",
+       sgeventd::testing::binary("sgeventd-test-worker") + " --out-of-order",
+       "--gtest_filter=*PipelineWindow*"},
+      {}, std::chrono::seconds(60));
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("protocol error"), std::string::npos) << r.out;
+}
+
+TEST(ConformanceSuite, FailsAWorkerThatNeverSaysBye) {
+  const auto r = sgeventd::testing::run_process(
+      {sgeventd::testing::binary("worker_conformance_test"), "--worker",
+       sgeventd::testing::binary("sgeventd-test-worker") + " --no-bye",
+       "--gtest_filter=*Shutdown*"},
+      {}, std::chrono::seconds(60));
+  EXPECT_NE(r.exit_code, 0) << r.out;
+}
+
+}  // namespace
+}  // namespace sgeventd::workers
