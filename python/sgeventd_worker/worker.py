@@ -1,0 +1,354 @@
+"""The worker's main loop: protocol v1 messages in, plugin calls, answers out.
+
+Messages are handled strictly one at a time in arrival order, so results leave in the order
+events came, pings are answered after everything before them, and a ``shutdown`` is only seen
+once every earlier event has been answered (docs/plugin-protocol.md).
+
+The event path is the hot one (the daemon may send thousands per second to each worker): each
+line is decoded once by the C JSON decoder, datetimes are converted only where the raw line
+says there are some (events.convert_datetimes), the success entry of a result is a precomputed
+prefix plus the duration, and while more events are already waiting, results of fast callbacks
+are held and written together with one system call before the worker would block.
+"""
+
+import gc
+import json
+import logging
+import os
+import signal
+import sys
+from time import perf_counter
+
+from sgeventd_worker import PROTOCOL_VERSION, WORKER_NAME, __version__
+from sgeventd_worker.channel import LineReader, Writer, take_standard_streams
+from sgeventd_worker.connections import STANDIN_DIR_NAME, Connections, install_stand_in
+from sgeventd_worker.events import convert_datetimes
+from sgeventd_worker.logbridge import Attribution, PrintRedirect, install_handler
+from sgeventd_worker.plugins import (
+    Plugin,
+    PluginError,
+    error_line,
+    format_traceback,
+    plugin_frame_locals,
+)
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+# Results of an event that took less than this are held while more input is waiting.
+_HOLD_BELOW_S = 0.002
+
+
+def _runtime():
+    impl = sys.implementation.name
+    name = {"cpython": "CPython", "pypy": "PyPy"}.get(impl, impl)
+    return "%s %d.%d.%d" % ((name,) + tuple(sys.version_info[:3]))
+
+
+class Worker(object):
+    """State of one worker process: its plugins, their connections and the site settings."""
+
+    def __init__(self, reader, writer, attribution, stdout):
+        self.reader = reader
+        self.writer = writer
+        self.attribution = attribution
+        self.stdout = stdout
+        self.plugins = {}
+        self.log_level = logging.INFO
+        self.site_config = None
+        self.connections = Connections("", None)
+        self.use_session_uuid = False
+        self.worker_id = ""
+        self._warned_no_shotgun = False
+        self._site_config_sections = {}
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def send(self, message, hold=False):
+        self.writer.send(_dumps(message) + "\n", hold)
+
+    def send_error(self, text, seq=None):
+        message = {"type": "error", "message": text}
+        if seq is not None:
+            message["seq"] = seq
+        self.send(message)
+
+    def warn_no_shotgun(self, plugin):
+        """Say once, in the plugin's log, that callbacks will get an unusable ``sg``."""
+        if not self._warned_no_shotgun:
+            self._warned_no_shotgun = True
+            plugin.logger.warning(
+                "%s; callbacks get an sg that raises on use (interpreter %s)",
+                self.connections.failure,
+                sys.executable,
+            )
+
+    def _ensure_site_config(self):
+        if self.site_config is None:
+            from sgeventd_worker.siteconfig import SiteConfig
+
+            self.site_config = SiteConfig(self._site_config_sections)
+        return self.site_config
+
+    # --- messages -------------------------------------------------------------------------
+
+    def on_hello(self, msg):
+        protocol = msg.get("protocol")
+        if not isinstance(protocol, int) or isinstance(protocol, bool) or protocol < 1:
+            self.send_error(
+                "%s speaks protocol %d; the daemon offered %r"
+                % (WORKER_NAME, PROTOCOL_VERSION, protocol)
+            )
+            return 3
+        site = msg.get("site") or {}
+        config = msg.get("config") or {}
+        worker = msg.get("worker") or {}
+        self.worker_id = worker.get("id") or ""
+        self._site_config_sections = config if isinstance(config, dict) else {}
+        self.site_config = None
+        python = self._site_config_sections.get("python") or {}
+        extra = [p.strip() for p in str(python.get("path") or "").split(",") if p.strip()]
+        for path in reversed(extra):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        daemon = self._site_config_sections.get("daemon") or {}
+        try:
+            self.log_level = int(daemon.get("logging", logging.INFO))
+        except (TypeError, ValueError):
+            self.log_level = logging.INFO
+        self.connections = Connections(site.get("url"), site.get("proxy"))
+        self.use_session_uuid = bool(site.get("use_session_uuid", False))
+        self.send(
+            {
+                "type": "hello",
+                "protocol": PROTOCOL_VERSION,
+                "worker": "%s %s" % (WORKER_NAME, __version__),
+                "runtime": _runtime(),
+            }
+        )
+        return None
+
+    def on_load(self, msg):
+        ref = msg.get("plugin") or {}
+        path = ref.get("path") or ""
+        name = ref.get("name") or os.path.splitext(os.path.basename(path))[0]
+        if not path:
+            self.send(
+                {
+                    "type": "load_failed",
+                    "plugin": name,
+                    "error": "load needs plugin.path",
+                    "traceback": "",
+                }
+            )
+            return
+        self._ensure_site_config()
+        self.plugins.pop(name, None)
+        self.attribution.set_plugins(list(self.plugins) + [name])
+        self.attribution.current = name
+        plugin = Plugin(name, path, self)
+        try:
+            plugin.load()
+        except PluginError as e:
+            self.stdout.flush()
+            self.attribution.set_plugins(list(self.plugins))
+            self.send(
+                {"type": "load_failed", "plugin": name, "error": e.error, "traceback": e.traceback}
+            )
+            return
+        self.stdout.flush()
+        self.plugins[name] = plugin
+        try:
+            message = _dumps(plugin.loaded_message())
+        except (TypeError, ValueError) as e:
+            del self.plugins[name]
+            self.send(
+                {
+                    "type": "load_failed",
+                    "plugin": name,
+                    "error": "registerCallback arguments cannot be described: %s" % error_line(e),
+                    "traceback": "",
+                }
+            )
+            return
+        self.writer.send(message + "\n")
+        # Plugin modules, loggers and connections live as long as the worker: keep the cyclic
+        # collector from rescanning them on every collection (3.7+).
+        if hasattr(gc, "freeze"):
+            gc.collect()
+            gc.freeze()
+
+    def on_event(self, msg, text):
+        seq = msg.get("seq")
+        event = msg.get("event")
+        refs = msg.get("callbacks") or ()
+        if event.__class__ is dict:
+            convert_datetimes(event, text)
+        plugins = self.plugins
+        use_session_uuid = self.use_session_uuid
+        attribution = self.attribution
+        stdout = self.stdout
+        entries = []
+        stopped = None
+        started = perf_counter()
+        for ref in refs:
+            try:
+                plugin_name = ref["plugin"]
+                index = ref["index"]
+                cb = plugins[plugin_name].callbacks[index]
+                if index < 0:
+                    raise IndexError(index)
+            except (KeyError, IndexError, TypeError):
+                entries.append(self._missing_entry(ref))
+                continue
+            if stopped is not None and plugin_name in stopped:
+                entries.append(
+                    cb.entry_prefix
+                    + ',"ok":false,"skipped":true,"duration_ms":0,"error":%s,"traceback":""}'
+                    % _dumps(
+                        "not run: an earlier callback of plugin %s failed on this event and "
+                        "has stopOnError set" % plugin_name
+                    )
+                )
+                continue
+            attribution.current = plugin_name
+            t0 = perf_counter()
+            try:
+                if use_session_uuid and cb.sg_is_real:
+                    cb.sg.set_session_uuid(event.get("session_uuid"))
+                cb.fn(cb.sg, cb.logger, event, cb.args)
+            except BaseException as e:  # as shotgunEvents: SystemExit in a plugin is an error
+                t1 = perf_counter()
+                tb = e.__traceback__
+                entries.append(
+                    cb.entry_prefix
+                    + ',"ok":false,"duration_ms":%.3f,"error":%s,"traceback":%s,"locals":%s}'
+                    % (
+                        (t1 - t0) * 1000.0,
+                        _dumps(error_line(e)),
+                        _dumps(format_traceback(e, tb)),
+                        _dumps(plugin_frame_locals(tb)),
+                    )
+                )
+                del tb, e
+                if cb.stop_on_error:
+                    if stopped is None:
+                        stopped = set()
+                    stopped.add(plugin_name)
+            else:
+                entries.append(cb.ok_prefix + "%.3f}" % ((perf_counter() - t0) * 1000.0))
+            if stdout.has_partial:
+                stdout.flush()
+        if seq.__class__ is not int:
+            self.send_error("event without an integer seq", seq)
+            return
+        hold = self.reader.has_line() and perf_counter() - started < _HOLD_BELOW_S
+        self.writer.send(
+            '{"type":"result","seq":%d,"results":[%s]}\n' % (seq, ",".join(entries)), hold
+        )
+
+    def _missing_entry(self, ref):
+        plugin = ref.get("plugin") if isinstance(ref, dict) else None
+        index = ref.get("index") if isinstance(ref, dict) else None
+        if plugin in self.plugins:
+            why = "plugin %s has no callback %r" % (plugin, index)
+        else:
+            why = "plugin %r is not loaded in this worker" % (plugin,)
+        return _dumps(
+            {
+                "plugin": plugin if isinstance(plugin, str) else "",
+                "index": index if isinstance(index, int) else -1,
+                "ok": False,
+                "duration_ms": 0,
+                "error": why,
+                "traceback": "",
+            }
+        )
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def run(self):
+        """Serve until shutdown or end of input; returns the exit status."""
+        reader = self.reader
+        writer = self.writer
+        loads = json.loads
+        while True:
+            if writer.holding and not reader.has_line():
+                writer.flush()
+            line = reader.readline()
+            if line is None:
+                writer.flush()
+                return 0
+            try:
+                text = line.decode("utf-8")
+                msg = loads(text)
+            except ValueError as e:
+                self.send_error("not a JSON line: %s" % e)
+                continue
+            if msg.__class__ is not dict:
+                self.send_error("a message must be a JSON object")
+                continue
+            kind = msg.get("type")
+            try:
+                if kind == "event":
+                    self.on_event(msg, text)
+                elif kind == "ping":
+                    self.send({"type": "pong", "seq": msg.get("seq")})
+                elif kind == "load":
+                    self.on_load(msg)
+                elif kind == "hello":
+                    status = self.on_hello(msg)
+                    if status is not None:
+                        writer.flush()
+                        return status
+                elif kind == "shutdown":
+                    self.send({"type": "bye"})
+                    writer.closed = True
+                    return 0
+                else:
+                    self.send_error("unknown message type %r" % (kind,), msg.get("seq"))
+            except Exception as e:  # a bug here must not take every plugin of the worker down
+                self.send_error(
+                    "the worker failed on a %r message: %s\n%s"
+                    % (kind, error_line(e), format_traceback(e, e.__traceback__)),
+                    msg.get("seq"),
+                )
+
+
+def _stand_in_folder():
+    """<root>/standin beside the package, where the build puts the shotgun_api3 stand-in."""
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.environ.get("SGEVENTD_STANDIN_DIR") or os.path.join(
+        package_root, STANDIN_DIR_NAME
+    )
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("--version", "-V"):
+        sys.stdout.write("%s %s (%s)\n" % (WORKER_NAME, __version__, _runtime()))
+        return 0
+    if argv:
+        sys.stderr.write(
+            "usage: %s [--version]\n"
+            "Started by sgeventd, it speaks the worker protocol v1 on stdin/stdout.\n"
+            % WORKER_NAME
+        )
+        return 2
+    in_fd, out_fd = take_standard_streams()
+    # The daemon stops workers with `shutdown` or SIGTERM; a Ctrl-C meant for a foreground
+    # daemon must not interrupt a callback halfway.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    writer = Writer(out_fd)
+    reader = LineReader(in_fd)
+    attribution = Attribution("")
+    install_handler(writer, attribution)
+    logging.captureWarnings(True)
+    stdout = PrintRedirect(writer, attribution)
+    sys.stdout = stdout
+    install_stand_in(_stand_in_folder())
+    worker = Worker(reader, writer, attribution, stdout)
+    status = worker.run()
+    # Whatever runs at exit (atexit hooks, threads) prints to stderr now: the protocol is over.
+    stdout.flush()
+    writer.closed = True
+    sys.stdout = sys.stderr
+    return status
