@@ -4,49 +4,59 @@
 
 namespace sgeventd::workers {
 
+void LineBuffer::append(std::string_view bytes) {
+  char* p = prepare(bytes.size());
+  std::memcpy(p, bytes.data(), bytes.size());
+  commit(bytes.size());
+}
+
 char* LineBuffer::prepare(std::size_t n) {
-  // Compact before growing: consumed bytes at the front are dead weight. Done only when they
-  // are at least half the buffer, so each byte is moved O(1) times on average.
-  if (start_ > 0 && start_ >= data_.size() / 2) {
-    data_.erase(0, start_);
+  // Move the unconsumed bytes to the front before growing (each byte moves O(1) times on
+  // average: only when the consumed prefix is at least what is left).
+  if (start_ > 0 && (start_ == end_ || end_ + n > capacity_)) {
+    std::memmove(data_.get(), data_.get() + start_, end_ - start_);
+    end_ -= start_;
     start_ = 0;
   }
   // A buffer that grew for one huge line gives the memory back once it is empty again.
-  if (data_.empty() && data_.capacity() > (std::size_t{1} << 20)) data_.shrink_to_fit();
-  filled_ = data_.size();
-  data_.resize(filled_ + n);
-  return data_.data() + filled_;
+  constexpr std::size_t kKeep = std::size_t{1} << 20;
+  if (end_ == 0 && capacity_ > kKeep && n <= kKeep) {
+    data_.reset();
+    capacity_ = 0;
+  }
+  if (end_ + n > capacity_) {
+    std::size_t grown = capacity_ == 0 ? n : capacity_;
+    while (grown < end_ + n) grown *= 2;
+    std::unique_ptr<char[]> bigger(new char[grown]);
+    if (end_ > 0) std::memcpy(bigger.get(), data_.get(), end_);
+    data_ = std::move(bigger);
+    capacity_ = grown;
+  }
+  return data_.get() + end_;
 }
 
-void LineBuffer::commit(std::size_t n) { data_.resize(filled_ + n); }
+void LineBuffer::commit(std::size_t n) { end_ += n; }
 
 LineBuffer::Next LineBuffer::next(std::string_view& line) {
   const std::size_t from = start_ + scanned_;
-  const void* hit =
-      from < data_.size() ? std::memchr(data_.data() + from, '\n', data_.size() - from) : nullptr;
+  const void* hit = from < end_ ? std::memchr(data_.get() + from, '\n', end_ - from) : nullptr;
   if (hit == nullptr) {
-    scanned_ = data_.size() - start_;
+    scanned_ = end_ - start_;
     if (scanned_ > max_line_) return Next::kTooLong;
-    if (start_ == data_.size()) {
-      data_.clear();
-      start_ = 0;
-      scanned_ = 0;
-    }
     return Next::kNone;
   }
-  const std::size_t end = static_cast<std::size_t>(static_cast<const char*>(hit) - data_.data());
+  const std::size_t end = static_cast<std::size_t>(static_cast<const char*>(hit) - data_.get());
   if (end - start_ > max_line_) return Next::kTooLong;
-  line = std::string_view(data_.data() + start_, end - start_);
+  line = std::string_view(data_.get() + start_, end - start_);
   start_ = end + 1;
   scanned_ = 0;
+  if (start_ == end_) start_ = end_ = 0;  // empty: next read starts at the front
   return Next::kLine;
 }
 
 std::string LineBuffer::take_rest() {
-  std::string rest = data_.substr(start_);
-  data_.clear();
-  start_ = 0;
-  scanned_ = 0;
+  std::string rest(data_.get() + start_, end_ - start_);
+  start_ = end_ = scanned_ = 0;
   return rest;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -16,7 +17,7 @@ class LineBuffer {
   explicit LineBuffer(std::size_t max_line = kMaxLineBytes) : max_line_(max_line) {}
 
   // Appends bytes read from the stream.
-  void append(std::string_view bytes) { data_.append(bytes); }
+  void append(std::string_view bytes);
   // Room to read into directly: returns a pointer to `n` writable bytes at the end; call
   // commit() with how many were filled. Saves a copy per read on the hot path.
   char* prepare(std::size_t n);
@@ -28,13 +29,16 @@ class LineBuffer {
   Next next(std::string_view& line);
   // What is left without a newline (for the last words of a stream at EOF); clears it.
   std::string take_rest();
-  std::size_t buffered() const { return data_.size() - start_; }
+  std::size_t buffered() const { return end_ - start_; }
 
  private:
-  std::string data_;
+  // A raw buffer, not a std::string: growing a string zero-fills it, and a 64 KiB memset per
+  // read was the largest single cost of reading results.
+  std::unique_ptr<char[]> data_;
+  std::size_t capacity_ = 0;
   std::size_t start_ = 0;    // first unconsumed byte
+  std::size_t end_ = 0;      // one past the last byte read
   std::size_t scanned_ = 0;  // bytes from start_ known to hold no '\n'
-  std::size_t filled_ = 0;   // size before prepare() grew it
   std::size_t max_line_;
 };
 

@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -122,6 +123,73 @@ void parse_options(std::vector<std::string> args, Options& o) {
 
 const sgeventd::JsonWriteOptions kWire{sgeventd::JsonStyle::Compact, true};
 
+// Index of the character after the JSON value starting at text[i] (which must not be
+// whitespace), or npos if it does not end. Strings are skipped escape-aware, containers by
+// depth; scalars run to the next ',', '}' or ']'. Validation is parse_json's job: this only
+// finds where a value ends.
+std::size_t skip_value(std::string_view text, std::size_t i) {
+  int depth = 0;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      if (i >= text.size()) return std::string_view::npos;
+      if (depth == 0) return i + 1;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) return i;  // end of the enclosing object: a scalar ended here
+      if (--depth == 0) return i + 1;
+    } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+      return i;
+    }
+  }
+  return depth == 0 ? i : std::string_view::npos;
+}
+
+std::size_t skip_space(std::string_view text, std::size_t i) {
+  while (i < text.size() &&
+         (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) {
+    ++i;
+  }
+  return i;
+}
+
+// The top-level members of a JSON object as raw text, without building the values: the
+// event in an "event" message is most of the bytes, and a no-op worker never needs it, so
+// parsing only the small members keeps the worker's cost per event low. nullopt if the text
+// is not an object this scanner can walk (the caller then parses it fully).
+std::optional<std::vector<std::pair<std::string_view, std::string_view>>> members(
+    std::string_view text) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  std::size_t i = skip_space(text, 0);
+  if (i >= text.size() || text[i] != '{') return std::nullopt;
+  i = skip_space(text, i + 1);
+  if (i < text.size() && text[i] == '}') return out;
+  for (;;) {
+    if (i >= text.size() || text[i] != '"') return std::nullopt;
+    const std::size_t key_end = skip_value(text, i);
+    if (key_end == std::string_view::npos) return std::nullopt;
+    const std::string_view key = text.substr(i + 1, key_end - i - 2);
+    if (key.find('\\') != std::string_view::npos) return std::nullopt;
+    i = skip_space(text, key_end);
+    if (i >= text.size() || text[i] != ':') return std::nullopt;
+    i = skip_space(text, i + 1);
+    const std::size_t value_end = skip_value(text, i);
+    if (value_end == std::string_view::npos || value_end == i) return std::nullopt;
+    out.emplace_back(key, text.substr(i, value_end - i));
+    i = skip_space(text, value_end);
+    if (i < text.size() && text[i] == ',') {
+      i = skip_space(text, i + 1);
+      continue;
+    }
+    if (i < text.size() && text[i] == '}' && skip_space(text, i + 1) == text.size()) return out;
+    return std::nullopt;
+  }
+}
+
 class Worker {
  public:
   explicit Worker(Options o) : o_(std::move(o)) {}
@@ -156,6 +224,27 @@ class Worker {
  private:
   // Returns an exit code to stop with, or -1 to continue.
   int handle(std::string_view line) {
+    // Fast path for events: parse the small members, keep the event's text for later.
+    if (auto m = members(line)) {
+      Dict msg;
+      std::string_view event_text;
+      bool is_event = false;
+      bool ok = true;
+      for (const auto& [key, raw] : *m) {
+        if (key == "event") {
+          event_text = raw;
+          continue;
+        }
+        auto v = sgeventd::parse_json(raw);
+        if (!v) {
+          ok = false;
+          break;
+        }
+        if (key == "type") is_event = v->is_string() && v->as_string() == "event";
+        msg.set(std::string(key), std::move(*v));
+      }
+      if (ok && is_event) return on_event(Value(std::move(msg)), event_text);
+    }
     auto parsed = sgeventd::parse_json(line);
     if (!parsed || !parsed->is_dict()) {
       send_error("not a JSON object");
@@ -169,7 +258,7 @@ class Worker {
     }
     if (*type == "hello") return on_hello(msg);
     if (*type == "load") return on_load(msg);
-    if (*type == "event") return on_event(msg);
+    if (*type == "event") return on_event(msg, {});
     if (*type == "ping") {
       emit_held();
       out_ += R"({"type":"pong","seq":)" + std::to_string(msg["seq"].if_int().value_or(0)) + "}\n";
@@ -225,10 +314,15 @@ class Worker {
     return -1;
   }
 
-  int on_event(const Value& msg) {
+  // `event_text`: the event's raw JSON when the fast path left it unparsed (msg has no
+  // "event" then); parsed only if an option needs the event's id.
+  int on_event(const Value& msg, std::string_view event_text) {
     const long k = ++events_;
     const auto seq = msg["seq"].if_int().value_or(0);
-    const auto id = msg["event"]["id"].if_int().value_or(0);
+    std::int64_t id = msg["event"]["id"].if_int().value_or(0);
+    if (!event_text.empty() && (o_.log_level > 0 || !o_.record.empty())) {
+      if (auto event = sgeventd::parse_json(event_text)) id = (*event)["id"].if_int().value_or(0);
+    }
     if (o_.crash_every || k == o_.crash_on) {
       flush();
       std::abort();
