@@ -13,7 +13,6 @@ only ``created_at`` is; otherwise every value is visited. Conversions are cached
 """
 
 import re
-import sys
 import time as _time
 from datetime import datetime, timedelta, tzinfo
 
@@ -21,6 +20,8 @@ _DATETIME_RE = re.compile(
     r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\dZ\Z"
 )
 _ZERO = timedelta(0)
+_SECOND = timedelta(seconds=1)
+_EPOCH = datetime(1970, 1, 1)
 
 
 class Utc(tzinfo):
@@ -42,19 +43,45 @@ class Utc(tzinfo):
 class LocalTimezone(tzinfo):
     """The machine's local time zone with its daylight saving rules.
 
-    Behaves like shotgun_api3's sgtimezone.LocalTimezone (the offset of each datetime is found
-    with mktime/localtime, so adding six months to a datetime moves across DST correctly),
-    which is what plugins get when they read datetimes through shotgun_api3.
+    The same rules as shotgun_api3's sgtimezone.LocalTimezone (each datetime's offset comes
+    from the C library, so adding six months to a datetime moves across DST correctly), which
+    is what plugins get when they read datetimes through shotgun_api3. Two differences, both
+    in the plugins' favour: the hour repeated when DST ends is told apart with ``fold``
+    (shotgun_api3 asks mktime to guess and gets either answer), and the offset is cached per
+    wall-clock half hour, because every ``isoformat()``, ``strftime`` or comparison of an aware
+    datetime asks for it and DST changes happen on the hour or half hour.
     """
 
     _std = timedelta(seconds=-_time.timezone)
     _dst = timedelta(seconds=-_time.altzone) if _time.daylight else _std
 
+    def __init__(self):
+        self._isdst_by_hour = {}
+
     def _isdst(self, dt):
-        stamp = _time.mktime(
-            (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.weekday(), 0, -1)
-        )
-        return _time.localtime(stamp).tm_isdst > 0
+        key = (dt.year, dt.month, dt.day, dt.hour, dt.minute >= 30, dt.fold)
+        cached = self._isdst_by_hour.get(key)
+        if cached is None:
+            cached = self._find_isdst(dt)
+            if len(self._isdst_by_hour) >= 10000:
+                self._isdst_by_hour.clear()
+            self._isdst_by_hour[key] = cached
+        return cached
+
+    def _find_isdst(self, dt):
+        if self._dst == self._std:
+            return False
+        wall = (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
+        naive = datetime(*wall)
+        matches = []
+        for offset in (self._dst, self._std):  # the earlier instant first
+            stamp = (naive - offset - _EPOCH) // _SECOND
+            tm = _time.localtime(stamp)
+            if tuple(tm[:6]) == wall:
+                matches.append(tm.tm_isdst > 0)
+        if not matches:  # skipped by DST starting: read it with the offset before the change
+            return False
+        return matches[1] if dt.fold and len(matches) > 1 else matches[0]
 
     def utcoffset(self, dt):
         return self._dst if self._isdst(dt) else self._std
@@ -65,29 +92,30 @@ class LocalTimezone(tzinfo):
     def tzname(self, dt):
         return _time.tzname[self._isdst(dt)]
 
+    def fromutc(self, dt):
+        stamp = (dt.replace(tzinfo=None) - _EPOCH) // _SECOND
+        tm = _time.localtime(stamp)
+        fold = 0
+        if not tm.tm_isdst and self._dst != self._std:
+            # The second time this wall-clock hour happens (DST just ended)?
+            before = _time.localtime(stamp - (self._dst - self._std) // _SECOND)
+            fold = 1 if before.tm_isdst > 0 and tuple(before[:6]) == tuple(tm[:6]) else 0
+        return datetime(
+            tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+            dt.microsecond, self, fold=fold,
+        )
+
     def __repr__(self):
         return "LocalTimezone()"
 
+    def __reduce__(self):
+        return (LocalTimezone, ())
+
 
 UTC = Utc()
-_local = None
+LOCAL = LocalTimezone()
 _cache = {}
-
-
-def local_timezone():
-    """The tzinfo events use: shotgun_api3's own when that package is loaded, else ours."""
-    global _local
-    if _local is None:
-        module = sys.modules.get("shotgun_api3.lib.sgtimezone")
-        sg_timezone = getattr(module, "SgTimezone", None)
-        if sg_timezone is not None:
-            try:
-                _local = sg_timezone().local
-            except Exception:  # an odd build of the package: ours behaves the same
-                _local = None
-        if _local is None:
-            _local = LocalTimezone()
-    return _local
+_shift_cache = {}
 
 
 def to_datetime(text):
@@ -108,7 +136,17 @@ def to_datetime(text):
         )
     except ValueError:  # 2024-02-30: shotgun_api3 leaves such a string alone too
         return None
-    value = naive.replace(tzinfo=UTC).astimezone(local_timezone())
+    # The local offset (and fold) is the same for a whole UTC half hour: ask the C library
+    # once per half hour, not once per second.
+    half_hour = text[:14] + ("1" if text[14] >= "3" else "0")
+    shift = _shift_cache.get(half_hour)
+    if shift is None:
+        value = LOCAL.fromutc(naive.replace(tzinfo=LOCAL))
+        if len(_shift_cache) >= 4096:
+            _shift_cache.clear()
+        _shift_cache[half_hour] = (value.replace(tzinfo=None) - naive, value.fold)
+    else:
+        value = (naive + shift[0]).replace(tzinfo=LOCAL, fold=shift[1])
     if len(_cache) >= 4096:
         _cache.clear()
     _cache[text] = value

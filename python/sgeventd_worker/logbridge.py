@@ -104,7 +104,7 @@ class PrintRedirect(io.TextIOBase):
         io.TextIOBase.__init__(self)
         self._writer = writer
         self._attribution = attribution
-        self._partial = []
+        self.partial = []  # pieces of a line not ended yet (public: the worker checks it)
 
     @property
     def encoding(self):
@@ -130,29 +130,25 @@ class PrintRedirect(io.TextIOBase):
             raise TypeError("write() argument must be str, not %s" % type(text).__name__)
         if "\n" not in text:
             if text:
-                self._partial.append(text)
+                self.partial.append(text)
             return len(text)
         lines = text.split("\n")
-        if self._partial:
-            self._partial.append(lines[0])
-            lines[0] = "".join(self._partial)
-            self._partial = []
+        if self.partial:
+            self.partial.append(lines[0])
+            lines[0] = "".join(self.partial)
+            self.partial = []
         tail = lines.pop()
         if tail:
-            self._partial.append(tail)
+            self.partial.append(tail)
         for line in lines:
             self._emit(line)
         return len(text)
 
     def flush(self):
-        if self._partial:
-            line = "".join(self._partial)
-            self._partial = []
+        if self.partial:
+            line = "".join(self.partial)
+            self.partial = []
             self._emit(line)
-
-    @property
-    def has_partial(self):
-        return bool(self._partial)
 
     def _emit(self, line):
         plugin = self._attribution.current
