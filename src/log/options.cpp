@@ -1,0 +1,48 @@
+// LoggingOptions from the parsed config (reads its structs only: no link dependency on the
+// daemon library, which links this one).
+#include "daemon/config.h"
+#include "log/logging.h"
+
+namespace sgeventd::log {
+
+namespace {
+
+// "user:pass@host:port" -> "pass".
+std::string proxy_password(const std::string& proxy) {
+  auto at = proxy.rfind('@');
+  if (at == std::string::npos) return {};
+  auto colon = proxy.find(':');
+  if (colon == std::string::npos || colon > at) return {};
+  return proxy.substr(colon + 1, at - colon - 1);
+}
+
+}  // namespace
+
+LoggingOptions logging_options(const daemon::Config& config, bool foreground) {
+  const daemon::DaemonSettings& d = config.daemon;
+  LoggingOptions options;
+  options.mode = d.log_mode;
+  options.log_path = d.log_path;
+  options.log_file = d.log_file;
+  options.level = d.log_level;
+  options.timing_log = d.timing_log;
+  options.console = foreground;
+  options.json = d.log_json;
+
+  const daemon::EmailSettings& e = config.emails;
+  options.email.enabled =
+      e.enabled && !e.server.empty() && !e.from.empty() && !e.to.empty() && !e.subject.empty();
+  options.email.smtp.server = e.server;
+  options.email.smtp.port = e.port;
+  options.email.smtp.use_tls = e.use_tls;
+  options.email.smtp.username = e.username;
+  options.email.smtp.password = e.password;
+  options.email.from = e.from;
+  options.email.to = e.to;
+  options.email.subject = e.subject;
+
+  options.secrets = {config.shotgun.key, e.password, proxy_password(config.shotgun.proxy_server)};
+  return options;
+}
+
+}  // namespace sgeventd::log
