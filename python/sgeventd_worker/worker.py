@@ -63,7 +63,8 @@ def _runtime():
 class Worker(object):
     """State of one worker process: its plugins, their connections and the site settings."""
 
-    def __init__(self, reader, writer, attribution, stdout):
+    def __init__(self, reader, writer, attribution, stdout, plugin_dir=None):
+        self.plugin_dir = plugin_dir
         self.reader = reader
         self.writer = writer
         self.attribution = attribution
@@ -147,6 +148,8 @@ class Worker(object):
         ref = msg.get("plugin") or {}
         path = ref.get("path") or ""
         name = ref.get("name") or os.path.splitext(os.path.basename(path))[0]
+        if not path and name and self.plugin_dir:
+            path = os.path.join(self.plugin_dir, name + ".py")
         if not path:
             self.send(
                 {
@@ -338,18 +341,35 @@ def _stand_in_folder():
     )
 
 
+USAGE = """usage: %s [--plugins DIR] [--version]
+
+Started by sgeventd, it speaks the worker protocol v1 on stdin/stdout
+(docs/plugin-protocol.md) and hosts shotgunEvents plugins (docs/python-plugins.md).
+
+  --plugins DIR   a `load` without a path loads DIR/<name>.py (for the conformance suite
+                  and for running a worker by hand)
+  --version       print the version and the interpreter, then exit
+"""
+
+
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("--version", "-V"):
-        sys.stdout.write("%s %s (%s)\n" % (WORKER_NAME, __version__, _runtime()))
-        return 0
-    if argv:
-        sys.stderr.write(
-            "usage: %s [--version]\n"
-            "Started by sgeventd, it speaks the worker protocol v1 on stdin/stdout.\n"
-            % WORKER_NAME
-        )
-        return 2
+    argv = list(sys.argv[1:] if argv is None else argv)
+    plugin_dir = None
+    while argv:
+        arg = argv.pop(0)
+        if arg in ("--version", "-V"):
+            sys.stdout.write("%s %s (%s)\n" % (WORKER_NAME, __version__, _runtime()))
+            return 0
+        if arg == "--plugins" and argv:
+            plugin_dir = os.path.abspath(argv.pop(0))
+        elif arg.startswith("--plugins="):
+            plugin_dir = os.path.abspath(arg[len("--plugins="):])
+        elif arg in ("-h", "--help"):
+            sys.stdout.write(USAGE % WORKER_NAME)
+            return 0
+        else:
+            sys.stderr.write(USAGE % WORKER_NAME)
+            return 2
     in_fd, out_fd = take_standard_streams()
     # The daemon stops workers with `shutdown` or SIGTERM; a Ctrl-C meant for a foreground
     # daemon must not interrupt a callback halfway.
@@ -362,7 +382,7 @@ def main(argv=None):
     stdout = PrintRedirect(writer, attribution)
     sys.stdout = stdout
     install_stand_in(_stand_in_folder())
-    worker = Worker(reader, writer, attribution, stdout)
+    worker = Worker(reader, writer, attribution, stdout, plugin_dir)
     status = worker.run()
     # Whatever runs at exit (atexit hooks, threads) prints to stderr now: the protocol is over.
     stdout.flush()
