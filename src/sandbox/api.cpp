@@ -170,7 +170,7 @@ ApiReply Api::handle(std::string_view body) {
   if (!actor) return finish(tl::unexpected(actor.error()));
   const Value args = p.size() > 1 ? p[1] : Value();
 
-  if (*method == "read") return finish(read(*actor, args));
+  if (*method == "read") return finish(read(*actor, args), false);  // wrapped already
   if (*method == "create" || *method == "update" || *method == "delete" || *method == "revive") {
     return finish(write(*actor, args, *method));
   }

@@ -60,9 +60,77 @@ Value EventView::get(std::string_view field) const {
   return Value();
 }
 
-bool EventView::append_stored_json(std::string_view field, std::string& out) const {
-  if (field != "meta") return false;
-  out += r_.meta;
+namespace {
+
+// A JSON string; plain ASCII (the usual case) is copied as is, anything else goes through the
+// shared writer (escapes, UTF-8 checks).
+void append_string(std::string& out, std::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x80 || c == '"' || c == '\\') {
+      append_json(out, Value(s), {.style = JsonStyle::Compact});
+      return;
+    }
+  }
+  out += '"';
+  out.append(s);
+  out += '"';
+}
+
+void append_text(std::string& out, std::string_view s) {
+  if (s.empty()) {
+    out += "null";
+  } else {
+    append_string(out, s);
+  }
+}
+
+void append_link(std::string& out, const std::string& type, std::int64_t id, const Links& links) {
+  if (type.empty() || id == 0 || !links.active(type, id)) {
+    out += "null";
+    return;
+  }
+  out += "{\"type\":";
+  append_string(out, type);
+  out += ",\"id\":";
+  out += std::to_string(id);
+  out += ",\"name\":";
+  append_string(out, links.display_name(type, id));
+  out += '}';
+}
+
+}  // namespace
+
+bool EventView::append_read_json(std::string_view field, std::string& out,
+                                 const Links& links) const {
+  if (field == "meta") {
+    out += r_.meta;
+  } else if (field == "id") {
+    out += std::to_string(r_.id);
+  } else if (field == "event_type") {
+    append_text(out, pool_.get(r_.event_type));
+  } else if (field == "attribute_name") {
+    append_text(out, pool_.get(r_.attribute_name));
+  } else if (field == "session_uuid") {
+    append_text(out, pool_.get(r_.session_uuid));
+  } else if (field == "description") {
+    append_text(out, r_.description);
+  } else if (field == "cached_display_name") {
+    append_text(out, r_.cached_display_name);
+  } else if (field == "created_at") {
+    out += '"';
+    out += DateTime{std::chrono::sys_seconds{std::chrono::seconds{r_.created_at}}, 0}.to_wire();
+    out += '"';
+  } else if (field == "entity") {
+    append_link(out, pool_.get(r_.entity_type), r_.entity_id, links);
+  } else if (field == "user") {
+    append_link(out, pool_.get(r_.user_type), r_.user_id, links);
+  } else if (field == "project") {
+    static const std::string kProject = "Project";
+    append_link(out, r_.project_id == 0 ? std::string() : kProject, r_.project_id, links);
+  } else {
+    return false;
+  }
   return true;
 }
 

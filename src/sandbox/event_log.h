@@ -59,7 +59,8 @@ class EventView : public RowView {
   std::int64_t id() const override { return r_.id; }
   const std::string& type() const override;
   Value get(std::string_view field) const override;
-  bool append_stored_json(std::string_view field, std::string& out) const override;
+  bool append_read_json(std::string_view field, std::string& out,
+                        const Links& links) const override;
 
  private:
   const EventRecord& r_;

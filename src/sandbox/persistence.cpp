@@ -22,7 +22,11 @@ class Statement {
   sqlite3_stmt* get() { return stmt_; }
 
   void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  // The strings outlive the statement's step (they belong to the store): no copy needed.
   void bind(int i, const std::string& s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+  }
+  void bind_copy(int i, std::string s) {
     sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
   }
   void bind_null(int i) { sqlite3_bind_null(stmt_, i); }
@@ -45,6 +49,7 @@ class Statement {
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
+PRAGMA cache_size=-65536;
 CREATE TABLE IF NOT EXISTS sandbox_format(version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS custom_fields(
   entity_type TEXT NOT NULL, name TEXT NOT NULL, data_type TEXT NOT NULL,
@@ -133,10 +138,10 @@ Expected<void> SqliteFile::save_field(const FieldDef& f) {
   if (!st.ok()) return tl::unexpected(error("prepare"));
   st.bind(1, f.entity_type);
   st.bind(2, f.name);
-  st.bind(3, std::string(field_type_name(f.type)));
+  st.bind_copy(3, field_type_name(f.type));
   st.bind(4, f.display_name);
-  st.bind(5, to_json(Value(to_list(f.valid_types)), kCompact));
-  st.bind(6, to_json(Value(to_list(f.valid_values)), kCompact));
+  st.bind_copy(5, to_json(Value(to_list(f.valid_types)), kCompact));
+  st.bind_copy(6, to_json(Value(to_list(f.valid_values)), kCompact));
   if (st.step() != SQLITE_DONE) return tl::unexpected(error("saving a field"));
   return {};
 }
@@ -160,7 +165,7 @@ Expected<void> SqliteFile::save(const Store& store, const ChangeSet& changes) {
       } else {
         ent.bind_null(4);
       }
-      ent.bind(5, to_json(Value(e->fields), kCompact));
+      ent.bind_copy(5, to_json(Value(e->fields), kCompact));
       if (ent.step() != SQLITE_DONE) return fail("saving an entity");
       ent.reset();
     }
@@ -189,7 +194,7 @@ Expected<void> SqliteFile::save(const Store& store, const ChangeSet& changes) {
     Statement ctr(db_, "INSERT OR REPLACE INTO counters VALUES (?1, ?2)");
     if (!ctr.ok()) return fail("prepare");
     for (const auto& [name, next] : changes.next_ids) {
-      ctr.bind(1, name.empty() ? std::string("EventLogEntry") : name);
+      ctr.bind_copy(1, name.empty() ? std::string("EventLogEntry") : name);
       ctr.bind(2, next);
       if (ctr.step() != SQLITE_DONE) return fail("saving a counter");
       ctr.reset();

@@ -65,7 +65,7 @@ void append_field(std::string& out, const Store& store, const RowView& row, cons
     append_json(out, output_value(*p.hop_field, v, store), kCompact);
     return;
   }
-  if (row.append_stored_json(p.field->name, out)) return;
+  if (row.append_read_json(p.field->name, out, store)) return;
   append_json(out, output_value(*p.field, row.get(p.field->name), store), kCompact);
 }
 
@@ -141,10 +141,14 @@ Expected<std::string> read_json(const Store& store, const Dict& params, int max_
   const FilterContext ctx{now};
   std::int64_t matched = 0;
   bool has_next = false;
-  std::string entities;
+  // One buffer for the whole answer, with the api3 envelope around it (no copies later).
+  std::string entities = "{\"results\":{\"entities\":[";
+  const std::size_t empty_size = entities.size();
+  entities.reserve(static_cast<std::size_t>(std::min<std::int64_t>(per_page, 1000)) *
+                   (64 + 48 * fields.size()));
   auto emit = [&](const RowView& row) {
     if (matched >= offset && matched < offset + per_page) {
-      if (!entities.empty()) entities += ',';
+      if (entities.size() != empty_size) entities += ',';
       append_row_json(entities, store, row, fields);
     } else if (matched >= offset + per_page) {
       has_next = true;
@@ -209,11 +213,12 @@ Expected<std::string> read_json(const Store& store, const Dict& params, int max_
     }
   }
 
-  std::string out = "{\"entities\":[" + entities + "],\"paging_info\":{\"has_next_page\":";
+  std::string& out = entities;
+  out += "],\"paging_info\":{\"has_next_page\":";
   out += has_next ? "true" : "false";
   if (want_count) out += ",\"entity_count\":" + std::to_string(matched);
-  out += "}}";
-  return out;
+  out += "}}}";
+  return std::move(out);
 }
 
 // ---- summarize ----------------------------------------------------------------------

@@ -23,7 +23,8 @@ void append_row_json(std::string& out, const Store& store, const RowView& row,
                      const std::vector<FieldPath>& fields);
 Dict render_row(const Store& store, const RowView& row, const std::vector<FieldPath>& fields);
 
-// The `read` results ({"entities": [...], "paging_info": {...}}) as compact JSON.
+// The whole `read` answer ({"results": {"entities": [...], "paging_info": {...}}}) as
+// compact JSON, envelope included so a large page is never copied to be wrapped.
 Expected<std::string> read_json(const Store& store, const Dict& params, int max_page_size,
                                 std::chrono::sys_seconds now);
 

@@ -18,9 +18,11 @@ class RowView {
   virtual const std::string& type() const = 0;
   // The stored value of a field (links as {"type","id"}), null when unset. "id" is the id.
   virtual Value get(std::string_view field) const = 0;
-  // Appends the field's JSON as it is read, when the row keeps it pre-serialized (event
-  // meta); false when the caller should use get().
-  virtual bool append_stored_json(std::string_view /*field*/, std::string& /*out*/) const {
+  // Appends the field's JSON as `read` returns it, when the row can do so faster than
+  // get() (events: pre-serialized meta, no Value per field); false when the caller should
+  // use get().
+  virtual bool append_read_json(std::string_view /*field*/, std::string& /*out*/,
+                                const class Links& /*links*/) const {
     return false;
   }
 };

@@ -228,6 +228,11 @@ tl::expected<void, std::string> Sandbox::Impl::start(const SandboxOptions& opts)
   }
   running = true;
   listener = std::thread([this] { server.listen_after_bind(); });
+  // cpp-httplib's stop() does nothing until the accept loop has started, so a stop right
+  // after start would leave the listener blocked in accept(): wait for it (bounded).
+  for (int i = 0; i < 5000 && !server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return {};
 }
 
