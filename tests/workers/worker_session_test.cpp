@@ -505,3 +505,108 @@ TEST(ConformanceSuite, FailsAWorkerThatNeverSaysBye) {
 
 }  // namespace
 }  // namespace sgeventd::workers
+
+#include "workers/supervisor.h"
+
+namespace sgeventd::workers {
+namespace {
+
+// What the dispatcher does with a Supervisor, reduced to one worker: act on each step, feed
+// back starts and ends. Returns how many sessions were started.
+struct SupervisedWorker {
+  SupervisedWorker(Supervisor sup, SpawnSpec worker_spec)
+      : supervisor(std::move(sup)), spec(std::move(worker_spec)) {}
+
+  Supervisor supervisor;
+  SpawnSpec spec;
+  WorkerLoop loop;
+  testing::RecordingListener listener;
+  std::unique_ptr<WorkerSession> session;
+  int starts = 0;
+  int events_sent = 0;
+
+  void pass() {
+    if (session && listener.end) {  // ended during the last pass
+      loop.remove(*session);
+      supervisor.ended(*listener.end);
+      session.reset();
+      listener = testing::RecordingListener();
+    }
+    const auto step = supervisor.poll(session.get());
+    switch (step.action) {
+      case Supervisor::Step::Action::kStart: {
+        SessionOptions options;
+        options.plugins = {{"test", "/p/test.plugin"}};
+        auto s = WorkerSession::start(spec, options, listener);
+        if (!s) {
+          supervisor.start_failed(s.error());
+          break;
+        }
+        session = std::move(*s);
+        loop.add(*session);
+        supervisor.started();
+        ++starts;
+        break;
+      }
+      case Supervisor::Step::Action::kRestart:
+        session->shutdown(milliseconds(1000));
+        break;
+      case Supervisor::Step::Action::kAbort:
+        session->abort(*step.error);
+        break;
+      case Supervisor::Step::Action::kNone:
+        break;
+    }
+    if (session && session->can_send() && session->in_flight_count() == 0) {
+      EXPECT_TRUE(session->send_event(event_json(++events_sent), kOne));
+    }
+    loop.run_once(milliseconds(20));
+  }
+};
+
+SupervisorOptions fast_policy() {
+  SupervisorOptions o;
+  o.restart.initial_backoff = milliseconds(10);
+  o.restart.max_backoff = milliseconds(40);
+  o.restart.crash_loop_failures = 4;
+  o.restart.crash_loop_window = milliseconds(60'000);
+  o.reload_check_interval = milliseconds(20);
+  o.health.callback_timeout = milliseconds(300);
+  return o;
+}
+
+TEST(Supervised, ACrashingWorkerIsRestartedThenQuarantined) {
+  SupervisedWorker w(Supervisor(fast_policy(), {}, Clock::real()), worker({"--crash-every"}));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!w.supervisor.quarantined() && std::chrono::steady_clock::now() < deadline) w.pass();
+  ASSERT_TRUE(w.supervisor.quarantined());
+  EXPECT_EQ(w.starts, 4);
+  EXPECT_NE(w.supervisor.last_failure().find("signal 6"), std::string::npos)
+      << w.supervisor.last_failure();
+}
+
+TEST(Supervised, AHangingWorkerIsKilledAndRestarted) {
+  SupervisedWorker w(Supervisor(fast_policy(), {}, Clock::real()), worker({"--hang-on", "2"}));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (w.starts < 2 && std::chrono::steady_clock::now() < deadline) w.pass();
+  EXPECT_EQ(w.starts, 2);
+  EXPECT_NE(w.supervisor.last_failure().find("callback_timeout"), std::string::npos)
+      << w.supervisor.last_failure();
+}
+
+TEST(Supervised, TouchingThePluginReloadsTheWorker) {
+  const std::string file = temp_file("reload.plugin");
+  std::ofstream(file) << "v1\n";
+  SupervisedWorker w(Supervisor(fast_policy(), {file}, Clock::real()), worker());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (w.events_sent < 3 && std::chrono::steady_clock::now() < deadline) w.pass();
+  ASSERT_EQ(w.starts, 1);
+  std::ofstream(file) << "version two\n";  // other size: a change even within one mtime tick
+  while (w.starts < 2 && std::chrono::steady_clock::now() < deadline) w.pass();
+  EXPECT_EQ(w.starts, 2);
+  EXPECT_EQ(w.supervisor.restarts().consecutive_failures(), 0);
+  std::filesystem::remove(file);
+}
+
+}  // namespace
+}  // namespace sgeventd::workers
