@@ -161,7 +161,11 @@ std::shared_ptr<spdlog::logger> Logging::plugin(const std::string& name) {
   return plugin_entry_locked(name).logger;
 }
 
-void Logging::log(const LogRecord& record) {
+void Logging::log(const LogRecord& record) { route(record, true); }
+
+void Logging::forward(const LogRecord& record) { route(record, false); }
+
+void Logging::route(const LogRecord& record, bool check_level) {
   std::string plugin = record.plugin.empty() ? plugin_from_logger(record.logger) : record.plugin;
   std::shared_ptr<RoutedLogger> target = engine_;
   if (!plugin.empty()) {
@@ -169,7 +173,7 @@ void Logging::log(const LogRecord& record) {
     target = plugin_entry_locked(plugin).logger;
   }
   auto level = level_from_python(record.level);
-  if (!target->should_log(level)) return;
+  if (check_level && !target->should_log(level)) return;
   spdlog::source_loc where;
   if (!record.path.empty()) {
     where = {record.path.c_str(), record.line,

@@ -91,6 +91,11 @@ class Logging {
   // plugin's sinks.
   void log(const LogRecord& record);
 
+  // The same without the level check, for records already filtered where they were made: a
+  // worker's `log` messages, whose Python logger levels decide (a plugin may change its own
+  // with reg.logger.setLevel). Only the sinks' levels apply (mail: ERROR and above).
+  void forward(const LogRecord& record);
+
   // Levels, as Python numbers. A plugin's override outlives its logger (reloads keep it).
   void set_level(int python_level);  // the engine's, and every plugin without an override
   void set_plugin_level(const std::string& plugin, int python_level);
@@ -126,6 +131,7 @@ class Logging {
   struct PluginEntry;
   PluginEntry& plugin_entry_locked(const std::string& name);
   Recipients recipients_for(const PluginEmails& emails) const;
+  void route(const LogRecord& record, bool check_level);
   std::filesystem::path file_in_log_path(const std::string& name) const;
   void flusher();
 

@@ -148,6 +148,19 @@ TEST_F(LoggingTest, WorkerRecordsKeepTheirTimeNameAndLevel) {
   EXPECT_TRUE(contains(text, ",500 - plugin.notify.onStatusChange - CRITICAL - Task 12 failed"));
 }
 
+TEST_F(LoggingTest, ForwardedWorkerRecordsSkipTheDaemonsLevel) {
+  // The worker filtered with Python's levels already; a plugin may have lowered its own.
+  options_.mode = 1;
+  options_.level = 30;
+  Logging& logging = open();
+  logging.forward({.logger = "plugin.notify.cb", .level = 10, .message = "plugin chose debug"});
+  logging.log({.logger = "plugin.notify.cb", .level = 10, .message = "filtered here"});
+  logging.flush();
+  std::string text = read(options_.log_path / "plugin.notify");
+  EXPECT_TRUE(contains(text, "DEBUG - plugin chose debug"));
+  EXPECT_FALSE(contains(text, "filtered here"));
+}
+
 TEST_F(LoggingTest, PluginNamesWithDotsNeedTheExplicitPlugin) {
   options_.mode = 1;
   Logging& logging = open();
