@@ -9,9 +9,11 @@
 namespace sgeventd::sandbox {
 namespace {
 
-class ApiTest : public ::testing::Test {
+class SandboxApi : public ::testing::Test {
  protected:
-  ApiTest() : api(store, ApiConfig{{{"s", "k"}}, {}, 2, {}, {}}) { EXPECT_TRUE(api.bootstrap()); }
+  SandboxApi() : api(store, ApiConfig{{{"s", "k"}}, {}, 2, {}, {}}) {
+    EXPECT_TRUE(api.bootstrap());
+  }
 
   Value call(const std::string& method, const Value& args) {
     const Value body =
@@ -27,7 +29,7 @@ class ApiTest : public ::testing::Test {
   Api api;
 };
 
-TEST_F(ApiTest, EnvelopeInfoAndFaults) {
+TEST_F(SandboxApi, EnvelopeInfoAndFaults) {
   EXPECT_EQ(api.handle("{").status, 400);
   EXPECT_EQ(api.handle("\"x\"").status, 400);
   EXPECT_EQ(api.handle(R"({"method_name": 3})").status, 400);
@@ -42,7 +44,7 @@ TEST_F(ApiTest, EnvelopeInfoAndFaults) {
   EXPECT_EQ(bad["error_code"], Value(kFaultValidation));
 }
 
-TEST_F(ApiTest, FailedBatchRollsBackAndBurnsItsIds) {
+TEST_F(SandboxApi, FailedBatchRollsBackAndBurnsItsIds) {
   const Value ok =
       call("create",
            Dict{{"type", "Asset"}, {"fields", List{Dict{{"field_name", "code"}, {"value", "a"}}}}});

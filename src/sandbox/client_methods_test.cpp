@@ -27,7 +27,7 @@ DateTime days_from_now(int days) {
 }
 
 // Two projects, a sequence, three shots and two assets with every data type set.
-class ClientMethods : public ::testing::Test {
+class SandboxClientMethods : public ::testing::Test {
  protected:
   void SetUp() override {
     alpha = id_of(SB_OK(sg.create("Project", Dict{{"name", "Alpha"}})));
@@ -87,7 +87,7 @@ class ClientMethods : public ::testing::Test {
 
 using Codes = std::set<std::string>;
 
-TEST_F(ClientMethods, InfoReportsAModernVersionAndThePageSize) {
+TEST_F(SandboxClientMethods, InfoReportsAModernVersionAndThePageSize) {
   auto info = SB_OK(sg.info());
   EXPECT_EQ(info.get("version"), Value(List{8, 50, 0}));
   EXPECT_EQ(info.get("api_max_entities_per_page"), Value(500));
@@ -95,7 +95,7 @@ TEST_F(ClientMethods, InfoReportsAModernVersionAndThePageSize) {
   EXPECT_TRUE(caps->at_least(7, 4, 0));  // so find() sends return_paging_info_without_counts
 }
 
-TEST_F(ClientMethods, TextOperators) {
+TEST_F(SandboxClientMethods, TextOperators) {
   EXPECT_EQ(find_codes(List{List{"code", "is", "SH010"}}), Codes({"sh010"}));  // case-insensitive
   EXPECT_EQ(find_codes(List{List{"code", "is_not", "sh010"}}), Codes({"sh020", "SH030"}));
   EXPECT_EQ(find_codes(List{List{"description", "contains", "MIST"}}), Codes({"sh010"}));
@@ -110,7 +110,7 @@ TEST_F(ClientMethods, TextOperators) {
   EXPECT_EQ(find_codes(List{List{"description", "is", Value()}}), Codes({"sh020"}));
 }
 
-TEST_F(ClientMethods, NumberFloatPercentDurationOperators) {
+TEST_F(SandboxClientMethods, NumberFloatPercentDurationOperators) {
   EXPECT_EQ(find_codes(List{List{"sg_cut_in", "is", 1001}}), Codes({"sh010"}));
   EXPECT_EQ(find_codes(List{List{"sg_cut_in", "is_not", 1001}}), Codes({"sh020", "SH030"}));
   EXPECT_EQ(find_codes(List{List{"sg_cut_in", "less_than", 1005}}), Codes({"sh010"}));
@@ -127,7 +127,7 @@ TEST_F(ClientMethods, NumberFloatPercentDurationOperators) {
   EXPECT_EQ(find_codes(List{List{"sg_cut_duration", "between", 100, 200}}), Codes({"sh010"}));
 }
 
-TEST_F(ClientMethods, DateAndDateTimeOperators) {
+TEST_F(SandboxClientMethods, DateAndDateTimeOperators) {
   EXPECT_EQ(find_codes(List{List{"sg_due_date", "is", "2024-05-06"}}), Codes({"sh010"}));
   EXPECT_EQ(find_codes(List{List{"sg_due_date", "greater_than", "2024-05-10"}}), Codes({"sh020"}));
   EXPECT_EQ(find_codes(List{List{"sg_due_date", "less_than", "2024-05-10"}}), Codes({"sh010"}));
@@ -150,7 +150,7 @@ TEST_F(ClientMethods, DateAndDateTimeOperators) {
   EXPECT_EQ(find_codes(List{List{"created_at", "in_calendar_week", -1}}).size(), 0u);
 }
 
-TEST_F(ClientMethods, CheckboxListAndStatusOperators) {
+TEST_F(SandboxClientMethods, CheckboxListAndStatusOperators) {
   EXPECT_EQ(find_codes(List{List{"sg_omit", "is", true}}), Codes({"sh020"}));
   EXPECT_EQ(find_codes(List{List{"sg_omit", "is_not", true}}), Codes({"sh010", "SH030"}));
   EXPECT_EQ(find_codes(List{List{"sg_status_list", "is", "ip"}}), Codes({"sh010"}));
@@ -164,7 +164,7 @@ TEST_F(ClientMethods, CheckboxListAndStatusOperators) {
   EXPECT_EQ(bad.error().error_code, 103);
 }
 
-TEST_F(ClientMethods, EntityAndMultiEntityOperators) {
+TEST_F(SandboxClientMethods, EntityAndMultiEntityOperators) {
   const Value a = ref("Project", alpha);
   EXPECT_EQ(find_codes(List{List{"project", "is", a}}), Codes({"sh010", "sh020"}));
   EXPECT_EQ(find_codes(List{List{"project", "is_not", a}}), Codes({"SH030"}));
@@ -201,7 +201,7 @@ TEST_F(ClientMethods, EntityAndMultiEntityOperators) {
   EXPECT_EQ(find_codes(List{List{"id", "is", sh020}}), Codes({"sh020"}));
 }
 
-TEST_F(ClientMethods, DottedPathsNestingAndOr) {
+TEST_F(SandboxClientMethods, DottedPathsNestingAndOr) {
   EXPECT_EQ(find_codes(List{List{"project.Project.name", "is", "Alpha"}}),
             Codes({"sh010", "sh020"}));
   EXPECT_EQ(find_codes(List{List{"sg_sequence.Sequence.code", "starts_with", "SQ"}}),
@@ -218,7 +218,7 @@ TEST_F(ClientMethods, DottedPathsNestingAndOr) {
   EXPECT_EQ(codes(SB_OK(sg.find("Shot", nested, o))), Codes({"sh010", "sh020"}));
 }
 
-TEST_F(ClientMethods, ReturnFieldsSortsAndPaging) {
+TEST_F(SandboxClientMethods, ReturnFieldsSortsAndPaging) {
   sg::FindOptions o;
   o.fields = {"code",   "project",     "project.Project.name", "sg_sequence.Sequence.code",
               "assets", "sg_due_date", "sg_last_review",       "no_such_field"};
@@ -259,7 +259,7 @@ TEST_F(ClientMethods, ReturnFieldsSortsAndPaging) {
   EXPECT_EQ(one["id"], Value(sh020));
 }
 
-TEST(ClientPaging, PagesOnHasNextPageAndLegacyEntityCount) {
+TEST(SandboxPaging, PagesOnHasNextPageAndLegacyEntityCount) {
   SandboxOptions options = TestSite::default_options();
   options.api_max_entities_per_page = 3;
   TestSite site(options);
@@ -280,7 +280,7 @@ TEST(ClientPaging, PagesOnHasNextPageAndLegacyEntityCount) {
   EXPECT_EQ(legacy["entities"].as_list().size(), 1u);
 }
 
-TEST_F(ClientMethods, CreateReturnsTheFieldsSetAndReturnFields) {
+TEST_F(SandboxClientMethods, CreateReturnsTheFieldsSetAndReturnFields) {
   auto task = SB_OK(sg.create("Task", Dict{{"content", "anim"}, {"entity", ref("Shot", sh010)}},
                               {"sg_status_list", "entity.Shot.code"}));
   EXPECT_EQ(task["type"], Value("Task"));
@@ -296,7 +296,7 @@ TEST_F(ClientMethods, CreateReturnsTheFieldsSetAndReturnFields) {
   EXPECT_EQ(shot["tasks"].as_list()[0]["name"], Value("anim"));
 }
 
-TEST_F(ClientMethods, UpdateWithMultiEntityModes) {
+TEST_F(SandboxClientMethods, UpdateWithMultiEntityModes) {
   const Value c = ref("Asset", chair);
   const Value t = ref("Asset", tree);
   auto r = SB_OK(sg.update("Shot", sh020, Dict{{"assets", List{c}}}, Dict{{"assets", "add"}}));
@@ -320,7 +320,7 @@ TEST_F(ClientMethods, UpdateWithMultiEntityModes) {
   EXPECT_EQ(unknown.error().error_code, 103);
 }
 
-TEST_F(ClientMethods, DeleteAndReviveAnswerTrueFalseOrFault) {
+TEST_F(SandboxClientMethods, DeleteAndReviveAnswerTrueFalseOrFault) {
   EXPECT_EQ(SB_OK(sg.delete_entity("Shot", sh030)), Value(true));
   EXPECT_EQ(SB_OK(sg.delete_entity("Shot", sh030)), Value(false));
   EXPECT_EQ(find_codes(List{}), Codes({"sh010", "sh020"}));
@@ -337,7 +337,7 @@ TEST_F(ClientMethods, DeleteAndReviveAnswerTrueFalseOrFault) {
   EXPECT_FALSE(sg.revive("Shot", 424242));
 }
 
-TEST_F(ClientMethods, BatchIsAllOrNothing) {
+TEST_F(SandboxClientMethods, BatchIsAllOrNothing) {
   auto head = [&] {
     return SB_OK(
         sg.find_one("EventLogEntry", Value(List{}),
@@ -371,7 +371,7 @@ TEST_F(ClientMethods, BatchIsAllOrNothing) {
   EXPECT_EQ(head(), middle);  // no event of the failed batch is visible
 }
 
-TEST_F(ClientMethods, SummarizeWithExactGrouping) {
+TEST_F(SandboxClientMethods, SummarizeWithExactGrouping) {
   auto r = SB_OK(sg.summarize(
       "Shot", Value(List{}),
       List{Dict{{"field", "id"}, {"type", "record_count"}},
@@ -396,7 +396,7 @@ TEST_F(ClientMethods, SummarizeWithExactGrouping) {
   EXPECT_EQ(groups[1]["summaries"]["sg_cut_in"], Value(0));
 }
 
-TEST_F(ClientMethods, SchemaMethodsAndFieldCreate) {
+TEST_F(SandboxClientMethods, SchemaMethodsAndFieldCreate) {
   auto all = SB_OK(sg.schema_read());
   for (const char* type : {"Project", "Sequence", "Shot", "Asset", "Task", "Step", "Version",
                            "PublishedFile", "Note", "Reply", "Playlist", "HumanUser", "ApiUser",
@@ -419,7 +419,7 @@ TEST_F(ClientMethods, SchemaMethodsAndFieldCreate) {
   EXPECT_FALSE(sg.schema_field_read("Shot", "sg_nope"));
 }
 
-TEST_F(ClientMethods, InvalidFieldTypeOrOperatorIsAValidationFault) {
+TEST_F(SandboxClientMethods, InvalidFieldTypeOrOperatorIsAValidationFault) {
   for (const Value& filters :
        {Value(List{List{"no_such_field", "is", 1}}), Value(List{List{"code", "greater_than", "a"}}),
         Value(List{List{"code", "frobnicate", "a"}}), Value(List{List{"sg_cut_in", "is", "x"}}),
@@ -437,7 +437,7 @@ TEST_F(ClientMethods, InvalidFieldTypeOrOperatorIsAValidationFault) {
   ASSERT_FALSE(meta);  // meta is serializable: not filterable (sg-protocol.md section 7)
 }
 
-TEST(ClientAuth, BadScriptKeyIsFault102AsSitesSendIt) {
+TEST(SandboxAuth, BadScriptKeyIsFault102AsSitesSendIt) {
   TestSite site;
   sg::ConnectionSettings s;
   s.script_name = "daemon";
@@ -455,7 +455,7 @@ TEST(ClientAuth, BadScriptKeyIsFault102AsSitesSendIt) {
             R"({"exception":true,"error_code":102,"message":"Can't authenticate script 'x'"})");
 }
 
-TEST(ClientAuth, UserLoginSessionTokenAndSudo) {
+TEST(SandboxAuth, UserLoginSessionTokenAndSudo) {
   TestSite site;
   sg::ConnectionSettings user;
   user.login = "ada";
@@ -478,7 +478,7 @@ TEST(ClientAuth, UserLoginSessionTokenAndSudo) {
   EXPECT_FALSE(site.client(sudo).find("Shot", Value(List{})));
 }
 
-TEST(ClientHttpErrors, BadBodiesAndUnknownMethods) {
+TEST(SandboxHttpErrors, BadBodiesAndUnknownMethods) {
   SandboxOptions options = TestSite::default_options();
   options.max_body_bytes = 1 << 16;
   TestSite site(options);
@@ -498,7 +498,7 @@ TEST(ClientHttpErrors, BadBodiesAndUnknownMethods) {
   EXPECT_TRUE(sg.find("Shot", Value(List{})));
 }
 
-TEST(ClientConcurrency, ParallelWritersGetDistinctIdsAndEveryEvent) {
+TEST(SandboxConcurrency, ParallelWritersGetDistinctIdsAndEveryEvent) {
   TestSite site;
   constexpr int kThreads = 8;
   constexpr int kEach = 25;

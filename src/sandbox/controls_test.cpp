@@ -24,7 +24,7 @@ List events_after(sg::Client& sg, std::int64_t after) {
                        {.fields = {"event_type"}, .order = List{Dict{{"field_name", "id"}}}}));
 }
 
-TEST(Controls, ReservedIdsAppearLaterWithTheirOriginalIds) {
+TEST(SandboxControls, ReservedIdsAppearLaterWithTheirOriginalIds) {
   TestSite site;
   auto sg = site.client();
   const Value reserved = site.control("reserve", Dict{{"count", 2}})["ids"];
@@ -51,7 +51,7 @@ TEST(Controls, ReservedIdsAppearLaterWithTheirOriginalIds) {
   EXPECT_EQ(ids_of(events_after(sg, 0)).size(), 4u);
 }
 
-TEST(Controls, HeldEventsBecomeVisibleOnRelease) {
+TEST(SandboxControls, HeldEventsBecomeVisibleOnRelease) {
   TestSite site;
   auto sg = site.client();
   site.control("hold", Dict{{"count", 3}});
@@ -63,7 +63,7 @@ TEST(Controls, HeldEventsBecomeVisibleOnRelease) {
   EXPECT_EQ(ids_of(events_after(sg, 0)).size(), 6u);
 }
 
-TEST(Controls, StatusFaultsAreWhatTheClientSees) {
+TEST(SandboxControls, StatusFaultsAreWhatTheClientSees) {
   TestSite site;
   auto sg = site.client();
   SB_OK(sg.info());
@@ -92,7 +92,7 @@ TEST(Controls, StatusFaultsAreWhatTheClientSees) {
   EXPECT_EQ(raw.retry_after, "7");
 }
 
-TEST(Controls, BrokenRepliesAreTransportOrResponseErrors) {
+TEST(SandboxControls, BrokenRepliesAreTransportOrResponseErrors) {
   TestSite site;
   auto sg = site.client();
   SB_OK(sg.info());
@@ -117,7 +117,7 @@ TEST(Controls, BrokenRepliesAreTransportOrResponseErrors) {
   }
 }
 
-TEST(Controls, AfterFaultsRunTheWriteButLoseTheReply) {
+TEST(SandboxControls, AfterFaultsRunTheWriteButLoseTheReply) {
   TestSite site;
   auto sg = site.client();
   site.control("faults", Dict{{"kind", "reset"}, {"methods", List{"create"}}, {"after", true}});
@@ -126,7 +126,7 @@ TEST(Controls, AfterFaultsRunTheWriteButLoseTheReply) {
   EXPECT_EQ(SB_OK(sg.find("Asset", Value(List{List{"code", "is", "ghost"}}))).size(), 1u);
 }
 
-TEST(Controls, HangsTimeOutAndSlowRepliesArrive) {
+TEST(SandboxControls, HangsTimeOutAndSlowRepliesArrive) {
   TestSite site;
   sg::ConnectionSettings s;
   s.request_timeout = 300ms;
@@ -145,7 +145,7 @@ TEST(Controls, HangsTimeOutAndSlowRepliesArrive) {
   EXPECT_GE(std::chrono::steady_clock::now() - slow_start, 150ms);
 }
 
-TEST(Controls, TimedFaultsExpire) {
+TEST(SandboxControls, TimedFaultsExpire) {
   TestSite site;
   auto sg = site.client();
   site.control("faults", Dict{{"kind", "status"}, {"status", 503}, {"seconds", 0.2}});
@@ -160,7 +160,7 @@ TEST(Controls, TimedFaultsExpire) {
   EXPECT_TRUE(recovered);
 }
 
-TEST(Controls, GenerateBulkAndAtASteadyRate) {
+TEST(SandboxControls, GenerateBulkAndAtASteadyRate) {
   TestSite site;
   auto sg = site.client();
   auto bulk = site.control("generate", Dict{{"count", 20000}});
@@ -190,7 +190,7 @@ TEST(Controls, GenerateBulkAndAtASteadyRate) {
   site.control("stop_generate");
 }
 
-TEST(Controls, CountersAndReset) {
+TEST(SandboxControls, CountersAndReset) {
   TestSite site;
   auto sg = site.client();
   SB_OK(sg.create("Asset", Dict{{"code", "a"}}));
@@ -205,7 +205,7 @@ TEST(Controls, CountersAndReset) {
   EXPECT_EQ(site.control("counters")["requests"]["create"], Value(1));
 }
 
-TEST(Controls, AbsentWithoutTheFlag) {
+TEST(SandboxControls, AbsentWithoutTheFlag) {
   SandboxOptions o = TestSite::default_options();
   o.test_controls = false;
   TestSite site(o);

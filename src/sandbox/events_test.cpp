@@ -13,7 +13,7 @@ const std::vector<std::string> kPollerFields{
     "id",   "event_type", "attribute_name", "meta",       "entity",
     "user", "project",    "session_uuid",   "created_at", "description"};
 
-class Events : public ::testing::Test {
+class SandboxEvents : public ::testing::Test {
  protected:
   // Events after `after`, id ascending: exactly the shotgunEvents poll (section 12).
   List since(std::int64_t after) {
@@ -36,7 +36,7 @@ class Events : public ::testing::Test {
   Value script_user = Dict{{"type", "ApiUser"}, {"id", 1}, {"name", "daemon"}};
 };
 
-TEST_F(Events, CreateWritesNewThenOneInCreateChangePerField) {
+TEST_F(SandboxEvents, CreateWritesNewThenOneInCreateChangePerField) {
   const auto start = head();
   auto task = SB_OK(sg.create("Task", Dict{{"content", "something"},
                                            {"project", Dict{{"type", "Project"}, {"id", project}}},
@@ -78,7 +78,7 @@ TEST_F(Events, CreateWritesNewThenOneInCreateChangePerField) {
   }
 }
 
-TEST_F(Events, ScalarUpdateWritesOldAndNewValue) {
+TEST_F(SandboxEvents, ScalarUpdateWritesOldAndNewValue) {
   auto task = SB_OK(sg.create("Task", Dict{{"content", "Art"}, {"sg_status_list", "fin"}}));
   const std::int64_t id = *task["id"].if_int();
   const auto start = head();
@@ -100,7 +100,7 @@ TEST_F(Events, ScalarUpdateWritesOldAndNewValue) {
             Value("daemon changed \"Status\" from \"fin\" to \"wtg\" on Task Art"));
 }
 
-TEST_F(Events, MultiEntityUpdateWritesAddedAndRemoved) {
+TEST_F(SandboxEvents, MultiEntityUpdateWritesAddedAndRemoved) {
   auto user = SB_OK(sg.create("HumanUser", Dict{{"name", "Ford Escort"}, {"login", "ford"}}));
   const std::int64_t uid = *user["id"].if_int();
   auto task = SB_OK(sg.create(
@@ -124,7 +124,7 @@ TEST_F(Events, MultiEntityUpdateWritesAddedAndRemoved) {
                                                             {"valid", "valid"}}}}}));
 }
 
-TEST_F(Events, LinkChangeWritesTheBackReferenceOnTheOtherSide) {
+TEST_F(SandboxEvents, LinkChangeWritesTheBackReferenceOnTheOtherSide) {
   auto shot = SB_OK(sg.create(
       "Shot", Dict{{"code", "002_001"}, {"project", Dict{{"type", "Project"}, {"id", project}}}}));
   const std::int64_t shot_id = *shot["id"].if_int();
@@ -174,7 +174,7 @@ TEST_F(Events, LinkChangeWritesTheBackReferenceOnTheOtherSide) {
   EXPECT_EQ(moved[2]["meta"]["added"].as_list().size(), 1u);
 }
 
-TEST_F(Events, DeleteWritesRetirementAndEntityReadsNullWhileRetired) {
+TEST_F(SandboxEvents, DeleteWritesRetirementAndEntityReadsNullWhileRetired) {
   auto task =
       SB_OK(sg.create("Task", Dict{{"content", "another to delete"},
                                    {"project", Dict{{"type", "Project"}, {"id", project}}}}));
@@ -230,7 +230,7 @@ TEST_F(Events, DeleteWritesRetirementAndEntityReadsNullWhileRetired) {
                                       {"display_name", "another to delete"}}));
 }
 
-TEST_F(Events, SudoShowsTheSudoUserAndTheActualScript) {
+TEST_F(SandboxEvents, SudoShowsTheSudoUserAndTheActualScript) {
   SB_OK(sg.create("HumanUser", Dict{{"name", "Mike Boers"}, {"login", "mikeb"}}));
   sg::ConnectionSettings s;
   s.sudo_as_login = "mikeb";
@@ -247,7 +247,7 @@ TEST_F(Events, SudoShowsTheSudoUserAndTheActualScript) {
   }
 }
 
-TEST_F(Events, ClientsCreateCustomEventsAndFilterTheLogLikeAnyEntity) {
+TEST_F(SandboxEvents, ClientsCreateCustomEventsAndFilterTheLogLikeAnyEntity) {
   const auto start = head();
   auto custom = SB_OK(sg.create(
       "EventLogEntry",
@@ -278,7 +278,7 @@ TEST_F(Events, ClientsCreateCustomEventsAndFilterTheLogLikeAnyEntity) {
   EXPECT_FALSE(sg.create("EventLogEntry", Dict{{"description", "no type"}}));
 }
 
-TEST_F(Events, AnEventIsVisibleAsSoonAsTheWriteReturns) {
+TEST_F(SandboxEvents, AnEventIsVisibleAsSoonAsTheWriteReturns) {
   auto reader = site.client();
   for (int i = 0; i < 20; ++i) {
     const auto before = head();

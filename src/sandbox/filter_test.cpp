@@ -13,7 +13,7 @@ namespace {
 
 using namespace std::chrono;
 
-class FilterEngine : public ::testing::Test {
+class SandboxFilterEngine : public ::testing::Test {
  protected:
   void SetUp() override {
     store.begin();
@@ -51,7 +51,7 @@ class FilterEngine : public ::testing::Test {
   const Entity* shot = nullptr;
 };
 
-TEST_F(FilterEngine, MatchesAndRejects) {
+TEST_F(SandboxFilterEngine, MatchesAndRejects) {
   EXPECT_TRUE(match(cond("code", "is", {"SH010"})));
   EXPECT_FALSE(match(cond("code", "is_not", {"sh010"})));
   EXPECT_TRUE(match(cond("sg_cut_in", "between", {1000, 1001})));
@@ -69,7 +69,7 @@ TEST_F(FilterEngine, MatchesAndRejects) {
   EXPECT_TRUE(match(List{List{"code", "ends_with", "010"}}));
 }
 
-TEST_F(FilterEngine, FaultsNameTheProblem) {
+TEST_F(SandboxFilterEngine, FaultsNameTheProblem) {
   EXPECT_NE(fail(cond("nope", "is", {1})).message.find("Shot.nope"), std::string::npos);
   EXPECT_NE(fail(cond("code", "less_than", {"a"})).message.find("less_than"), std::string::npos);
   EXPECT_NE(fail(cond("sg_data", "is", {1})).message.find("not filterable"), std::string::npos);
@@ -79,7 +79,7 @@ TEST_F(FilterEngine, FaultsNameTheProblem) {
             kFaultValidation);
 }
 
-TEST_F(FilterEngine, IdRangeNarrowsTopLevelAndOnly) {
+TEST_F(SandboxFilterEngine, IdRangeNarrowsTopLevelAndOnly) {
   auto f = compile_filter(
       store.schema(), "EventLogEntry",
       Dict{{"logical_operator", "and"},
@@ -98,7 +98,7 @@ TEST_F(FilterEngine, IdRangeNarrowsTopLevelAndOnly) {
   EXPECT_EQ(id_range(*any).low, std::numeric_limits<std::int64_t>::min());
 }
 
-TEST(CustomFieldNames, SnakeCaseWithThePrefix) {
+TEST(SandboxCustomFieldNames, SnakeCaseWithThePrefix) {
   EXPECT_EQ(custom_field_name("Complexity Level"), "sg_complexity_level");
   EXPECT_EQ(custom_field_name("  Frame-Rate (fps) "), "sg_frame_rate_fps");
 }

@@ -22,7 +22,7 @@ void remove_db(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
 }
 
-TEST(Persistence, RestartKeepsEntitiesFieldsEventsAndIds) {
+TEST(SandboxPersistence, RestartKeepsEntitiesFieldsEventsAndIds) {
   const std::string db = temp_path("site.db");
   remove_db(db);
   SandboxOptions o = TestSite::default_options();
@@ -81,7 +81,7 @@ TEST(Persistence, RestartKeepsEntitiesFieldsEventsAndIds) {
   remove_db(db);
 }
 
-TEST(Persistence, SeedFillsANewSiteOnce) {
+TEST(SandboxPersistence, SeedFillsANewSiteOnce) {
   const std::string db = temp_path("seeded.db");
   const std::string seed = temp_path("seed.json");
   remove_db(db);
@@ -115,7 +115,7 @@ TEST(Persistence, SeedFillsANewSiteOnce) {
   std::remove(seed.c_str());
 }
 
-TEST(Persistence, UnusableDataFileIsAStartError) {
+TEST(SandboxPersistence, UnusableDataFileIsAStartError) {
   SandboxOptions o = TestSite::default_options();
   o.data_file = "/nonexistent-dir/x/site.db";
   Sandbox s;
