@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   clang clang-format libclang-rt-14-dev
-  libcurl4-openssl-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libexpected-dev
+  libcurl4-openssl-dev zlib1g-dev libsimdjson-dev libcli11-dev libexpected-dev
   libspdlog-dev libfmt-dev libsqlite3-dev libcpp-httplib-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   python3 tzdata ca-certificates

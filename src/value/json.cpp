@@ -1,103 +1,61 @@
 #include "sgeventd/json.h"
 
+#include <simdjson.h>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <nlohmann/json.hpp>
+#include <optional>
 
 namespace sgeventd {
 namespace {
 
-// Builds a Value straight from nlohmann's SAX events: one pass, no intermediate DOM.
-class ValueBuilder {
- public:
-  explicit ValueBuilder(const JsonParseOptions& options) : options_(options) {}
+// Documents up to this size are parsed with a parser kept per thread (no allocation per
+// call); larger ones get their own, so one huge answer does not pin its buffers for good.
+constexpr std::size_t kReusableParserBytes = std::size_t{4} << 20;
 
-  bool null() { return add(Value()); }
-  bool boolean(bool v) { return add(Value(v)); }
-  bool number_integer(std::int64_t v) { return add(Value(static_cast<long long>(v))); }
-  bool number_unsigned(std::uint64_t v) {
-    if (v <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      return add(Value(static_cast<long long>(v)));
+Value convert(simdjson::dom::element e, bool datetimes) {
+  using Type = simdjson::dom::element_type;
+  switch (e.type()) {
+    case Type::ARRAY: {
+      const simdjson::dom::array array = e.get_array().value_unsafe();
+      List list;
+      list.reserve(array.size());
+      for (simdjson::dom::element child : array) list.push_back(convert(child, datetimes));
+      return list;
     }
-    return add(Value(static_cast<double>(v)));
-  }
-  bool number_float(double v, const std::string& /*text*/) { return add(Value(v)); }
-  bool string(std::string& v) {
-    if (options_.datetimes && v.size() == 20) {
-      if (auto dt = DateTime::parse_wire(v)) return add(Value(*dt));
+    case Type::OBJECT: {
+      const simdjson::dom::object object = e.get_object().value_unsafe();
+      Dict dict;
+      dict.reserve(object.size());
+      for (simdjson::dom::key_value_pair field : object) {
+        dict.append(std::string(field.key), convert(field.value, datetimes));
+      }
+      dict.deduplicate();  // Python keeps the last of repeated keys
+      return dict;
     }
-    return add(Value(std::move(v)));
-  }
-  bool binary(nlohmann::json::binary_t& /*unused*/) { return fail("binary values are not JSON"); }
-
-  bool start_object(std::size_t /*unknown*/) { return open(Value(Dict())); }
-  bool key(std::string& k) {
-    keys_.push_back(std::move(k));
-    return true;
-  }
-  bool end_object() {
-    stack_.back().as_dict().deduplicate();
-    return close();
-  }
-  bool start_array(std::size_t /*unknown*/) { return open(Value(List())); }
-  bool end_array() { return close(); }
-
-  bool parse_error(std::size_t position, const std::string& /*token*/,
-                   const nlohmann::json::exception& e) {
-    error_ = JsonError{e.what(), position};
-    return false;
-  }
-
-  tl::expected<Value, JsonError> result() {
-    if (error_) return tl::unexpected(*error_);
-    if (!done_) return tl::unexpected(JsonError{"incomplete JSON document", 0});
-    return std::move(root_);
-  }
-
- private:
-  bool fail(std::string message) {
-    error_ = JsonError{std::move(message), 0};
-    return false;
-  }
-
-  bool open(Value container) {
-    if (stack_.size() >= options_.max_depth) return fail("JSON nested too deeply");
-    stack_.push_back(std::move(container));
-    return true;
-  }
-
-  bool close() {
-    Value done = std::move(stack_.back());
-    stack_.pop_back();
-    return add(std::move(done));
-  }
-
-  bool add(Value v) {
-    if (stack_.empty()) {
-      root_ = std::move(v);
-      done_ = true;
-      return true;
+    case Type::INT64:
+      return Value(static_cast<long long>(e.get_int64().value_unsafe()));
+    case Type::UINT64:
+      // Only values above INT64_MAX arrive as unsigned: keep them as numbers.
+      return Value(static_cast<double>(e.get_uint64().value_unsafe()));
+    case Type::DOUBLE:
+      return Value(e.get_double().value_unsafe());
+    case Type::STRING: {
+      const std::string_view text = e.get_string().value_unsafe();
+      if (datetimes && text.size() == 20) {
+        if (auto dt = DateTime::parse_wire(text)) return Value(*dt);
+      }
+      return Value(std::string(text));
     }
-    Value& top = stack_.back();
-    if (List* list = top.if_list()) {
-      list->push_back(std::move(v));
-    } else {
-      top.as_dict().append(std::move(keys_.back()), std::move(v));
-      keys_.pop_back();
-    }
-    return true;
+    case Type::BOOL:
+      return Value(e.get_bool().value_unsafe());
+    case Type::NULL_VALUE:
+      return Value();
   }
-
-  const JsonParseOptions& options_;
-  std::vector<Value> stack_;
-  std::vector<std::string> keys_;
-  Value root_;
-  bool done_ = false;
-  std::optional<JsonError> error_;
-};
+  return Value();
+}
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid.
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
@@ -332,15 +290,24 @@ class Writer {
 }  // namespace
 
 tl::expected<Value, JsonError> parse_json(std::string_view text, const JsonParseOptions& options) {
-  ValueBuilder builder(options);
-  try {
-    nlohmann::json::sax_parse(text.begin(), text.end(), &builder,
-                              nlohmann::json::input_format_t::json, /*strict=*/true);
-  } catch (const std::exception& e) {
-    // sax_parse reports through parse_error; this catches anything else it throws.
-    return tl::unexpected(JsonError{e.what(), 0});
+  thread_local simdjson::dom::parser reusable;
+  std::optional<simdjson::dom::parser> own;
+  simdjson::dom::parser* parser = &reusable;
+  if (text.size() > kReusableParserBytes) parser = &own.emplace();
+  if (parser->max_depth() != options.max_depth) {
+    if (auto error =
+            parser->allocate(std::max<std::size_t>(text.size(), 4096), options.max_depth)) {
+      return tl::unexpected(JsonError{simdjson::error_message(error), 0});
+    }
   }
-  return builder.result();
+  // realloc_if_needed: copies the input into a padded buffer (simdjson reads past the end).
+  simdjson::dom::element root;
+  if (auto error = parser->parse(text.data(), text.size(), true).get(root)) {
+    const char* message =
+        error == simdjson::DEPTH_ERROR ? "JSON nested too deeply" : simdjson::error_message(error);
+    return tl::unexpected(JsonError{message, 0});
+  }
+  return convert(root, options.datetimes);
 }
 
 void append_json(std::string& out, const Value& value, const JsonWriteOptions& options) {

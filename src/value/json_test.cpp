@@ -90,12 +90,16 @@ TEST(Json, RejectsMalformedInput) {
 }
 
 TEST(Json, DepthIsBounded) {
-  std::string deep(100000, '[');
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
   auto v = parse_json(deep);
   ASSERT_FALSE(v.has_value());
   EXPECT_NE(v.error().message.find("deep"), std::string::npos);
   std::string ok = std::string(100, '[') + std::string(100, ']');
   EXPECT_TRUE(parse_json(ok).has_value());
+  EXPECT_FALSE(parse_json(std::string(100000, '[')).has_value());
+  // A parser that saw a deep document still takes a different depth limit afterwards.
+  EXPECT_FALSE(parse_json(std::string(20, '[') + std::string(20, ']'), {.max_depth = 10}));
+  EXPECT_TRUE(parse_json(std::string(20, '[') + std::string(20, ']')));
 }
 
 TEST(Json, RoundTrip) {
