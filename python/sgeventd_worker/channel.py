@@ -38,17 +38,17 @@ class LineReader(object):
 
     def __init__(self, fd):
         self._fd = fd
-        self._lines = deque()
+        self.lines = deque()  # complete lines not read yet (public: cheap to test)
         self._partial = []  # pieces of an unfinished line
         self.eof = False
 
     def has_line(self):
         """True when a complete line is already buffered (reading it will not block)."""
-        return bool(self._lines)
+        return bool(self.lines)
 
     def readline(self):
         """The next non-empty line, or None at end of input."""
-        lines = self._lines
+        lines = self.lines
         while True:
             while lines:
                 line = lines.popleft()
@@ -88,28 +88,24 @@ class Writer(object):
 
     def __init__(self, fd):
         self._fd = fd
-        self._held = []
+        self.held = []  # messages kept for the next write (public: cheap to test)
         self._lock = threading.Lock()
         self.closed = False
-
-    @property
-    def holding(self):
-        return bool(self._held)
 
     def send(self, line, hold=False):
         """Send one message (a str that already ends with a newline)."""
         with self._lock:
-            self._held.append(line)
+            self.held.append(line)
             if not hold:
                 self._write_held()
 
     def flush(self):
         with self._lock:
-            if self._held:
+            if self.held:
                 self._write_held()
 
     def _write_held(self):
-        held = self._held
+        held = self.held
         data = (held[0] if len(held) == 1 else "".join(held)).encode("utf-8")
         del held[:]
         if self.closed:

@@ -197,9 +197,13 @@ class Worker(object):
             gc.freeze()
 
     def on_event(self, msg, text):
-        seq = msg.get("seq")
-        event = msg.get("event")
-        refs = msg.get("callbacks") or ()
+        try:
+            seq = msg["seq"]
+            event = msg["event"]
+            refs = msg["callbacks"]
+        except KeyError as e:
+            self.send_error("an event needs seq, event and callbacks (no %s)" % e, msg.get("seq"))
+            return
         if event.__class__ is dict:
             convert_datetimes(event, text)
         plugins = self.plugins
@@ -208,7 +212,7 @@ class Worker(object):
         stdout = self.stdout
         entries = []
         stopped = None
-        started = perf_counter()
+        started = t1 = perf_counter()
         for ref in refs:
             try:
                 plugin_name = ref["plugin"]
@@ -254,15 +258,19 @@ class Worker(object):
                         stopped = set()
                     stopped.add(plugin_name)
             else:
-                entries.append(cb.ok_prefix + "%.3f}" % ((perf_counter() - t0) * 1000.0))
+                t1 = perf_counter()
+                entries.append(cb.ok_prefix + "%.3f}" % ((t1 - t0) * 1000.0))
             if stdout.partial:
                 stdout.flush()
         if seq.__class__ is not int:
             self.send_error("event without an integer seq", seq)
             return
-        hold = self.reader.has_line() and perf_counter() - started < _HOLD_BELOW_S
+        # Hold the answer of a fast event while the next one is already here (see Writer).
+        hold = bool(self.reader.lines) and t1 - started < _HOLD_BELOW_S
         self.writer.send(
-            '{"type":"result","seq":%d,"results":[%s]}\n' % (seq, ",".join(entries)), hold
+            '{"type":"result","seq":%d,"results":[%s]}\n'
+            % (seq, entries[0] if len(entries) == 1 else ",".join(entries)),
+            hold,
         )
 
     def _missing_entry(self, ref):
@@ -290,8 +298,10 @@ class Worker(object):
         reader = self.reader
         writer = self.writer
         decode = _decode_line
+        held = writer.held
+        lines = reader.lines
         while True:
-            if writer.holding and not reader.has_line():
+            if held and not lines:
                 writer.flush()
             line = reader.readline()
             if line is None:

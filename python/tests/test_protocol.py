@@ -101,6 +101,11 @@ class MalformedInputTest(WorkerTestCase):
         self.assertEqual([r["ok"] for r in results], [True, False, False])
         self.assertIn("not loaded", results[1]["error"])
         self.assertIn("no callback 9", results[2]["error"])
+        only_unknown = worker.run_event(make_event(2), [("nope", 1)])
+        self.assertEqual([r["ok"] for r in only_unknown], [False])
+        self.assertEqual(worker.run_event(make_event(3), []), [])
+        worker.send({"type": "event", "seq": 99, "callbacks": []})
+        self.assertIn("event", worker.expect("error")["message"])
 
 
 class PipelineTest(WorkerTestCase):
