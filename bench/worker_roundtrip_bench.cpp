@@ -9,9 +9,11 @@
 // once (as the dispatcher will) and counted in the daemon CPU.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -118,9 +120,11 @@ std::string scenario(int workers, std::size_t window, int events) {
       },
       std::chrono::seconds(30));
 
-  // Events are serialized lazily, once each, when the first worker needs them.
-  std::vector<std::string> serialized;
-  serialized.reserve(static_cast<std::size_t>(events));
+  // Events are serialized lazily, once each, when the first worker needs them, and dropped
+  // once every worker has been sent them (as the dispatcher's shared feed would), so the RSS
+  // below is the daemon side's, not a pile of 20,000 events.
+  std::deque<std::string> serialized;
+  std::size_t base = 0;  // the event index serialized.front() holds
   std::vector<int> next(static_cast<std::size_t>(workers), 0);
   const double cpu0 = cpu_seconds(RUSAGE_SELF);
   const auto t0 = std::chrono::steady_clock::now();
@@ -132,11 +136,11 @@ std::string scenario(int workers, std::size_t window, int events) {
           auto& s = *sessions[wi];
           while (next[wi] < events && s.can_send()) {
             const auto k = static_cast<std::size_t>(next[wi]);
-            if (k == serialized.size()) {
+            if (k == base + serialized.size()) {
               serialized.push_back(to_json(make_event(static_cast<std::int64_t>(k) + 1),
                                            {JsonStyle::Compact, true}));
             }
-            if (!s.send_event(serialized[k], callbacks[wi])) break;
+            if (!s.send_event(serialized[k - base], callbacks[wi])) break;
             ++next[wi];
           }
           all = all && counters[wi]->results == static_cast<std::size_t>(events);
@@ -144,6 +148,11 @@ std::string scenario(int workers, std::size_t window, int events) {
             std::fprintf(stderr, "worker ended: %s\n", counters[wi]->error.c_str());
             std::exit(1);
           }
+        }
+        const auto slowest = static_cast<std::size_t>(*std::min_element(next.begin(), next.end()));
+        while (base < slowest && !serialized.empty()) {
+          serialized.pop_front();
+          ++base;
         }
         return all;
       },

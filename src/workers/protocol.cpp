@@ -1,5 +1,7 @@
 #include "workers/protocol.h"
 
+#include <cctype>
+#include <charconv>
 #include <string>
 
 #include "sgeventd/json.h"
@@ -147,6 +149,109 @@ tl::expected<WorkerMessage, std::string> parse_result(Reader& r) {
   return m;
 }
 
+// A cursor over one line for the result fast path. Every method fails (false) rather than
+// guess, so anything unusual falls back to the general parser.
+struct Scan {
+  std::string_view t;
+  std::size_t i = 0;
+
+  void ws() {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n')) ++i;
+  }
+  bool lit(char c) {
+    ws();
+    if (i >= t.size() || t[i] != c) return false;
+    ++i;
+    return true;
+  }
+  bool peek(char c) {
+    ws();
+    return i < t.size() && t[i] == c;
+  }
+  // A string of printable ASCII without escapes.
+  bool str(std::string_view& out) {
+    if (!lit('"')) return false;
+    const std::size_t start = i;
+    while (i < t.size() && t[i] != '"') {
+      const auto c = static_cast<unsigned char>(t[i]);
+      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
+      ++i;
+    }
+    if (i >= t.size()) return false;
+    out = t.substr(start, i - start);
+    ++i;
+    return true;
+  }
+  std::string_view number_token() {
+    ws();
+    const std::size_t start = i;
+    while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '-' ||
+                            t[i] == '+' || t[i] == '.' || t[i] == 'e' || t[i] == 'E')) {
+      ++i;
+    }
+    return t.substr(start, i - start);
+  }
+  bool integer(std::int64_t& out) {
+    const auto tok = number_token();
+    if (tok.empty() || tok.find_first_of(".eE+") != std::string_view::npos) return false;
+    if (tok.size() > 1 && (tok[0] == '0' || (tok[0] == '-' && tok[1] == '0'))) return false;
+    auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), out);
+    return ec == std::errc() && end == tok.data() + tok.size();
+  }
+  bool number(double& out) {
+    const auto tok = number_token();
+    if (tok.empty() || !(tok[0] == '-' || std::isdigit(static_cast<unsigned char>(tok[0])))) {
+      return false;
+    }
+    auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), out);
+    return ec == std::errc() && end == tok.data() + tok.size();
+  }
+  bool boolean(bool& out) {
+    ws();
+    if (t.substr(i, 4) == "true") {
+      i += 4;
+      out = true;
+      return true;
+    }
+    if (t.substr(i, 5) == "false") {
+      i += 5;
+      out = false;
+      return true;
+    }
+    return false;
+  }
+};
+
+bool scan_entry(Scan& s, CallbackResult& cb) {
+  if (!s.lit('{')) return false;
+  bool plugin = false, index = false, ok = false;
+  if (!s.peek('}')) {
+    do {
+      std::string_view key;
+      if (!s.str(key) || !s.lit(':')) return false;
+      if (key == "plugin") {
+        std::string_view v;
+        if (plugin || !s.str(v)) return false;
+        cb.plugin = std::string(v);
+        plugin = true;
+      } else if (key == "index") {
+        std::int64_t v = 0;
+        if (index || !s.integer(v)) return false;
+        cb.index = static_cast<int>(v);
+        index = true;
+      } else if (key == "ok") {
+        if (ok || !s.boolean(cb.ok)) return false;
+        ok = true;
+      } else if (key == "duration_ms") {
+        if (!s.number(cb.duration_ms)) return false;
+      } else {
+        return false;  // error, traceback, locals, anything new: the general path
+      }
+    } while (s.lit(','));
+  }
+  return s.lit('}') && plugin && index && ok;
+}
+
 }  // namespace
 
 std::string encode_hello(const HelloInfo& hello) {
@@ -163,9 +268,15 @@ std::string encode_load(const PluginRef& plugin) {
 
 std::string encode_event(std::uint64_t seq, bool late, std::string_view event_json,
                          const std::vector<CallbackRef>& callbacks) {
-  // Built by hand around the pre-serialized event: this runs once per event per worker.
   std::string out;
-  out.reserve(event_json.size() + 64 + callbacks.size() * 32);
+  append_event(out, seq, late, event_json, callbacks);
+  return out;
+}
+
+void append_event(std::string& out, std::uint64_t seq, bool late, std::string_view event_json,
+                  const std::vector<CallbackRef>& callbacks) {
+  // Built by hand around the pre-serialized event: this runs once per event per worker.
+  out.reserve(out.size() + event_json.size() + 64 + callbacks.size() * 32);
   out += R"({"type":"event","seq":)";
   out += std::to_string(seq);
   out += late ? R"(,"late":true,"event":)" : R"(,"late":false,"event":)";
@@ -180,7 +291,6 @@ std::string encode_event(std::uint64_t seq, bool late, std::string_view event_js
     out += '}';
   }
   out += "]}";
-  return out;
 }
 
 std::string encode_ping(std::uint64_t seq) {
@@ -191,7 +301,52 @@ std::string encode_shutdown(std::int64_t grace_ms) {
   return R"({"type":"shutdown","grace_ms":)" + std::to_string(grace_ms) + "}";
 }
 
+namespace detail {
+
+std::optional<Result> parse_result_fast(std::string_view line) {
+  Scan s{line};
+  Result r;
+  bool type = false, seq = false, results = false;
+  if (!s.lit('{')) return std::nullopt;
+  do {
+    std::string_view key;
+    if (!s.str(key) || !s.lit(':')) return std::nullopt;
+    if (key == "type") {
+      std::string_view v;
+      if (type || !s.str(v) || v != "result") return std::nullopt;
+      type = true;
+    } else if (key == "seq") {
+      std::int64_t v = 0;
+      if (seq || !s.integer(v) || v < 0) return std::nullopt;
+      r.seq = static_cast<std::uint64_t>(v);
+      seq = true;
+    } else if (key == "results") {
+      if (results || !s.lit('[')) return std::nullopt;
+      if (!s.peek(']')) {
+        do {
+          CallbackResult cb;
+          if (!scan_entry(s, cb)) return std::nullopt;
+          r.results.push_back(std::move(cb));
+        } while (s.lit(','));
+      }
+      if (!s.lit(']')) return std::nullopt;
+      results = true;
+    } else {
+      return std::nullopt;
+    }
+  } while (s.lit(','));
+  if (!s.lit('}')) return std::nullopt;
+  s.ws();
+  if (s.i != line.size() || !type || !seq || !results) return std::nullopt;
+  return r;
+}
+
+}  // namespace detail
+
 tl::expected<WorkerMessage, std::string> parse_worker_message(std::string_view line) {
+  if (line.substr(0, 16) == R"({"type":"result")") {
+    if (auto fast = detail::parse_result_fast(line)) return std::move(*fast);
+  }
   auto parsed = parse_json(line);
   if (!parsed) return tl::unexpected("not JSON: " + parsed.error().message);
   const Dict* d = parsed->if_dict();

@@ -123,3 +123,68 @@ TEST(Protocol, MalformedLinesAreErrorsThatSayWhy) {
 
 }  // namespace
 }  // namespace sgeventd::workers
+
+namespace sgeventd::workers {
+namespace {
+
+// The fast path must agree with the general parser wherever it answers.
+TEST(Protocol, ResultFastPathAgreesWithTheGeneralParser) {
+  const char* lines[] = {
+      R"({"type":"result","seq":1,"results":[{"plugin":"a","index":0,"ok":true,"duration_ms":0.0}]})",
+      R"({"type":"result","seq":18446744,"results":[]})",
+      R"( { "type" : "result" , "seq" : 7 , "results" : [ { "plugin" : "p" , "index" : 3 , "ok" : false } ] } )",
+      R"({"seq":2,"results":[{"ok":true,"index":1,"plugin":"x","duration_ms":12}],"type":"result"})",
+      R"({"type":"result","seq":3,"results":[{"plugin":"a","index":0,"ok":true,"duration_ms":1.5e-3},)"
+      R"({"plugin":"b","index":2,"ok":true,"duration_ms":-0.25}]})",
+  };
+  for (const char* line : lines) {
+    auto fast = detail::parse_result_fast(line);
+    ASSERT_TRUE(fast) << line;
+    auto value = parse_json(line);
+    ASSERT_TRUE(value) << line;
+    // The general path, forced by re-serializing with another key order.
+    Dict reordered;
+    for (auto it = value->as_dict().end(); it != value->as_dict().begin();) {
+      --it;
+      reordered.append(it->first, it->second);
+    }
+    auto general = parse_worker_message(" " + to_json(reordered));
+    ASSERT_TRUE(general) << general.error();
+    const auto& g = std::get<Result>(*general);
+    EXPECT_EQ(fast->seq, g.seq);
+    ASSERT_EQ(fast->results.size(), g.results.size());
+    for (std::size_t i = 0; i < g.results.size(); ++i) {
+      EXPECT_EQ(fast->results[i].plugin, g.results[i].plugin);
+      EXPECT_EQ(fast->results[i].index, g.results[i].index);
+      EXPECT_EQ(fast->results[i].ok, g.results[i].ok);
+      EXPECT_DOUBLE_EQ(fast->results[i].duration_ms, g.results[i].duration_ms);
+    }
+  }
+}
+
+TEST(Protocol, ResultFastPathDeclinesWhatItDoesNotKnow) {
+  const char* lines[] = {
+      R"({"type":"result","seq":1,"results":[{"plugin":"a","index":0,"ok":false,"error":"E"}]})",
+      R"({"type":"result","seq":1,"results":[{"plugin":"a\"b","index":0,"ok":true}]})",
+      R"({"type":"result","seq":1,"results":[{"plugin":"é","index":0,"ok":true}]})",
+      R"({"type":"result","seq":1,"results":[{"plugin":"a","index":0.5,"ok":true}]})",
+      R"({"type":"result","seq":01,"results":[]})",
+      R"({"type":"result","seq":-1,"results":[]})",
+      R"({"type":"result","seq":1,"results":[{"plugin":"a","index":0}]})",
+      R"({"type":"result","seq":1,"results":[],"extra":1})",
+      R"({"type":"result","seq":1,"results":[]} x)",
+      R"({"type":"result","seq":1,"results":[],})",
+      R"({"type":"result","seq":1})",
+      R"({"type":"result","seq":1,"results":[{"plugin":"a","index":0,"ok":true,"duration_ms":inf}]})",
+      R"({"type":"result","seq":1,"results":[{"plugin":"a","index":0,"ok":true,"duration_ms":.5}]})",
+  };
+  for (const char* line : lines) EXPECT_FALSE(detail::parse_result_fast(line)) << line;
+  // ...and the general path still reads the valid ones.
+  auto m = parse_worker_message(lines[0]);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(std::get<Result>(*m).results[0].error, "E");
+  EXPECT_FALSE(parse_worker_message(lines[3]));  // index must be an integer either way
+}
+
+}  // namespace
+}  // namespace sgeventd::workers

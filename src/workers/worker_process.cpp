@@ -190,13 +190,23 @@ WorkerProcess::~WorkerProcess() {
 
 void WorkerProcess::send(std::string_view line) {
   if (in_fd_ < 0) return;  // already failed; error() says why
-  // Reclaim the sent prefix before it grows: keeps the buffer about one window long.
-  if (out_sent_ > 0 && out_sent_ == out_.size()) {
-    out_.clear();
-    out_sent_ = 0;
-  }
+  reclaim_sent();
   out_.append(line);
   out_.push_back('\n');
+}
+
+void WorkerProcess::reclaim_sent() {
+  // Drop the prefix already written before appending, so the buffer stays about one window
+  // long even when the pipe is never drained completely.
+  if (out_sent_ == 0) return;
+  if (out_sent_ == out_.size()) {
+    out_.clear();
+  } else if (out_sent_ >= out_.size() / 2) {
+    out_.erase(0, out_sent_);
+  } else {
+    return;
+  }
+  out_sent_ = 0;
 }
 
 void WorkerProcess::flush() {

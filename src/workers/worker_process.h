@@ -55,6 +55,15 @@ class WorkerProcess {
 
   // Queues one line (a '\n' is added). Nothing is written until flush().
   void send(std::string_view line);
+  // Queues one line that `append(std::string&)` writes straight into the output buffer (no
+  // intermediate string: events are most of the bytes the daemon writes).
+  template <class Append>
+  void compose(Append&& append) {
+    if (in_fd_ < 0) return;
+    reclaim_sent();
+    append(out_);
+    out_.push_back('\n');
+  }
   // Writes what the pipe takes now; the rest waits for POLLOUT. Errors (the worker closed its
   // input) are recorded in error().
   void flush();
@@ -94,6 +103,7 @@ class WorkerProcess {
   WorkerProcess() = default;
   // Each returns true when it stopped at its read budget (more may be waiting).
   bool read_stdout();
+  void reclaim_sent();
   bool read_stderr();
   void reap();
   void set_error(WorkerError::Kind kind, std::string message);

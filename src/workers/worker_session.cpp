@@ -48,7 +48,7 @@ tl::expected<std::uint64_t, std::string> WorkerSession::send_event(
     return tl::unexpected(std::string("the pipeline window is full"));
   }
   const std::uint64_t seq = queue_in_flight(InFlight::Kind::kEvent, callbacks.size());
-  process_->send(encode_event(seq, late, event_json, callbacks));
+  process_->compose([&](std::string& out) { append_event(out, seq, late, event_json, callbacks); });
   return seq;
 }
 
