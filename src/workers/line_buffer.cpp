@@ -54,6 +54,14 @@ LineBuffer::Next LineBuffer::next(std::string_view& line) {
   return Next::kLine;
 }
 
+void LineBuffer::clear() {
+  start_ = end_ = scanned_ = 0;
+  if (capacity_ > 64 * 1024) {
+    data_.reset();
+    capacity_ = 0;
+  }
+}
+
 std::string LineBuffer::take_rest() {
   std::string rest(data_.get() + start_, end_ - start_);
   start_ = end_ = scanned_ = 0;

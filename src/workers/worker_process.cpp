@@ -272,28 +272,32 @@ void WorkerProcess::read_available() {
   read_stderr();
 }
 
+// One read buffer for all the workers a thread drives: complete lines are handled straight
+// from it, only partial lines are kept per worker (LineBuffer::feed).
+static char* scratch() {
+  thread_local std::unique_ptr<char[]> buffer(new char[kReadChunk]);
+  return buffer.get();
+}
+
 bool WorkerProcess::read_stdout() {
   for (int i = 0; i < kReadsPerCall && out_fd_ >= 0; ++i) {
-    char* buf = out_lines_.prepare(kReadChunk);
+    char* buf = scratch();
     const ssize_t n = ::read(out_fd_, buf, kReadChunk);
-    out_lines_.commit(n > 0 ? static_cast<std::size_t>(n) : 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
     if (n <= 0) {
       close_fd(out_fd_);  // EOF (or an error, which means the same here)
       return false;
     }
-    std::string_view line;
-    for (;;) {
-      const auto next = out_lines_.next(line);
-      if (next == LineBuffer::Next::kNone) break;
-      if (next == LineBuffer::Next::kTooLong) {
-        set_error(WorkerError::Kind::kProtocol, "a line longer than 16 MiB on standard output");
-        out_lines_.take_rest();
-        close_fd(out_fd_);
-        return false;
-      }
-      if (sink_.on_line) sink_.on_line(line);
+    const bool fits = out_lines_.feed(std::string_view(buf, static_cast<std::size_t>(n)),
+                                      [this](std::string_view line) {
+                                        if (sink_.on_line) sink_.on_line(line);
+                                      });
+    if (!fits) {
+      set_error(WorkerError::Kind::kProtocol, "a line longer than 16 MiB on standard output");
+      out_lines_.take_rest();
+      close_fd(out_fd_);
+      return false;
     }
   }
   return out_fd_ >= 0;
@@ -301,9 +305,8 @@ bool WorkerProcess::read_stdout() {
 
 bool WorkerProcess::read_stderr() {
   for (int i = 0; i < kReadsPerCall && err_fd_ >= 0; ++i) {
-    char* buf = err_lines_.prepare(kReadChunk);
+    char* buf = scratch();
     const ssize_t n = ::read(err_fd_, buf, kReadChunk);
-    err_lines_.commit(n > 0 ? static_cast<std::size_t>(n) : 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
     if (n <= 0) {
@@ -312,18 +315,13 @@ bool WorkerProcess::read_stderr() {
       if (!rest.empty() && sink_.on_stderr) sink_.on_stderr(rest);
       return false;
     }
-    std::string_view line;
-    for (;;) {
-      const auto next = err_lines_.next(line);
-      if (next == LineBuffer::Next::kNone) break;
-      if (next == LineBuffer::Next::kTooLong) {
-        // Not an error on stderr: log it in pieces.
-        const std::string piece = err_lines_.take_rest();
-        if (sink_.on_stderr) sink_.on_stderr(piece);
-        break;
-      }
-      if (sink_.on_stderr) sink_.on_stderr(line);
-    }
+    // Not an error on stderr: an overlong line is logged in pieces.
+    err_lines_.feed(
+        std::string_view(buf, static_cast<std::size_t>(n)),
+        [this](std::string_view line) {
+          if (sink_.on_stderr) sink_.on_stderr(line);
+        },
+        true);
   }
   return err_fd_ >= 0;
 }
