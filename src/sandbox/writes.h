@@ -17,7 +17,7 @@ namespace sgeventd::sandbox {
 class Writer {
  public:
   Writer(Store& store, const Actor& actor, std::chrono::sys_seconds now)
-      : store_(store), actor_(actor), now_(now), events_(store, actor, now) {}
+      : store_(store), actor_(actor), now_(now), events_(store, actor_, now) {}
 
   // params as on the wire: {"type", "fields": [{"field_name", "value"}], "return_fields"}.
   Expected<Value> create(const Dict& params);
