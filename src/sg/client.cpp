@@ -494,9 +494,9 @@ Result<List> Client::find(const std::string& entity_type, const Value& filters,
     p["paging"].as_dict().set("current_page", current);
     auto r = state_->call_rpc("read", params);
     if (!r) return tl::unexpected(r.error());
-    const Dict* result = r->if_dict();
+    Dict* result = r->if_dict();
     if (!result) return tl::unexpected(response_error("read did not return a dict"));
-    const Value& entities = result->get("entities");
+    Value& entities = (*result)["entities"];
     if (!entities.is_list()) {
       if (modern_paging || entities.truthy()) {
         return tl::unexpected(response_error("read returned no entities list"));
@@ -504,7 +504,8 @@ Result<List> Client::find(const std::string& entity_type, const Value& filters,
       break;  // legacy loop: no entities ends it
     }
     if (!modern_paging && entities.as_list().empty()) break;
-    for (const Value& e : entities.as_list()) records.push_back(e);
+    const std::size_t page_size = entities.as_list().size();
+    for (Value& e : entities.as_list()) records.push_back(std::move(e));
     if (truncated()) break;
     const Value* paging_info = result->find("paging_info");
     if (!paging_info || !paging_info->is_dict()) {
@@ -515,7 +516,7 @@ Result<List> Client::find(const std::string& entity_type, const Value& filters,
       if (!has_next) return tl::unexpected(response_error("paging_info has no has_next_page"));
       if (!has_next->truthy()) break;
       // A server that keeps promising pages but sends none would loop forever.
-      if (entities.as_list().empty()) {
+      if (page_size == 0) {
         return tl::unexpected(response_error("the server said another page follows an empty one"));
       }
     } else {
