@@ -38,33 +38,10 @@ int port_of(const sockaddr_storage& a) {
   return -1;
 }
 
-// The socket of the connection a request came on. cpp-httplib does not expose it, so look
-// for the descriptor whose local and peer ports match (fault injection only).
-int find_connection_fd(const httplib::Request& req) {
-  DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return -1;
-  int found = -1;
-  while (dirent* entry = readdir(dir)) {
-    const int fd = std::atoi(entry->d_name);
-    if (fd <= 2) continue;
-    sockaddr_storage local{};
-    sockaddr_storage peer{};
-    socklen_t len = sizeof(local);
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) continue;
-    len = sizeof(peer);
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
-    if (port_of(local) == req.local_port && port_of(peer) == req.remote_port) {
-      found = fd;
-      break;
-    }
-  }
-  closedir(dir);
-  return found;
-}
-
-// Wakes the threads cpp-httplib keeps in idle keep-alive waits (they do not watch for a stop
-// and would hold it up to the keep-alive timeout): shut down every accepted connection.
-void shutdown_connections(int server_port) {
+// Calls visit(fd, local_port, peer_port) for each connected socket of this process until it
+// returns true. cpp-httplib does not expose its sockets, so they are found in /proc/self/fd.
+template <typename Visit>
+void for_each_connected_socket(Visit visit) {
   DIR* dir = opendir("/proc/self/fd");
   if (!dir) return;
   while (dirent* entry = readdir(dir)) {
@@ -76,9 +53,30 @@ void shutdown_connections(int server_port) {
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) continue;
     len = sizeof(peer);
     if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
-    if (port_of(local) == server_port) ::shutdown(fd, SHUT_RDWR);
+    if (visit(fd, port_of(local), port_of(peer))) break;
   }
   closedir(dir);
+}
+
+// The socket of the connection a request came on: the one whose local and peer ports match
+// (fault injection only).
+int find_connection_fd(const httplib::Request& req) {
+  int found = -1;
+  for_each_connected_socket([&](int fd, int local_port, int peer_port) {
+    if (local_port != req.local_port || peer_port != req.remote_port) return false;
+    found = fd;
+    return true;
+  });
+  return found;
+}
+
+// Wakes the threads cpp-httplib keeps in idle keep-alive waits (they do not watch for a stop
+// and would hold it up to the keep-alive timeout): shut down every accepted connection.
+void shutdown_connections(int server_port) {
+  for_each_connected_socket([&](int fd, int local_port, int) {
+    if (local_port == server_port) ::shutdown(fd, SHUT_RDWR);
+    return false;
+  });
 }
 
 Expected<std::string> read_file(const std::string& path) {
