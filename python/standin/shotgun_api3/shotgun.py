@@ -13,9 +13,16 @@ from .sgtimezone import SG_TIMEZONE
 
 try:
     from . import _sgeventd as _native
-except ImportError as e:  # an interpreter the module was not built for
+except ImportError as e:
+    import glob
     import sys
 
+    _here = os.path.dirname(os.path.abspath(__file__))
+    if not glob.glob(os.path.join(_here, "_sgeventd.*")):
+        raise ImportError(
+            "sgeventd's shotgun_api3 stand-in is not built in %s (build target "
+            "sgeventd_standin, or install shotgun_api3)" % _here
+        )
     raise ImportError(
         "sgeventd's shotgun_api3 stand-in does not load in %s (Python %d.%d): %s. It is built "
         "for the system Python only; install shotgun_api3 for this interpreter."
