@@ -10,7 +10,7 @@ packages=(
   libcurl4-openssl-dev zlib1g-dev libsimdjson-dev libcli11-dev libexpected-dev
   libspdlog-dev libfmt-dev libsqlite3-dev libcpp-httplib-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  python3 tzdata ca-certificates
+  python3 python3-dev pybind11-dev tzdata ca-certificates
 )
 
 missing=()
