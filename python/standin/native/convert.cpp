@@ -160,14 +160,29 @@ Value convert(py::handle object, int depth) {
 }
 
 // The local offset and fold of a UTC instant, cached per quarter hour of UTC (zone
-// changes happen on quarter hours), because a page of events shares a few instants.
+// changes happen on quarter hours), because a page of events shares a few instants. The
+// cache is only used with the GIL held, and is dropped when the zone changes (time.tzset()
+// after TZ was changed updates the C library's globals read here).
 struct LocalShift {
   long offset = 0;
   int fold = 0;
 };
 
+struct Zone {
+  const char* std_name = nullptr;
+  const char* dst_name = nullptr;
+  long std_offset = 0;
+  friend bool operator==(const Zone&, const Zone&) = default;
+};
+
 LocalShift local_shift(std::int64_t utc) {
   static std::unordered_map<std::int64_t, LocalShift> cache;
+  static Zone cached_zone;
+  const Zone zone{tzname[0], tzname[1], timezone};
+  if (!(zone == cached_zone)) {
+    cache.clear();
+    cached_zone = zone;
+  }
   const std::int64_t bucket = utc >= 0 ? utc / 900 : (utc - 899) / 900;
   if (auto it = cache.find(bucket); it != cache.end()) return it->second;
   const auto at = [](std::int64_t t) {

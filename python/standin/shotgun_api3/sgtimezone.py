@@ -35,9 +35,15 @@ def _gmtoff(stamp):
 class LocalTimezone(tzinfo):
     def __init__(self):
         self._by_quarter = {}
+        self._zone = None
 
     def _seconds(self, dt):
-        # Offsets only change on quarter hours: cache per wall-clock quarter hour and fold.
+        # Offsets only change on quarter hours: cache per wall-clock quarter hour and fold,
+        # for as long as the zone stays the one time.tzset() last read.
+        zone = (_time.timezone, _time.altzone, _time.tzname)
+        if zone != self._zone:
+            self._by_quarter.clear()
+            self._zone = zone
         key = (dt.year, dt.month, dt.day, dt.hour, dt.minute // 15, dt.fold)
         seconds = self._by_quarter.get(key)
         if seconds is None:

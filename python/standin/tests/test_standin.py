@@ -258,6 +258,21 @@ class DatetimeTest(StandInTestCase):
         hits = self.sg.find("Shot", [["sg_last_review", "is", naive]], ["code"])
         self.assertEqual([h["code"] for h in hits], ["dt"])
 
+    def test_a_zone_change_is_followed_after_tzset(self):
+        utc = datetime.datetime(2024, 7, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
+        shot = self.sg.create("Shot", {"code": "tz", "sg_last_review": utc}, ["sg_last_review"])
+        self.assertEqual(shot["sg_last_review"].utcoffset(), datetime.timedelta(hours=-4))
+        os.environ["TZ"] = "Asia/Tokyo"
+        time.tzset()
+        try:
+            back = self.sg.find_one("Shot", [["id", "is", shot["id"]]], ["sg_last_review"])
+        finally:
+            os.environ["TZ"] = "America/New_York"
+            time.tzset()
+        self.assertEqual(back["sg_last_review"].hour, 21)
+        self.assertEqual(back["sg_last_review"].utcoffset(), datetime.timedelta(hours=9))
+        self.assertEqual(back["sg_last_review"], utc)
+
     def test_without_conversion_datetimes_are_naive_utc(self):
         raw = self.api.Shotgun(
             self.site.url, "sandbox", "sandbox-key", convert_datetimes_to_utc=False
