@@ -357,6 +357,16 @@ class ErrorsTest(StandInTestCase):
         with self.assertRaisesRegex(ValueError, "cannot provide both session_token"):
             self.api.Shotgun(self.site.url, "s", "k", session_token="t")
 
+    def test_config_timeout_applies_to_the_next_call(self):
+        self.sg.config.timeout_secs = 0.3
+        self.site.fault(kind="slow", delay_ms=2000, methods=["read"])
+        start = time.monotonic()
+        with self.assertRaises(TimeoutError):
+            self.sg.find("Shot", [])
+        self.assertLess(time.monotonic() - start, 1.5)
+        self.sg.config.timeout_secs = None
+        self.assertEqual(self.sg.find("Shot", []), [])
+
     def test_values_json_cannot_carry_are_type_errors(self):
         with self.assertRaisesRegex(TypeError, "not JSON serializable"):
             self.sg.create("Shot", {"code": object()})
