@@ -6,7 +6,7 @@ reading, writing, schema and session methods; uploads, downloads and the other m
 in ``shotgun._UNSUPPORTED`` raise ShotgunError.
 """
 
-from .errors import (  # noqa: F401
+from .errors import (
     AuthenticationFault,
     Error,
     Fault,
@@ -19,8 +19,26 @@ from .errors import (  # noqa: F401
     UserCredentialsNotAllowedForOxygenAuthenticationFault,
     UserCredentialsNotAllowedForSSOAuthenticationFault,
 )
-from .sgtimezone import SG_TIMEZONE as sg_timezone  # noqa: F401
-from .shotgun import Shotgun, ServerCapabilities, __version__  # noqa: F401
+from .sgtimezone import SG_TIMEZONE as sg_timezone
+from .shotgun import Shotgun, ServerCapabilities, __version__
 
 # Lets code (and tests) tell the stand-in from the real package.
 SGEVENTD_STANDIN = True
+
+__all__ = [
+    "AuthenticationFault",
+    "Error",
+    "Fault",
+    "MissingTwoFactorAuthenticationFault",
+    "ProtocolError",
+    "ResponseError",
+    "ServerCapabilities",
+    "Shotgun",
+    "ShotgunError",
+    "ShotgunFileDownloadError",
+    "ShotgunThumbnailNotReady",
+    "UserCredentialsNotAllowedForOxygenAuthenticationFault",
+    "UserCredentialsNotAllowedForSSOAuthenticationFault",
+    "sg_timezone",
+    "__version__",
+]
