@@ -171,7 +171,7 @@ def _unsupported(name):
 class Shotgun(object):
     """A connection to a ShotGrid site, as shotgun_api3.Shotgun (3.10 signature).
 
-    ``ensure_ascii`` (shotgun_api3 before 3.0.something) is accepted by keyword and ignored:
+    ``ensure_ascii`` (shotgun_api3 before 3.9) is accepted by keyword only, and ignored:
     requests are UTF-8 JSON either way.
     """
 
