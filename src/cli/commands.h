@@ -20,5 +20,7 @@ using Runner = std::function<int()>;
 void add_api_command(CLI::App& app, Runner& run);           // api_command.cpp
 void add_sandbox_command(CLI::App& app, Runner& run);       // sandbox_command.cpp
 void add_check_config_command(CLI::App& app, Runner& run);  // check_config_command.cpp
+// start, stop, restart, foreground, status, reload
+void add_daemon_commands(CLI::App& app, Runner& run);  // daemon_commands.cpp
 
 }  // namespace sgeventd::cli

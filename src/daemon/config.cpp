@@ -68,6 +68,7 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       {"emails",
        {"enabled", "server", "port", "usetls", "username", "password", "from", "to", "subject"}},
       {"python", {"interpreter", "path", "env"}},
+      {"sandbox", {"port", "data", "seed", "test_controls", "activity_rate"}},
   };
   return keys;
 }
@@ -295,6 +296,15 @@ void read_python(Reader& r, PythonSettings& p) {
   }
 }
 
+void read_sandbox(Reader& r, SandboxSettings& b) {
+  const std::string s = "sandbox";
+  r.integer(s, "port", b.port, 0, 65535);
+  r.string(s, "data", b.data);
+  r.string(s, "seed", b.seed);
+  r.boolean(s, "test_controls", b.test_controls);
+  r.integer(s, "activity_rate", b.activity_rate, 0, 100000);
+}
+
 void warn_unknown_keys(Reader& r, const config::IniFile& ini) {
   for (const auto& [section, keys] : known_keys()) {
     for (const auto& key : ini.keys(section)) {
@@ -327,7 +337,7 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name,
         {ConfigProblem::Severity::kError, ini.error().file, ini.error().line, ini.error().message});
     return load;
   }
-  Config c{file_name, {}, {}, {}, {}, {}, std::move(*ini)};
+  Config c{file_name, {}, {}, {}, {}, {}, {}, std::move(*ini)};
   Reader r(c.ini, load.problems);
   for (const char* section : {"daemon", "shotgun", "plugins"}) {
     if (!c.ini.has_section(section)) {
@@ -342,6 +352,7 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name,
   c.plugin_paths = split_list(paths);
   read_emails(r, c.ini, c.emails);
   read_python(r, c.python);
+  read_sandbox(r, c.sandbox);
   warn_unknown_keys(r, c.ini);
 
   const bool has_errors = std::any_of(

@@ -86,6 +86,15 @@ struct PythonSettings {
   std::vector<std::pair<std::string, std::string>> env;
 };
 
+// The embedded sandbox site, when [shotgun] server = sandbox (docs/sandbox.md).
+struct SandboxSettings {
+  int port = 0;                // 0: any free port (the daemon logs the URL)
+  std::string data;            // SQLite file keeping the site across restarts; empty: memory
+  std::string seed;            // JSON entities for an empty site
+  bool test_controls = false;  // /_sandbox/<action> on loopback
+  int activity_rate = 0;       // generated events per second (a demo), 0: none
+};
+
 struct Config {
   std::string file;
   DaemonSettings daemon;
@@ -93,6 +102,7 @@ struct Config {
   std::vector<std::string> plugin_paths;
   EmailSettings emails;
   PythonSettings python;
+  SandboxSettings sandbox;
   config::IniFile ini;  // the whole file, for plugins' own sections
 };
 

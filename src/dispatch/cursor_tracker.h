@@ -16,7 +16,7 @@ namespace sgeventd::dispatch {
 
 class CursorTracker {
  public:
-  explicit CursorTracker(std::int64_t committed) : head_(committed) {}
+  explicit CursorTracker(std::int64_t committed) : head_(committed), floor_(committed) {}
 
   // A regular event, in increasing id order. `needs_work` when it matched a callback.
   // Ids at or below the head are ignored (already seen).
@@ -25,6 +25,10 @@ class CursorTracker {
   void observe_late(std::int64_t id);
   // The worker finished (or the event was given up on).
   void resolve(std::int64_t id);
+  // Forgets the regular events above `id` that were never handed to the worker (they were
+  // dropped from its queue and will be read again): the head goes back to `id`, but never
+  // below the cursor the tracker started from, so nothing resolved before is accepted twice.
+  void rewind(std::int64_t id);
 
   std::int64_t committed() const;
   std::int64_t head() const { return head_; }  // highest regular id seen
@@ -33,6 +37,7 @@ class CursorTracker {
 
  private:
   std::int64_t head_;
+  std::int64_t floor_;              // the committed cursor it started from
   std::set<std::int64_t> pending_;  // regular ids not yet resolved
   std::set<std::int64_t> late_;     // late ids not yet resolved
 };

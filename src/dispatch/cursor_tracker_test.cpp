@@ -48,6 +48,27 @@ TEST(CursorTracker, LateEventsDoNotHoldTheCursor) {
 
 // Whatever order results come back in, the cursor never passes an unresolved event and ends
 // at the head.
+TEST(CursorTracker, RewindForgetsUnsentEventsButNeverGoesBelowItsStart) {
+  CursorTracker t(100);
+  t.observe(101, true);
+  t.observe(102, true);
+  t.observe(103, true);
+  t.rewind(101);  // 102 and 103 were dropped from the queue: they will be read again
+  EXPECT_EQ(t.head(), 101);
+  EXPECT_EQ(t.in_flight(), 1u);
+  t.observe(102, true);  // accepted again
+  EXPECT_EQ(t.in_flight(), 2u);
+  t.resolve(101);
+  t.resolve(102);
+  EXPECT_EQ(t.committed(), 102);
+
+  CursorTracker ahead(500);  // started ahead of the feed: what it resolved before stays done
+  ahead.rewind(300);
+  EXPECT_EQ(ahead.head(), 500);
+  ahead.observe(400, true);
+  EXPECT_EQ(ahead.in_flight(), 0u);
+}
+
 RC_GTEST_PROP(CursorTrackerProperty, NeverPassesAnUnresolvedEvent, ()) {
   const auto needs = *rc::gen::container<std::vector<bool>>(rc::gen::arbitrary<bool>());
   CursorTracker c(0);

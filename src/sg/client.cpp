@@ -399,6 +399,7 @@ Result<Client> Client::create(ConnectionSettings settings, std::unique_ptr<HttpT
     options.ca_file = settings.ca_file;
     options.verify_tls = settings.verify_tls;
     options.max_response_bytes = settings.max_response_bytes;
+    options.cancel = settings.cancel;
     transport = std::make_unique<CurlTransport>(std::move(options));
   }
   state->transport = std::move(transport);

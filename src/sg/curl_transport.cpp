@@ -103,8 +103,18 @@ struct CurlTransport::Impl {
     return n;
   }
 
+  static int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    const auto* impl = static_cast<const Impl*>(self);
+    return impl->options.cancel && impl->options.cancel->load() ? 1 : 0;
+  }
+
   void open() {
     handle = curl_easy_init();
+    if (options.cancel) {
+      curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, &Impl::on_progress);
+      curl_easy_setopt(handle, CURLOPT_XFERINFODATA, this);
+      curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, &Impl::on_body);

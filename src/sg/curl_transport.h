@@ -2,6 +2,7 @@
 // gzip/deflate accepted and decoded, optional proxy, timeouts and TLS settings.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -19,6 +20,9 @@ struct CurlTransportOptions {
   std::string ca_file;
   bool verify_tls = true;
   std::size_t max_response_bytes = std::size_t{512} << 20;
+  // When it becomes true, a request in progress ends within ~100 ms as a connection error
+  // (the daemon's stop must not wait for a hung site).
+  std::shared_ptr<const std::atomic<bool>> cancel;
 };
 
 class CurlTransport final : public HttpTransport {

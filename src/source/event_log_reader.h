@@ -15,6 +15,9 @@ class EventLogReader {
   virtual ~EventLogReader() = default;
   // Events with id > after_id in ascending id order, at most `limit`.
   virtual sg::Result<List> read_after(std::int64_t after_id, int limit) = 0;
+  // The same, but only ids <= upto: a plugin catching up on its own reads only what the shared
+  // feed has already passed, so its reads and the feed's never overlap.
+  virtual sg::Result<List> read_between(std::int64_t after_id, std::int64_t upto, int limit) = 0;
   // Events matching any of these conditions (user filter syntax), ascending, at most `limit`.
   virtual sg::Result<List> read_matching(const List& any_of, int limit) = 0;
   // The newest event id (0 for an empty log).

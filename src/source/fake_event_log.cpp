@@ -52,6 +52,16 @@ sg::Result<List> FakeEventLog::read_after(std::int64_t after_id, int limit) {
   return out;
 }
 
+sg::Result<List> FakeEventLog::read_between(std::int64_t after_id, std::int64_t upto, int limit) {
+  auto page = read_after(after_id, limit);
+  if (!page) return page;
+  List out;
+  for (Value& e : *page) {
+    if (e["id"].as_int() <= upto) out.push_back(std::move(e));
+  }
+  return out;
+}
+
 sg::Result<List> FakeEventLog::read_matching(const List& any_of, int limit) {
   ++read_matching_calls;
   if (auto f = failure()) return tl::unexpected(*f);

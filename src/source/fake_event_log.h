@@ -18,6 +18,7 @@ class FakeEventLog final : public EventLogReader {
   void fail_next(int n) { failures_ = n; }
 
   sg::Result<List> read_after(std::int64_t after_id, int limit) override;
+  sg::Result<List> read_between(std::int64_t after_id, std::int64_t upto, int limit) override;
   sg::Result<List> read_matching(const List& any_of, int limit) override;
   sg::Result<std::int64_t> newest_id() override;
 

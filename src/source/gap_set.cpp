@@ -52,6 +52,15 @@ bool GapSet::contains(std::int64_t id) const {
   return id <= it->second.last;
 }
 
+void GapSet::remove_above(std::int64_t id) {
+  auto it = ranges_.upper_bound(id);
+  if (it != ranges_.begin()) {
+    auto before = std::prev(it);
+    if (before->second.last > id) before->second.last = id;
+  }
+  ranges_.erase(it, ranges_.end());
+}
+
 std::vector<GapRange> GapSet::expire(WallTime now, std::chrono::milliseconds timeout) {
   std::vector<GapRange> expired;
   for (auto it = ranges_.begin(); it != ranges_.end();) {

@@ -38,6 +38,8 @@ class GapSet {
   // An id arrived. True if it was missing (a late event), false if it was never a gap.
   bool fill(std::int64_t id);
   bool contains(std::int64_t id) const;
+  // Forgets every missing id above `id` (a reader going back will find them again).
+  void remove_above(std::int64_t id);
   // Removes and returns the ranges first seen at or before `now - timeout`.
   std::vector<GapRange> expire(WallTime now, std::chrono::milliseconds timeout);
 

@@ -73,5 +73,19 @@ TEST(GapSet, HugeJumpIsOneEntry) {
   EXPECT_EQ(g.id_count(), 50'000'000);
 }
 
+TEST(GapSet, RemoveAboveCutsRanges) {
+  GapSet g;
+  g.add(3, 3, t0);
+  g.add(7, 12, t0);
+  g.add(20, 30, t0);
+  g.remove_above(9);
+  EXPECT_EQ(g.id_count(), 1 + 3);
+  EXPECT_TRUE(g.contains(9));
+  EXPECT_FALSE(g.contains(10));
+  EXPECT_FALSE(g.contains(20));
+  g.remove_above(0);
+  EXPECT_TRUE(g.empty());
+}
+
 }  // namespace
 }  // namespace sgeventd::source

@@ -29,24 +29,27 @@ List SgEventLogReader::with_server_filters(List conditions) const {
   return conditions;
 }
 
-sg::Result<List> SgEventLogReader::read_after(std::int64_t after_id, int limit) {
+sg::Result<List> SgEventLogReader::read_ascending(List conditions, int limit) {
   sg::FindOptions o;
   o.fields = event_fields();
   o.order = List{Dict{{"field_name", "id"}, {"direction", "asc"}}};
   o.limit = limit;
-  return client_.find(
-      "EventLogEntry",
-      with_server_filters(List{List{"id", "greater_than", static_cast<long long>(after_id)}}), o);
+  return client_.find("EventLogEntry", with_server_filters(std::move(conditions)), o);
+}
+
+sg::Result<List> SgEventLogReader::read_after(std::int64_t after_id, int limit) {
+  return read_ascending(List{List{"id", "greater_than", static_cast<long long>(after_id)}}, limit);
+}
+
+sg::Result<List> SgEventLogReader::read_between(std::int64_t after_id, std::int64_t upto,
+                                                int limit) {
+  return read_ascending(List{List{"id", "greater_than", static_cast<long long>(after_id)},
+                             List{"id", "less_than", static_cast<long long>(upto) + 1}},
+                        limit);
 }
 
 sg::Result<List> SgEventLogReader::read_matching(const List& any_of, int limit) {
-  sg::FindOptions o;
-  o.fields = event_fields();
-  o.order = List{Dict{{"field_name", "id"}, {"direction", "asc"}}};
-  o.limit = limit;
-  List conditions = with_server_filters(List{});
-  conditions.push_back(Dict{{"filter_operator", "any"}, {"filters", any_of}});
-  return client_.find("EventLogEntry", conditions, o);
+  return read_ascending(List{Dict{{"filter_operator", "any"}, {"filters", any_of}}}, limit);
 }
 
 sg::Result<std::int64_t> SgEventLogReader::newest_id() {

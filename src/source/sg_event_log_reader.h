@@ -24,12 +24,18 @@ class SgEventLogReader final : public EventLogReader {
   explicit SgEventLogReader(sg::Client& client, ServerFilters filters = {})
       : client_(client), filters_(std::move(filters)) {}
 
+  // The daemon narrows event types as plugins load and reload (only from the thread reading).
+  void set_filters(ServerFilters filters) { filters_ = std::move(filters); }
+  const ServerFilters& filters() const { return filters_; }
+
   sg::Result<List> read_after(std::int64_t after_id, int limit) override;
+  sg::Result<List> read_between(std::int64_t after_id, std::int64_t upto, int limit) override;
   sg::Result<List> read_matching(const List& any_of, int limit) override;
   sg::Result<std::int64_t> newest_id() override;
 
  private:
   List with_server_filters(List conditions) const;
+  sg::Result<List> read_ascending(List conditions, int limit);
 
   sg::Client& client_;
   ServerFilters filters_;

@@ -22,6 +22,7 @@
 //   --stderr TEXT        write TEXT to stderr for every event
 //   --record FILE        append "<event id>\n" to FILE for every event handled
 //   --no-bye             exit 0 on shutdown without saying bye
+//   --stop-on-error      register the callbacks with stopOnError=True (default False)
 #include <signal.h>
 #include <unistd.h>
 
@@ -50,7 +51,7 @@ struct Options {
   long fail_on = 0, crash_on = 0, exit_on = 0, hang_on = 0, garbage_on = 0;
   int exit_code = 1;
   bool crash_every = false, ignore_term = false, exit_at_hello = false, no_hello = false;
-  bool load_fail = false, out_of_order = false, no_bye = false;
+  bool load_fail = false, out_of_order = false, no_bye = false, stop_on_error = false;
   int protocol = 1;
   int leak_mb = 0;
   int log_level = 0;
@@ -112,6 +113,8 @@ void parse_options(std::vector<std::string> args, Options& o) {
       o.log_level = static_cast<int>(number());
     else if (a == "--stderr")
       o.stderr_text = value();
+    else if (a == "--stop-on-error")
+      o.stop_on_error = true;
     else if (a == "--record")
       o.record = value();
     else if (a == "--no-bye")
@@ -303,7 +306,7 @@ class Worker {
         callbacks.push_back(Dict{{"index", i},
                                  {"name", "callback_" + std::to_string(i)},
                                  {"match_events", o_.match},
-                                 {"stop_on_error", false},
+                                 {"stop_on_error", o_.stop_on_error},
                                  {"script_name", "test_script"}});
       }
       answer =

@@ -6,6 +6,7 @@
 // shotgun_api3.Shotgun.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -59,6 +60,9 @@ struct ConnectionSettings {
 
   // Responses larger than this (after decompression) fail with a ResponseError.
   std::size_t max_response_bytes = std::size_t{512} << 20;
+
+  // Set to true from any thread to end a call in progress (it fails as a connection error).
+  std::shared_ptr<const std::atomic<bool>> cancel;
 };
 
 // What the server's info call said, as the client uses it.

@@ -1,0 +1,303 @@
+// The daemon's verbs, as shotgunEvents has them: start (daemonize), stop, restart, foreground,
+// status, reload. Exit codes: docs/cli.md.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "daemon/config.h"
+#include "daemon/engine.h"
+#include "daemon/pid_file.h"
+#include "sgeventd/json.h"
+
+namespace sgeventd::cli {
+namespace {
+
+constexpr int kExitNotRunning = 3;  // status: the LSB's "program is not running"
+
+std::string executable_dir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : exe.parent_path().string();
+}
+
+// Finds and loads the config; prints every problem. nullopt: refuse (exit 2).
+std::optional<daemon::Config> load(const std::string& config_arg, const char* verb) {
+  const auto env = config::IniFile::process_environment();
+  auto path = daemon::find_config(config_arg, env, executable_dir());
+  if (!path) {
+    std::cerr << "sgeventd " << verb << ": " << path.error() << "\n";
+    return std::nullopt;
+  }
+  daemon::ConfigLoad loaded = daemon::load_config(*path, env);
+  for (const auto& p : loaded.problems) std::cerr << p.describe() << "\n";
+  if (!loaded.ok()) {
+    std::cerr << "sgeventd " << verb << ": " << *path << " has errors; not starting\n";
+    return std::nullopt;
+  }
+  return std::move(loaded.config);
+}
+
+void block_daemon_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a worker that died mid-write is noticed by the session
+}
+
+int run_foreground(const std::string& config_arg) {
+  auto config = load(config_arg, "foreground");
+  if (!config) return kExitUsage;
+  block_daemon_signals();
+  daemon::RunOptions o;
+  o.foreground = true;
+  o.executable_dir = executable_dir();
+  return daemon::run_daemon(*config, o);
+}
+
+// Forks twice so the daemon is no session leader; the first parent waits for the daemon to
+// say whether startup worked, so `start` reports a refused start with the reason.
+int run_start(const std::string& config_arg) {
+  auto config = load(config_arg, "start");
+  if (!config) return kExitUsage;
+  if (auto pid = daemon::running_daemon(config->daemon.pid_file)) {
+    std::cerr << "sgeventd start: already running (pid " << *pid << ", " << config->daemon.pid_file
+              << ")\n";
+    return kExitFailure;
+  }
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) {
+    std::perror("sgeventd start: pipe");
+    return kExitFailure;
+  }
+  const pid_t first = fork();
+  if (first < 0) {
+    std::perror("sgeventd start: fork");
+    return kExitFailure;
+  }
+  if (first == 0) {
+    close(report[0]);
+    setsid();
+    if (fork() != 0) _exit(0);
+    umask(022);
+    const int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+      if (null > 2) close(null);
+    }
+    block_daemon_signals();
+    daemon::RunOptions o;
+    o.foreground = false;
+    o.executable_dir = executable_dir();
+    const int fd = report[1];
+    o.on_started = [fd](const std::string& error) {
+      const std::string message = error.empty() ? "ok" : error;
+      [[maybe_unused]] auto n = write(fd, message.data(), message.size());
+      close(fd);
+    };
+    _exit(daemon::run_daemon(*config, o));
+  }
+  close(report[1]);
+  waitpid(first, nullptr, 0);
+  std::string answer;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(report[0], buf, sizeof buf)) > 0) answer.append(buf, static_cast<size_t>(n));
+  close(report[0]);
+  if (answer == "ok") {
+    auto pid = daemon::running_daemon(config->daemon.pid_file);
+    std::cout << "sgeventd started (pid " << (pid ? std::to_string(*pid) : "?") << ")\n";
+    return kExitOk;
+  }
+  std::cerr << "sgeventd start: "
+            << (answer.empty() ? "the daemon exited during startup (see its log)" : answer) << "\n";
+  return kExitFailure;
+}
+
+int stop_daemon(const daemon::Config& config, int timeout_s) {
+  auto pid = daemon::running_daemon(config.daemon.pid_file);
+  if (!pid) {
+    std::cout << "sgeventd is not running\n";
+    return kExitOk;
+  }
+  if (kill(*pid, SIGTERM) != 0) {
+    std::perror("sgeventd stop: kill");
+    return kExitFailure;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!daemon::running_daemon(config.daemon.pid_file)) {
+      std::cout << "sgeventd stopped (pid " << *pid << ")\n";
+      return kExitOk;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::cerr << "sgeventd stop: pid " << *pid << " did not stop within " << timeout_s << " s\n";
+  return kExitFailure;
+}
+
+int default_stop_timeout(const daemon::Config& c) {
+  return static_cast<int>(
+             std::chrono::duration_cast<std::chrono::seconds>(c.daemon.shutdown_grace).count()) +
+         15;
+}
+
+int run_stop(const std::string& config_arg, int timeout_s) {
+  auto config = load(config_arg, "stop");
+  if (!config) return kExitUsage;
+  return stop_daemon(*config, timeout_s > 0 ? timeout_s : default_stop_timeout(*config));
+}
+
+int run_restart(const std::string& config_arg, int timeout_s) {
+  auto config = load(config_arg, "restart");
+  if (!config) return kExitUsage;
+  const int stopped =
+      stop_daemon(*config, timeout_s > 0 ? timeout_s : default_stop_timeout(*config));
+  if (stopped != kExitOk) return stopped;
+  return run_start(config_arg);
+}
+
+int run_reload(const std::string& config_arg) {
+  auto config = load(config_arg, "reload");
+  if (!config) return kExitUsage;
+  auto pid = daemon::running_daemon(config->daemon.pid_file);
+  if (!pid) {
+    std::cerr << "sgeventd reload: not running\n";
+    return kExitNotRunning;
+  }
+  if (kill(*pid, SIGHUP) != 0) {
+    std::perror("sgeventd reload: kill");
+    return kExitFailure;
+  }
+  std::cout << "sgeventd reloading its plugins (pid " << *pid << ")\n";
+  return kExitOk;
+}
+
+// A value as people read it: strings bare, anything else as JSON.
+std::string show(const Value& v) {
+  if (const std::string* text = v.if_string()) return *text;
+  return to_json(v, {.style = JsonStyle::Compact});
+}
+
+int run_status(const std::string& config_arg, bool json) {
+  auto config = load(config_arg, "status");
+  if (!config) return kExitUsage;
+  auto pid = daemon::running_daemon(config->daemon.pid_file);
+  if (!pid) {
+    if (json) {
+      std::cout << "{\"running\": false}\n";
+    } else {
+      std::cout << "sgeventd is not running\n";
+    }
+    return kExitNotRunning;
+  }
+  std::ifstream in(daemon::status_file_path(*config));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto status = parse_json(text.str());
+  if (!status || !status->is_dict()) {
+    std::cout << (json
+                      ? "{\"running\": true, \"pid\": " + std::to_string(*pid) + "}"
+                      : "sgeventd is running (pid " + std::to_string(*pid) + "), still starting up")
+              << "\n";
+    return kExitOk;
+  }
+  if (json) {
+    status->as_dict()["running"] = true;
+    std::cout << to_json(*status, {.style = JsonStyle::Pretty}) << "\n";
+    return kExitOk;
+  }
+  const Value& s = *status;
+  std::cout << "sgeventd is running (pid " << *pid << "), site " << show(s["site"])
+            << ", newest event read " << show(s["feed_head"]) << "\n";
+  if (const auto failures = s["poll_failures"].if_int(); failures && *failures > 0) {
+    std::cout << "  the site is failing: " << *failures << " failed reads in a row\n";
+  }
+  if (const List* plugins = s["plugins"].if_list()) {
+    for (const Value& p : *plugins) {
+      std::cout << "  " << show(p["name"]) << ": " << show(p["state"]) << ", cursor "
+                << show(p["cursor"]) << ", lag " << show(p["lag"]) << ", worker "
+                << show(p["worker"]) << " (" << show(p["mode"]) << "), handled "
+                << show(p["handled"]) << ", errors " << show(p["errors"]);
+      if (!p["reason"].is_null()) std::cout << " - " << show(p["reason"]);
+      std::cout << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_daemon_commands(CLI::App& app, Runner& run) {
+  const std::string config_help =
+      "config file (default: SGEVENTD_CONFIG, else sgeventd.conf or shotgunEventDaemon.conf "
+      "beside the executable, then in /etc)";
+  auto with_config = [&](CLI::App* sub) {
+    auto config = std::make_shared<std::string>();
+    sub->add_option("-c,--config", *config, config_help);
+    return config;
+  };
+
+  auto* fg = app.add_subcommand(
+      "foreground", "Run the daemon in this terminal, logging to stdout too. Ctrl-C stops it.");
+  auto fg_config = with_config(fg);
+  fg->callback([fg_config, &run] { run = [fg_config] { return run_foreground(*fg_config); }; });
+
+  auto* start = app.add_subcommand(
+      "start", "Start the daemon in the background (refused while another one runs).");
+  auto start_config = with_config(start);
+  start->callback(
+      [start_config, &run] { run = [start_config] { return run_start(*start_config); }; });
+
+  auto timeout = std::make_shared<int>(0);
+  auto* stop = app.add_subcommand(
+      "stop", "Stop the daemon: it finishes the events in hand, saves its state and exits.");
+  auto stop_config = with_config(stop);
+  stop->add_option("--timeout", *timeout,
+                   "seconds to wait for it to exit (default: shutdown_grace + 15)");
+  stop->callback([stop_config, timeout, &run] {
+    run = [stop_config, timeout] { return run_stop(*stop_config, *timeout); };
+  });
+
+  auto* restart = app.add_subcommand("restart", "Stop the daemon (if it runs), then start it.");
+  auto restart_config = with_config(restart);
+  restart->add_option("--timeout", *timeout, "seconds to wait for the old one to exit");
+  restart->callback([restart_config, timeout, &run] {
+    run = [restart_config, timeout] { return run_restart(*restart_config, *timeout); };
+  });
+
+  auto* reload =
+      app.add_subcommand("reload", "Ask the running daemon to load its plugins again (SIGHUP).");
+  auto reload_config = with_config(reload);
+  reload->callback(
+      [reload_config, &run] { run = [reload_config] { return run_reload(*reload_config); }; });
+
+  auto json = std::make_shared<bool>(false);
+  auto* status =
+      app.add_subcommand("status",
+                         "Whether the daemon runs, and each plugin's state, cursor and lag.\n"
+                         "Exit status: 0 running, 3 not running, 2 bad config.");
+  auto status_config = with_config(status);
+  status->add_flag("--json", *json, "print the full status as JSON");
+  status->callback([status_config, json, &run] {
+    run = [status_config, json] { return run_status(*status_config, *json); };
+  });
+}
+
+}  // namespace sgeventd::cli

@@ -1,0 +1,402 @@
+#include "daemon/engine.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "daemon/activity.h"
+#include "daemon/pid_file.h"
+#include "daemon/plugin_discovery.h"
+#include "dispatch/dispatcher.h"
+#include "log/logging.h"
+#include "sgeventd/json.h"
+#include "sgeventd/sandbox.h"
+#include "sgeventd/sg/client.h"
+#include "source/poller.h"
+#include "source/sg_event_log_reader.h"
+#include "state/sqlite_state_store.h"
+#include "state/start_state.h"
+
+#ifndef SGEVENTD_VERSION
+#define SGEVENTD_VERSION "0.0.0"
+#endif
+
+namespace sgeventd::daemon {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string status_file_path(const Config& config) { return config.daemon.pid_file + ".status"; }
+
+namespace {
+
+// One connection to the site per thread that reads (the client is single-threaded).
+struct SiteConnection {
+  std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
+  std::optional<sg::Client> client;
+  std::optional<source::SgEventLogReader> reader;
+};
+
+sg::Result<void> connect(SiteConnection& c, const Config& config, const std::string& url,
+                         const source::ServerFilters& filters) {
+  sg::ConnectionSettings s;
+  s.base_url = url;
+  s.script_name = config.shotgun.name;
+  s.script_key = config.shotgun.key;
+  s.http_proxy = config.shotgun.proxy_server;
+  s.connect_timeout = seconds(15);
+  s.request_timeout = seconds(120);  // a page of 500 events is far below this
+  s.cancel = c.cancel;
+  auto client = sg::Client::create(std::move(s));
+  if (!client) return tl::unexpected(client.error());
+  c.client.emplace(std::move(*client));
+  c.reader.emplace(*c.client, filters);
+  return {};
+}
+
+void write_status_file(const std::string& path, const Value& status) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return;
+    out << to_json(status, {.style = JsonStyle::Pretty}) << "\n";
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+}
+
+// Waits for a signal or the timeout: the main thread's only blocking call.
+int wait_signal(milliseconds timeout) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  timespec ts{static_cast<time_t>(timeout.count() / 1000),
+              static_cast<long>((timeout.count() % 1000) * 1'000'000)};
+  const int sig = sigtimedwait(&set, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+dispatch::DispatcherOptions dispatcher_options(const Config& config, const std::string& url) {
+  const DaemonSettings& d = config.daemon;
+  dispatch::DispatcherOptions o;
+  o.queue_size = static_cast<std::size_t>(std::max(1, d.queue_size));
+  o.batch_size = d.max_event_batch_size;
+  o.backlog_timeout = d.backlog_timeout;
+  o.retry.retries = d.retries;
+  o.retry.retry_backoff = d.retry_backoff;
+  o.reactivation = d.reactivation;
+  o.checkpoint_interval = d.checkpoint_interval;
+  o.shutdown_grace = d.shutdown_grace;
+  o.loop_prevention = d.loop_prevention;
+  if (!config.shotgun.name.empty()) o.own_script_names.push_back(config.shotgun.name);
+  if (d.callback_timeout.count() > 0) o.supervisor.health.callback_timeout = d.callback_timeout;
+  if (d.worker_memory_limit_mb > 0) {
+    o.supervisor.health.memory_limit_bytes = static_cast<std::uint64_t>(d.worker_memory_limit_mb)
+                                             << 20;
+  }
+  o.hello.daemon = std::string("sgeventd ") + SGEVENTD_VERSION;
+  o.hello.site = Dict{{"url", url},
+                      {"proxy", config.shotgun.proxy_server},
+                      {"use_session_uuid", config.shotgun.use_session_uuid}};
+  o.hello.config = config_sections(config.ini);
+  return o;
+}
+
+class Engine {
+ public:
+  Engine(const Config& config, const RunOptions& options) : config_(config), options_(options) {}
+
+  int run();
+
+ private:
+  int fail(int code, const std::string& message);
+  bool start_site();
+  bool resolve_starts(const Discovery& discovery, std::int64_t newest,
+                      std::map<std::string, std::map<std::string, dispatch::PluginStart>>& out);
+  sg::Result<std::int64_t> newest_event_id();
+  void main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller, PidFile& pid);
+
+  const Config& config_;
+  const RunOptions& options_;
+  std::unique_ptr<log::Logging> logging_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<state::SqliteStateStore> store_;
+  std::unique_ptr<sandbox::Sandbox> sandbox_;
+  std::string url_;
+  SiteConnection feed_site_, catch_up_site_;
+  bool reported_ = false;  // on_started was called
+};
+
+int Engine::fail(int code, const std::string& message) {
+  if (log_) log_->critical("{}", message);
+  if (options_.on_started && !reported_) {
+    reported_ = true;
+    options_.on_started(message);
+  } else if (!options_.foreground || !log_) {
+    std::cerr << "sgeventd: " << message << "\n";
+  }
+  return code;
+}
+
+bool Engine::start_site() {
+  url_ = config_.shotgun.server;
+  if (!config_.shotgun.is_sandbox()) return true;
+  sandbox::SandboxOptions o;
+  o.port = config_.sandbox.port;
+  o.data_file = config_.sandbox.data;
+  o.seed_file = config_.sandbox.seed;
+  o.test_controls = config_.sandbox.test_controls;
+  o.scripts = {{config_.shotgun.name, config_.shotgun.key}};
+  sandbox_ = std::make_unique<sandbox::Sandbox>();
+  if (auto r = sandbox_->start(o); !r) {
+    fail(kRunFailed, "cannot start the embedded sandbox site: " + r.error());
+    return false;
+  }
+  url_ = sandbox_->url();
+  log_->info("Embedded sandbox site at {} (script '{}')", url_, config_.shotgun.name);
+  return true;
+}
+
+sg::Result<std::int64_t> Engine::newest_event_id() {
+  // The site may be down at startup: keep trying (as the poll would) until it answers or we
+  // are asked to stop.
+  int failures = 0;
+  for (;;) {
+    auto id = feed_site_.reader->newest_id();
+    if (id) return id;
+    ++failures;
+    if (failures % std::max(1, config_.daemon.max_conn_retries) == 0) {
+      log_->error("Cannot reach the site to find its newest event: {}", id.error().message);
+    } else {
+      log_->warn("Cannot reach the site to find its newest event (attempt {}): {}", failures,
+                 id.error().message);
+    }
+    const int sig = wait_signal(std::min<milliseconds>(config_.daemon.conn_retry_sleep,
+                                                       milliseconds(250 << std::min(failures, 6))));
+    if (sig == SIGTERM || sig == SIGINT) return tl::unexpected(id.error());
+  }
+}
+
+bool Engine::resolve_starts(
+    const Discovery& discovery, std::int64_t newest,
+    std::map<std::string, std::map<std::string, dispatch::PluginStart>>& out) {
+  state::StateBatch batch;
+  for (const auto& w : discovery.workers) {
+    for (const auto& ref : w.plugins) {
+      const state::PluginKey key{ref.path, ref.name};
+      auto start = state::resolve_start_state(*store_, key);
+      if (!start) {
+        fail(kRunFailed, "reading the state failed: " + start.error().describe());
+        return false;
+      }
+      dispatch::PluginStart s;
+      s.cursor = start->cursor.value_or(newest);
+      s.gaps = start->gaps;
+      if (start->source != state::StartState::Source::kOwn) {
+        log_->info("Plugin {} starts after event {} ({})", ref.path, s.cursor,
+                   state::source_name(start->source));
+        batch.set_cursor(key, s.cursor);
+        for (const auto& g : s.gaps) batch.add_gap(key, g);
+      }
+      // A plugin deactivated before the restart comes back, as in shotgunEvents.
+      auto known = store_->plugin(key);
+      if (known && *known && (*known)->status.activity == state::Activity::kDeactivated) {
+        log_->info("Plugin {} was deactivated ({}): active again after the restart", ref.path,
+                   (*known)->status.reason);
+        batch.set_status(key, {state::Activity::kActive, "", state::wall_now()});
+      }
+      out[w.id][ref.name] = s;
+    }
+  }
+  batch.drop_legacy_defaults();
+  if (auto r = store_->commit(batch); !r) {
+    fail(kRunFailed, "writing the state failed: " + r.error().describe());
+    return false;
+  }
+  return true;
+}
+
+void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller, PidFile& pid) {
+  const std::string status_path = status_file_path(config_);
+  auto last_status = std::chrono::steady_clock::now() - seconds(10);
+  for (;;) {
+    const int sig = wait_signal(milliseconds(200));
+    if (sig == SIGTERM || sig == SIGINT) {
+      log_->info("Stopping ({})", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      return;
+    }
+    if (sig == SIGHUP) {
+      dispatcher.request_reload();
+      poller.wake();
+    }
+    if (pid.removed()) {
+      log_->info("Stopping: the pid file {} was removed", pid.path());
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_status >= seconds(1)) {
+      last_status = now;
+      Value status = dispatcher.status();
+      if (status.is_dict()) {
+        status.as_dict()["pid"] = static_cast<long long>(getpid());
+        status.as_dict()["site"] = url_;
+        status.as_dict()["poll_failures"] = static_cast<long long>(poller.failures());
+        status.as_dict()["requests"] = static_cast<long long>(poller.requests());
+        status.as_dict()["updated"] = static_cast<long long>(
+            std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
+                .count());
+        write_status_file(status_path, status);
+      }
+    }
+  }
+}
+
+int Engine::run() {
+  auto pid = PidFile::acquire(config_.daemon.pid_file);
+  if (!pid) return fail(kRunFailed, pid.error());
+
+  auto logging = log::Logging::open(log::logging_options(config_, options_.foreground));
+  if (!logging) return fail(kRunFailed, logging.error());
+  logging_ = std::move(*logging);
+  log_ = logging_->engine();
+  log_->info("sgeventd {} starting (pid {}, config {})", SGEVENTD_VERSION, getpid(), config_.file);
+
+  auto store = state::SqliteStateStore::open(config_.daemon.event_id_file);
+  if (!store) {
+    return fail(kRunFailed, "cannot open the state " + config_.daemon.event_id_file + ": " +
+                                store.error().describe());
+  }
+  store_ = std::move(*store);
+  if (const auto& imported = store_->legacy_import()) {
+    log_->info(
+        "Imported the shotgunEvents state: {} plugin(s), {} gap(s); the old file is kept "
+        "as {}.legacy",
+        imported->plugins, imported->gaps, config_.daemon.event_id_file);
+  }
+
+  if (!start_site()) return kRunFailed;
+  source::ServerFilters filters;
+  filters.include_projects = config_.daemon.include_projects;
+  filters.exclude_projects = config_.daemon.exclude_projects;
+  if (auto r = connect(feed_site_, config_, url_, filters); !r) {
+    return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
+  }
+  if (auto r = connect(catch_up_site_, config_, url_, filters); !r) {
+    return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
+  }
+
+  const Discovery discovery =
+      discover_plugins(config_, options_.executable_dir, config::IniFile::process_environment());
+  for (const auto& w : discovery.warnings) log_->warn("{}", w);
+  std::size_t plugin_count = 0;
+  for (const auto& w : discovery.workers) plugin_count += w.plugins.size();
+  log_->info("{} plugin(s) in {} worker(s)", plugin_count, discovery.workers.size());
+  if (plugin_count == 0) log_->warn("No plugins found in the plugin paths");
+
+  if (options_.on_started) {  // the rest is logged, not reported
+    reported_ = true;
+    options_.on_started("");
+  }
+
+  std::unique_ptr<Activity> activity;
+  if (sandbox_ && config_.sandbox.activity_rate > 0) {
+    activity = std::make_unique<Activity>(url_, config_.shotgun.name, config_.shotgun.key,
+                                          config_.sandbox.activity_rate, log_);
+  }
+
+  auto newest = newest_event_id();
+  if (!newest) return kRunOk;  // stopped while the site was unreachable
+  std::map<std::string, std::map<std::string, dispatch::PluginStart>> starts;
+  if (!resolve_starts(discovery, *newest, starts)) return kRunFailed;
+
+  std::int64_t feed_start = *newest;
+  source::GapSet source_gaps;
+  for (const auto& [worker, plugins] : starts) {
+    for (const auto& [name, s] : plugins) {
+      feed_start = std::min(feed_start, s.cursor);
+      for (const auto& g : s.gaps) {
+        source_gaps.add(
+            g.first_id, g.last_id,
+            std::chrono::time_point_cast<std::chrono::system_clock::duration>(g.first_seen));
+      }
+    }
+  }
+
+  dispatch::Dispatcher dispatcher(dispatcher_options(config_, url_), *store_, *logging_,
+                                  feed_start);
+  for (const auto& w : discovery.workers) dispatcher.add_worker(w, starts[w.id]);
+  dispatch::CatchUpReader catch_up(
+      *catch_up_site_.reader,
+      [&dispatcher](dispatch::CatchUpResult r) { dispatcher.deliver_catch_up(std::move(r)); },
+      catch_up_site_.cancel);
+  dispatcher.set_catch_up_reader(&catch_up);
+  std::thread dispatch_thread([&dispatcher] { dispatcher.run(); });
+
+  source::SourceOptions so;
+  so.batch_size = config_.daemon.max_event_batch_size;
+  so.backlog_timeout = config_.daemon.backlog_timeout;
+  source::EventSource source(*feed_site_.reader, Clock::real(), so, feed_start,
+                             std::move(source_gaps));
+  source::PollerOptions po;
+  po.fetch_interval = config_.daemon.fetch_interval;
+  po.max_retry = std::max<milliseconds>(config_.daemon.conn_retry_sleep, milliseconds(250));
+  po.max_conn_retries = config_.daemon.max_conn_retries;
+  source::Poller poller(source, dispatcher, po, log_, feed_site_.cancel);
+  if (config_.daemon.server_side_filters) {
+    poller.set_before_each([this, &dispatcher] {
+      auto f = feed_site_.reader->filters();
+      f.event_types = dispatcher.feed_event_types().value_or(std::vector<std::string>{});
+      feed_site_.reader->set_filters(std::move(f));
+    });
+  }
+
+  // Poll once every worker has loaded its plugins, so nothing is read past a plugin still
+  // importing (it would have to read it again).
+  const auto load_deadline = std::chrono::steady_clock::now() + seconds(60);
+  bool stopped_early = false;
+  while (!dispatcher.wait_initial_loads(milliseconds(200))) {
+    const int sig = wait_signal(milliseconds(1));
+    if (sig == SIGTERM || sig == SIGINT || pid->removed()) {
+      stopped_early = true;
+      break;
+    }
+    if (std::chrono::steady_clock::now() > load_deadline) {
+      log_->warn("Some workers are still loading after 60 s; polling starts anyway");
+      break;
+    }
+  }
+  if (!stopped_early) {
+    poller.start();
+    log_->info("Polling {} from event {}", url_, feed_start);
+    main_loop(dispatcher, poller, *pid);
+  }
+
+  poller.stop();
+  catch_up.stop();
+  activity.reset();
+  dispatcher.request_stop();
+  dispatch_thread.join();
+  log_->info("Stopped; state saved");
+  std::error_code ec;
+  std::filesystem::remove(status_file_path(config_), ec);
+  logging_->shutdown(seconds(5));
+  return kRunOk;
+}
+
+}  // namespace
+
+int run_daemon(const Config& config, const RunOptions& options) {
+  Engine engine(config, options);
+  return engine.run();
+}
+
+}  // namespace sgeventd::daemon

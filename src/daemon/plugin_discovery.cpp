@@ -1,0 +1,102 @@
+#include "daemon/plugin_discovery.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "state/legacy_state.h"
+#include "workers/manifest.h"
+
+namespace sgeventd::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> files_with_extension(const std::string& folder, const std::string& ext,
+                                              std::vector<std::string>& warnings) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  fs::directory_iterator it(folder, ec);
+  if (ec) {
+    warnings.push_back("plugin path " + folder + ": " + ec.message());
+    return names;
+  }
+  for (const auto& entry : it) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ext && name.front() != '.' && entry.is_regular_file(ec)) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+workers::SpawnSpec python_spawn(const Config& config, const std::string& executable_dir) {
+  workers::SpawnSpec spec;
+  spec.argv = {config.python.interpreter, executable_dir + "/sgeventd-python-worker"};
+  spec.env = config.python.env;
+  return spec;
+}
+
+}  // namespace
+
+Value config_sections(const config::IniFile& ini) {
+  Dict sections;
+  for (const std::string& section : ini.sections()) {
+    Dict values;
+    for (const std::string& key : ini.keys(section)) {
+      auto v = ini.get(section, key);
+      if (v && *v) values[key] = **v;
+    }
+    sections[section] = std::move(values);
+  }
+  return sections;
+}
+
+Discovery discover_plugins(const Config& config, const std::string& executable_dir,
+                           const config::IniFile::Environment& env) {
+  Discovery out;
+  for (const std::string& raw : config.plugin_paths) {
+    const std::string folder = state::normalize_folder(raw);
+    const std::string prefix = folder.back() == '/' ? folder : folder + "/";
+    std::vector<workers::PluginRef> python;
+    for (const std::string& file : files_with_extension(folder, ".py", out.warnings)) {
+      python.push_back({file.substr(0, file.size() - 3), prefix + file});
+    }
+    if (config.daemon.worker_per == WorkerPer::kPath && !python.empty()) {
+      dispatch::WorkerDefinition w;
+      w.id = folder;
+      w.per = "path";
+      w.spawn = python_spawn(config, executable_dir);
+      w.plugins = python;
+      for (const auto& p : python) w.watch_paths.push_back(p.path);
+      out.workers.push_back(std::move(w));
+    } else {
+      for (const auto& p : python) {
+        dispatch::WorkerDefinition w;
+        w.id = p.path;
+        w.spawn = python_spawn(config, executable_dir);
+        w.plugins = {p};
+        w.watch_paths = {p.path};
+        out.workers.push_back(std::move(w));
+      }
+    }
+    for (const std::string& file : files_with_extension(folder, ".plugin", out.warnings)) {
+      auto exec = workers::load_exec_plugin(prefix + file, env);
+      if (!exec) {
+        out.warnings.push_back(exec.error().describe());
+        continue;
+      }
+      for (auto& warning : exec->warnings) out.warnings.push_back(std::move(warning));
+      dispatch::WorkerDefinition w;
+      w.id = exec->plugin.path;
+      w.spawn = std::move(exec->spawn);
+      w.plugins = {exec->plugin};
+      w.watch_paths = std::move(exec->watch_paths);
+      out.workers.push_back(std::move(w));
+    }
+  }
+  return out;
+}
+
+}  // namespace sgeventd::daemon

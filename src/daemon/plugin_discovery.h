@@ -1,0 +1,27 @@
+// Finding plugins in the config's plugin paths, as the original does (every `*.py` of each
+// folder, in file-name order), plus exec plugins (`*.plugin` manifests), and turning them into
+// the workers the dispatcher runs (worker_per = plugin: one each; path: one per folder for the
+// Python plugins; an exec plugin is always its own worker).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "daemon/config.h"
+#include "dispatch/worker_slot.h"
+
+namespace sgeventd::daemon {
+
+struct Discovery {
+  std::vector<dispatch::WorkerDefinition> workers;
+  std::vector<std::string> warnings;  // unreadable folders, bad manifests, ...
+};
+
+// `executable_dir`: where sgeventd-python-worker lives (beside the sgeventd binary).
+Discovery discover_plugins(const Config& config, const std::string& executable_dir,
+                           const config::IniFile::Environment& env);
+
+// The config's sections as strings, for the workers' hello (plugins read their own sections).
+Value config_sections(const config::IniFile& ini);
+
+}  // namespace sgeventd::daemon

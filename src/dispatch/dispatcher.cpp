@@ -1,0 +1,318 @@
+// The dispatcher's loop: inbox, passes, demand for the poller, status, drain on stop.
+#include "dispatch/dispatcher.h"
+
+#include <algorithm>
+
+namespace sgeventd::dispatch {
+
+using std::chrono::milliseconds;
+
+Dispatcher::Dispatcher(DispatcherOptions options, state::StateStore& store, log::Logging& logging,
+                       std::int64_t feed_head, Clock& clock)
+    : options_(std::move(options)),
+      store_(store),
+      logging_(logging),
+      clock_(clock),
+      log_(logging.engine()),
+      loop_(clock),
+      feed_head_(feed_head) {
+  for (const auto& name : options_.own_script_names) script_names_.insert(name);
+  next_checkpoint_ = clock_.now() + options_.checkpoint_interval;
+}
+
+Dispatcher::~Dispatcher() {
+  for (auto& w : workers_) {
+    if (w->session) loop_.remove(*w->session);
+  }
+}
+
+void Dispatcher::add_worker(WorkerDefinition def,
+                            const std::map<std::string, PluginStart>& starts) {
+  auto slot = std::make_unique<WorkerSlot>(std::move(def), options_.supervisor, clock_);
+  std::int64_t lowest = -1;
+  for (const auto& ref : slot->def.plugins) {
+    auto p = std::make_unique<PluginSlot>();
+    p->key = {ref.path, ref.name};
+    p->reason = "not loaded yet";
+    PluginStart start;
+    if (auto it = starts.find(ref.name); it != starts.end()) start = it->second;
+    p->tracker = CursorTracker(start.cursor);
+    p->persisted = start.cursor;
+    for (const state::Gap& g : start.gaps) {
+      p->gaps.add(g.first_id, g.last_id,
+                  std::chrono::time_point_cast<std::chrono::system_clock::duration>(g.first_seen));
+    }
+    lowest = lowest < 0 ? start.cursor : std::min(lowest, start.cursor);
+    slot->plugins.push_back(std::move(p));
+  }
+  slot->fetched_upto = std::max<std::int64_t>(lowest, 0);
+  slot->next_reload_check = clock_.now();
+  workers_.push_back(std::move(slot));
+}
+
+void Dispatcher::deliver(source::FeedBatch batch) {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.batches.push_back(std::move(batch));
+    demand_ = false;
+  }
+  loop_.wake();
+}
+
+bool Dispatcher::wait_for_demand(milliseconds max_wait) {
+  std::unique_lock lock(inbox_mutex_);
+  return demand_cv_.wait_for(lock, max_wait, [this] { return demand_ || inbox_.stop; }) &&
+         !inbox_.stop;
+}
+
+void Dispatcher::deliver_catch_up(CatchUpResult result) {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.pages.push_back(std::move(result));
+  }
+  loop_.wake();
+}
+
+void Dispatcher::request_stop() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.stop = true;
+  }
+  demand_cv_.notify_all();
+  loop_.wake();
+}
+
+void Dispatcher::request_reload() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.reload = true;
+  }
+  loop_.wake();
+}
+
+bool Dispatcher::wait_initial_loads(milliseconds timeout) {
+  std::unique_lock lock(inbox_mutex_);
+  return loads_cv_.wait_for(lock, timeout, [this] { return initial_loads_done_ || inbox_.stop; });
+}
+
+std::optional<std::vector<std::string>> Dispatcher::feed_event_types() const {
+  std::lock_guard lock(status_mutex_);
+  return feed_types_;
+}
+
+Value Dispatcher::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+void Dispatcher::take_inbox(Inbox& into) {
+  std::lock_guard lock(inbox_mutex_);
+  std::swap(into.batches, inbox_.batches);
+  std::swap(into.pages, inbox_.pages);
+  into.stop = inbox_.stop;
+  into.reload = std::exchange(inbox_.reload, false);
+}
+
+void Dispatcher::run() {
+  Inbox inbox;
+  for (;;) {
+    take_inbox(inbox);
+    if (inbox.stop) break;
+    pass(inbox);
+    loop_.run_once(next_wait());
+    for (auto& w : workers_) {
+      if (w->ended) finish_session(*w);
+    }
+  }
+  drain_and_stop();
+}
+
+void Dispatcher::pass(Inbox& inbox) {
+  for (auto& batch : inbox.batches) on_feed_batch(batch);
+  inbox.batches.clear();
+  for (auto& page : inbox.pages) on_catch_up_page(page);
+  inbox.pages.clear();
+  if (inbox.reload) {
+    log_->info("Reloading every plugin");
+    for (auto& w : workers_) {
+      w->reactivate_on_load = true;
+      if (w->session && !w->session->closed()) w->session->shutdown(options_.shutdown_grace);
+    }
+    inbox.reload = false;
+  }
+  const auto now = clock_.now();
+  if (now >= next_gap_expiry_) {
+    expire_gaps();
+    next_gap_expiry_ = now + milliseconds(1000);
+  }
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    supervise(i);
+    pump(*workers_[i]);
+    request_catch_up_reads(i);
+  }
+  commit_state();
+  checkpoint_if_due();
+  update_demand();
+  if (now >= next_status_) {
+    publish_status();
+    next_status_ = now + milliseconds(500);
+  }
+}
+
+milliseconds Dispatcher::next_wait() const {
+  const auto now = clock_.now();
+  auto next = now + milliseconds(500);
+  for (const auto& w : workers_) {
+    next = std::min(next, w->supervisor.next_poll(w->session.get()));
+    if (!w->queue.empty() && w->queue.front().not_before > now) {
+      next = std::min(next, w->queue.front().not_before);
+    }
+    if (w->mode == WorkerSlot::Mode::kCatchUp && !w->read_pending) {
+      next = std::min(next, std::max(now, w->read_retry_at));
+    }
+  }
+  next = std::min(next, next_checkpoint_);
+  if (!pending_.empty()) next = std::min(next, now + milliseconds(50));
+  return std::max(milliseconds(0),
+                  std::chrono::duration_cast<milliseconds>(next - now) + milliseconds(1));
+}
+
+void Dispatcher::update_demand() {
+  // The feed is wanted when the hungriest worker on it has room for another page: a fast
+  // worker sets the pace, and a slow one falls behind into its own catch-up reads.
+  std::optional<std::size_t> hungriest;
+  for (const auto& w : workers_) {
+    if (w->mode != WorkerSlot::Mode::kFeed || w->removing) continue;
+    const bool any_on_feed = std::any_of(w->plugins.begin(), w->plugins.end(),
+                                         [](const auto& p) { return p->on_feed(); });
+    if (!any_on_feed) continue;
+    hungriest = std::min(hungriest.value_or(w->regular_queued), w->regular_queued);
+  }
+  const bool wanted = hungriest && *hungriest <= options_.queue_size / 4;
+  bool notify = false;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    const bool was = demand_;
+    demand_ = wanted && inbox_.batches.empty();
+    notify = demand_ && !was;
+  }
+  if (notify) demand_cv_.notify_all();
+}
+
+void Dispatcher::publish_status() {
+  Dict root;
+  root["feed_head"] = static_cast<long long>(feed_head_);
+  List plugins;
+  std::optional<std::vector<std::string>> types = std::vector<std::string>{};
+  bool any_loaded = false;
+  for (const auto& w : workers_) {
+    for (const auto& p : w->plugins) {
+      Dict d;
+      d["name"] = p->key.name;
+      d["path"] = p->key.path;
+      d["state"] = p->deactivated ? "deactivated" : (p->loaded ? "active" : "not loaded");
+      if (!p->reason.empty() && !p->on_feed()) d["reason"] = p->reason;
+      d["cursor"] = static_cast<long long>(p->tracker.committed());
+      d["lag"] =
+          static_cast<long long>(std::max<std::int64_t>(0, feed_head_ - p->tracker.committed()));
+      d["in_flight"] = static_cast<long long>(p->tracker.in_flight());
+      d["gaps"] = static_cast<long long>(p->gaps.id_count());
+      d["handled"] = static_cast<long long>(p->handled);
+      d["errors"] = static_cast<long long>(p->errors);
+      d["dead_letters"] = static_cast<long long>(p->dead_letters);
+      if (!p->last_error.empty()) d["last_error"] = p->last_error;
+      const char* worker_state = "starting";
+      switch (w->supervisor.state()) {
+        case workers::Supervisor::State::kRunning:
+          worker_state = "running";
+          break;
+        case workers::Supervisor::State::kWaiting:
+          worker_state = "restarting";
+          break;
+        case workers::Supervisor::State::kQuarantined:
+          worker_state = "quarantined";
+          break;
+        case workers::Supervisor::State::kStarting:
+          break;
+      }
+      d["worker"] = worker_state;
+      if (w->session && !w->session->closed()) {
+        d["pid"] = static_cast<long long>(w->session->process().pid());
+      }
+      if (!w->supervisor.last_failure().empty()) d["worker_failure"] = w->supervisor.last_failure();
+      d["mode"] = w->mode == WorkerSlot::Mode::kFeed ? "feed" : "catch-up";
+      d["queued"] = static_cast<long long>(w->queue.size());
+      plugins.push_back(std::move(d));
+
+      if (!p->on_feed()) continue;
+      any_loaded = true;
+      for (const auto& c : p->callbacks) {
+        auto t = c.matcher.event_types();
+        if (!t) {
+          types.reset();
+          break;
+        }
+        if (types) types->insert(types->end(), t->begin(), t->end());
+      }
+    }
+  }
+  root["plugins"] = std::move(plugins);
+  if (types) {
+    std::sort(types->begin(), types->end());
+    types->erase(std::unique(types->begin(), types->end()), types->end());
+  }
+  std::lock_guard lock(status_mutex_);
+  status_ = std::move(root);
+  feed_types_ = any_loaded ? types : std::nullopt;
+}
+
+void Dispatcher::drain_and_stop() {
+  // No new events go out; what is in flight may finish within the grace period, then every
+  // worker is asked to stop and the state is committed.
+  stopping_ = true;
+  const auto deadline = clock_.now() + options_.shutdown_grace;
+  auto busy = [this] {
+    return std::any_of(workers_.begin(), workers_.end(), [](const auto& w) {
+      return w->session && !w->session->closed() && w->session->in_flight_count() > 0;
+    });
+  };
+  while (busy() && clock_.now() < deadline) {
+    Inbox ignored;
+    take_inbox(ignored);  // late catch-up pages are dropped: they are read again next start
+    loop_.run_once(milliseconds(50));
+    commit_state();
+  }
+  for (auto& w : workers_) {
+    if (w->session && !w->session->closed()) {
+      const auto left = std::chrono::duration_cast<milliseconds>(deadline - clock_.now());
+      w->session->shutdown(std::max(milliseconds(500), left));
+    }
+  }
+  auto running = [this] {
+    return std::any_of(workers_.begin(), workers_.end(),
+                       [](const auto& w) { return w->session && !w->session->closed(); });
+  };
+  const auto hard_deadline = clock_.now() + options_.shutdown_grace + milliseconds(2000);
+  while (running() && clock_.now() < hard_deadline) {
+    loop_.run_once(milliseconds(50));
+    commit_state();
+  }
+  for (auto& w : workers_) {
+    if (w->session && !w->session->closed())
+      w->session->abort(
+          {workers::WorkerError::Kind::kTimeout, "did not stop in time", std::nullopt});
+  }
+  while (running()) loop_.run_once(milliseconds(50));
+  for (auto& w : workers_) {
+    if (w->session) {
+      loop_.remove(*w->session);
+      w->session.reset();
+    }
+  }
+  commit_state();
+  if (auto r = store_.checkpoint(); !r)
+    log_->error("Saving the state failed: {}", r.error().describe());
+  publish_status();
+}
+
+}  // namespace sgeventd::dispatch

@@ -1,0 +1,178 @@
+// The dispatcher (DESIGN.md section 4): one thread that owns every worker, queue, cursor and
+// gap, so none of them needs a lock. Each pass it
+//
+//   1. takes what arrived: feed batches from the poller, catch-up pages, control requests;
+//   2. hands each event to every plugin whose matchEvents accept it (per worker: a bounded
+//      queue; a worker over `queue_size` leaves the feed and catches up on its own reads);
+//   3. supervises the workers (start, restart, timeouts, memory, reload) and sends them events
+//      up to their pipeline window;
+//   4. applies the failure policy to results (retry, deactivate, dead letter);
+//   5. commits every cursor advance, gap and dead letter of the pass in one transaction, and
+//      checkpoints (fsync) every checkpoint_interval.
+//
+// It is also the poller's FeedSink: the poll waits for demand from the fastest worker only.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dispatch/catch_up_reader.h"
+#include "dispatch/failure_policy.h"
+#include "dispatch/worker_slot.h"
+#include "log/logging.h"
+#include "source/poller.h"
+#include "state/state_store.h"
+#include "workers/worker_loop.h"
+
+namespace sgeventd::dispatch {
+
+struct DispatcherOptions {
+  std::size_t queue_size = 1000;
+  int batch_size = 500;  // catch-up pages
+  std::chrono::milliseconds backlog_timeout{300'000};
+  RetrySettings retry;
+  std::chrono::milliseconds reactivation{0};  // 0: a deactivated plugin waits for an edit
+  std::chrono::milliseconds checkpoint_interval{1000};
+  std::chrono::milliseconds shutdown_grace{10'000};
+  bool loop_prevention = false;
+  std::vector<std::string> own_script_names;  // besides the callbacks' script names
+  std::size_t window = 8;
+  workers::SupervisorOptions supervisor;
+  workers::HelloInfo hello;  // worker_id and per are filled per worker
+};
+
+class Dispatcher final : public source::FeedSink, private workers::SessionListener {
+ public:
+  // `catch_up_reader` reads for workers off the feed (its results come back through the
+  // dispatcher's inbox). `feed_head`: where the shared feed starts.
+  Dispatcher(DispatcherOptions options, state::StateStore& store, log::Logging& logging,
+             std::int64_t feed_head, Clock& clock = Clock::real());
+  ~Dispatcher() override;
+
+  // Before run(): the workers and where their plugins start.
+  void add_worker(WorkerDefinition def, const std::map<std::string, PluginStart>& starts);
+  void set_catch_up_reader(CatchUpReader* reader) { catch_up_ = reader; }
+  // Delivers a catch-up page (called from the reader's thread).
+  void deliver_catch_up(CatchUpResult result);
+
+  // The dispatcher thread's body: returns after request_stop() once the workers are drained
+  // and stopped (or the grace period is over) and the state is committed.
+  void run();
+  void request_stop();
+  // True once every worker has answered its first loads (or could not start): the engine
+  // starts polling then, so nothing read is skipped for a plugin still loading.
+  bool wait_initial_loads(std::chrono::milliseconds timeout);
+  // Restart every worker (SIGHUP): plugins are loaded again from disk.
+  void request_reload();
+
+  // source::FeedSink (the poll thread).
+  void deliver(source::FeedBatch batch) override;
+  bool wait_for_demand(std::chrono::milliseconds max_wait) override;
+
+  // The event types every plugin on the feed can accept (for server-side filters); nullopt
+  // when one accepts any type or none is loaded yet.
+  std::optional<std::vector<std::string>> feed_event_types() const;
+
+  // A JSON-ready snapshot for `sgeventd status` (refreshed each pass, at most twice a second).
+  Value status() const;
+
+ private:
+  struct Inbox {
+    std::deque<source::FeedBatch> batches;
+    std::deque<CatchUpResult> pages;
+    bool stop = false;
+    bool reload = false;
+  };
+
+  // dispatcher.cpp: the loop.
+  void take_inbox(Inbox& into);
+  void pass(Inbox& inbox);
+  std::chrono::milliseconds next_wait() const;
+  void update_demand();
+  void publish_status();
+  void drain_and_stop();
+
+  // dispatcher_events.cpp: events into queues.
+  void on_feed_batch(source::FeedBatch& batch);
+  void on_catch_up_page(CatchUpResult& page);
+  // Offers a regular (in-order) event to the on-feed plugins of a worker.
+  void offer_regular(std::size_t w, const Value& event, std::int64_t id,
+                     std::shared_ptr<const std::string>& json);
+  void offer_late(std::size_t w, const Value& event, std::int64_t id,
+                  std::shared_ptr<const std::string>& json);
+  QueuedEvent make_entry(const Value& event, std::int64_t id, bool late,
+                         std::shared_ptr<const std::string>& json) const;
+  bool made_by_daemon(const Value& event) const;
+  void start_catch_up(WorkerSlot& w, std::int64_t from);
+  void shed_queue(WorkerSlot& w);
+  void request_catch_up_reads(std::size_t w);
+  void expire_gaps();
+  void add_plugin_gap(PluginSlot& p, std::int64_t first, std::int64_t last);
+
+  // dispatcher_workers.cpp: processes, sending, results, failures.
+  void supervise(std::size_t w);
+  void start_session(WorkerSlot& w);
+  void pump(WorkerSlot& w);
+  void finish_session(WorkerSlot& w);
+  void handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Result& result);
+  void resolve(PluginSlot& p, const QueuedEvent& entry);
+  void deactivate(WorkerSlot& w, PluginSlot& p, const std::string& reason);
+  void reactivate(WorkerSlot& w, PluginSlot& p, const std::string& why);
+  void park(PluginSlot& p, const QueuedEvent& entry, const CallbackSlot* callback,
+            const workers::CallbackResult& r);
+  WorkerSlot* slot_of(const workers::WorkerSession& s);
+
+  // dispatcher_state.cpp: persistence.
+  void commit_state();
+  void checkpoint_if_due();
+
+  // workers::SessionListener
+  void on_loaded(workers::WorkerSession&, const workers::Loaded&) override;
+  void on_load_failed(workers::WorkerSession&, const workers::LoadFailed&) override;
+  void on_ready(workers::WorkerSession&) override;
+  void on_result(workers::WorkerSession&, const workers::InFlight&, workers::Result&) override;
+  void on_log(workers::WorkerSession&, const workers::LogMessage&) override;
+  void on_stderr(workers::WorkerSession&, std::string_view line) override;
+  void on_worker_error(workers::WorkerSession&, const workers::ErrorMessage&) override;
+  void on_closed(workers::WorkerSession&, const workers::SessionEnd&) override;
+
+  DispatcherOptions options_;
+  state::StateStore& store_;
+  log::Logging& logging_;
+  Clock& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+  workers::WorkerLoop loop_;
+  CatchUpReader* catch_up_ = nullptr;
+
+  std::vector<std::unique_ptr<WorkerSlot>> workers_;
+  std::int64_t feed_head_;
+  std::set<std::string> script_names_;  // loop prevention
+
+  state::StateBatch pending_;  // operations waiting to be committed
+  bool state_failing_ = false;
+  Clock::time_point next_checkpoint_{};
+  Clock::time_point next_gap_expiry_{};
+  Clock::time_point next_status_{};
+  bool stopping_ = false;
+
+  mutable std::mutex inbox_mutex_;
+  std::condition_variable demand_cv_;
+  Inbox inbox_;
+  bool demand_ = false;
+  bool initial_loads_done_ = false;
+  std::condition_variable loads_cv_;
+
+  mutable std::mutex status_mutex_;
+  Value status_;
+  std::optional<std::vector<std::string>> feed_types_;
+};
+
+}  // namespace sgeventd::dispatch

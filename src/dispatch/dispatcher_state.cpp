@@ -1,0 +1,46 @@
+// Persistence: one transaction per pass with every cursor advance, gap change, status change
+// and dead letter of the pass; an fsync every checkpoint_interval.
+#include "dispatch/dispatcher.h"
+
+namespace sgeventd::dispatch {
+
+void Dispatcher::commit_state() {
+  state::StateBatch batch = pending_;
+  std::vector<std::pair<PluginSlot*, std::int64_t>> advanced;
+  for (auto& w : workers_) {
+    for (auto& p : w->plugins) {
+      const std::int64_t c = p->tracker.committed();
+      if (c > p->persisted) {
+        batch.advance_cursor(p->key, c);
+        advanced.emplace_back(p.get(), c);
+      }
+    }
+  }
+  if (batch.empty()) return;
+  auto r = store_.commit(batch);
+  if (!r) {
+    // Nothing advances until the state can be written again: the site keeps the events, so
+    // nothing is lost, only replayed after a crash. Say so once, not every pass.
+    if (!state_failing_) {
+      log_->critical("Cannot write the state, cursors are held until it works again: {}",
+                     r.error().describe());
+    }
+    state_failing_ = true;
+    return;
+  }
+  if (state_failing_) log_->warn("The state is writable again");
+  state_failing_ = false;
+  pending_.clear();
+  for (auto& [p, c] : advanced) p->persisted = c;
+}
+
+void Dispatcher::checkpoint_if_due() {
+  const auto now = clock_.now();
+  if (now < next_checkpoint_) return;
+  next_checkpoint_ = now + options_.checkpoint_interval;
+  if (auto r = store_.checkpoint(); !r) {
+    log_->error("State checkpoint failed: {}", r.error().describe());
+  }
+}
+
+}  // namespace sgeventd::dispatch

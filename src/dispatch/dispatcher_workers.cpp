@@ -1,0 +1,402 @@
+// Worker processes: starting and supervising them, sending events, and what their answers mean
+// for cursors (resolve), plugins (deactivate, reactivate) and dead letters.
+#include <algorithm>
+
+#include "dispatch/dispatcher.h"
+#include "sgeventd/json.h"
+
+namespace sgeventd::dispatch {
+
+using std::chrono::milliseconds;
+using workers::Supervisor;
+
+WorkerSlot* Dispatcher::slot_of(const workers::WorkerSession& s) {
+  for (auto& w : workers_) {
+    if (w->session.get() == &s) return w.get();
+  }
+  return nullptr;
+}
+
+void Dispatcher::supervise(std::size_t wi) {
+  WorkerSlot& w = *workers_[wi];
+  const auto now = clock_.now();
+  if (now >= w.next_reload_check) {
+    w.next_reload_check = now + options_.supervisor.reload_check_interval;
+    if (w.reload_watch.changed()) w.reactivate_on_load = true;
+  }
+  // A deactivated plugin whose reactivation delay is over comes back (reactivation > 0).
+  for (auto& p : w.plugins) {
+    if (p->deactivated && p->reactivate_at && now >= *p->reactivate_at) {
+      reactivate(w, *p, "reactivation delay over");
+    }
+  }
+  const Supervisor::Step step = w.supervisor.poll(w.session.get());
+  switch (step.action) {
+    case Supervisor::Step::Action::kNone:
+      break;
+    case Supervisor::Step::Action::kStart:
+      if (!stopping_ && !w.session) start_session(w);
+      break;
+    case Supervisor::Step::Action::kRestart:
+      log_->info("Reloading worker {}: {}", w.def.id, step.reason);
+      w.reactivate_on_load = true;
+      if (w.session) w.session->shutdown(options_.shutdown_grace);
+      break;
+    case Supervisor::Step::Action::kAbort:
+      for (auto& p : w.plugins)
+        logging_.plugin(p->key.name)->error("Stopping the worker: {}", step.reason);
+      if (w.session && step.error) w.session->abort(*step.error);
+      break;
+  }
+}
+
+void Dispatcher::start_session(WorkerSlot& w) {
+  workers::SessionOptions o;
+  o.hello = options_.hello;
+  o.hello.worker_id = w.def.id;
+  o.hello.worker_per = w.def.per;
+  o.plugins = w.def.plugins;
+  o.window = options_.window;
+  auto session = workers::WorkerSession::start(w.def.spawn, std::move(o), *this, clock_);
+  if (!session) {
+    for (auto& p : w.plugins) {
+      logging_.plugin(p->key.name)
+          ->error("Cannot start the worker: {}", session.error().describe());
+    }
+    w.supervisor.start_failed(session.error());
+    return;
+  }
+  w.session = std::move(*session);
+  loop_.add(*w.session);
+  w.supervisor.started();
+}
+
+void Dispatcher::pump(WorkerSlot& w) {
+  if (!w.session || !w.session->ready() || stopping_) return;
+  const auto now = clock_.now();
+  while (!w.queue.empty() && w.session->can_send()) {
+    QueuedEvent& q = w.queue.front();
+    if (q.not_before > now) break;
+    // Matched again now: a reload may have changed the callbacks since it was queued.
+    std::vector<workers::CallbackRef> callbacks;
+    std::vector<std::size_t> plugins;
+    for (std::size_t i : q.plugins) {
+      PluginSlot& p = *w.plugins[i];
+      if (!p.on_feed()) continue;  // deactivated since: its cursor waits before this event
+      bool any = false;
+      for (std::size_t c = 0; c < p.callbacks.size(); ++c) {
+        const CallbackSlot& cb = p.callbacks[c];
+        if (!q.only_callbacks.empty() && std::find(q.only_callbacks.begin(), q.only_callbacks.end(),
+                                                   cb.info.index) == q.only_callbacks.end()) {
+          continue;
+        }
+        if (!cb.matcher.matches(q.event_type, q.attribute_name)) continue;
+        callbacks.push_back({p.key.name, cb.info.index});
+        any = true;
+      }
+      if (any) {
+        plugins.push_back(i);
+      } else {
+        resolve(p, q);  // nothing of it matches any more
+      }
+    }
+    QueuedEvent entry = std::move(q);
+    w.queue.pop_front();
+    if (!entry.late && !entry.resent) {
+      --w.regular_queued;
+      w.last_sent_regular = std::max(w.last_sent_regular, entry.id);
+    }
+    if (callbacks.empty()) continue;
+    auto seq = w.session->send_event(*entry.json, callbacks, entry.late);
+    if (!seq) {  // cannot happen after can_send(); keep the event rather than lose it
+      log_->error("Could not send event {} to worker {}: {}", entry.id, w.def.id, seq.error());
+      entry.resent = true;
+      w.queue.push_front(std::move(entry));
+      break;
+    }
+    entry.plugins = std::move(plugins);
+    entry.sent = std::move(callbacks);
+    w.in_flight.emplace(*seq, std::move(entry));
+  }
+}
+
+void Dispatcher::resolve(PluginSlot& p, const QueuedEvent& entry) {
+  if (entry.late) {
+    if (p.tracker.late_pending(entry.id)) pending_.remove_gap_ids(p.key, entry.id, entry.id);
+  }
+  p.tracker.resolve(entry.id);
+  for (auto it = p.failures.lower_bound({entry.id, -1});
+       it != p.failures.end() && it->first.first == entry.id;) {
+    it = p.failures.erase(it);
+  }
+}
+
+void Dispatcher::on_loaded(workers::WorkerSession& s, const workers::Loaded& loaded) {
+  WorkerSlot* w = slot_of(s);
+  if (!w) return;
+  PluginSlot* p = w->plugin(loaded.plugin);
+  if (!p) return;
+  auto log = logging_.plugin(p->key.name);
+  std::vector<CallbackSlot> callbacks;
+  for (const workers::CallbackInfo& info : loaded.callbacks) {
+    auto matcher = EventMatcher::from_value(info.match_events);
+    if (!matcher) {
+      log->error("Callback {} has a matchEvents the daemon cannot use ({}): it gets no events",
+                 info.name, matcher.error());
+      continue;
+    }
+    if (!info.script_name.empty()) script_names_.insert(info.script_name);
+    callbacks.push_back(CallbackSlot{info, std::move(*matcher)});
+  }
+  // setEmails: true (the config's), false (nobody) or addresses.
+  if (loaded.emails.is_bool()) {
+    logging_.set_plugin_emails(p->key.name, loaded.emails.as_bool() ? log::PluginEmails::defaults()
+                                                                    : log::PluginEmails::none());
+  } else if (const List* list = loaded.emails.if_list()) {
+    log::Recipients to;
+    for (const Value& v : *list) {
+      if (const std::string* a = v.if_string()) to.push_back(*a);
+    }
+    logging_.set_plugin_emails(p->key.name, log::PluginEmails::to(std::move(to)));
+  }
+  p->callbacks = std::move(callbacks);
+  const bool was_on_feed = p->on_feed();
+  p->loaded = true;
+  log->info("Loaded {} with {} callback(s)", p->key.path, p->callbacks.size());
+  if (p->deactivated && w->reactivate_on_load) {
+    reactivate(*w, *p, "its files changed");
+  } else if (!p->deactivated) {
+    p->reason.clear();
+    if (!was_on_feed && p->tracker.head() < feed_head_) start_catch_up(*w, p->tracker.head());
+  }
+}
+
+void Dispatcher::on_load_failed(workers::WorkerSession& s, const workers::LoadFailed& failed) {
+  WorkerSlot* w = slot_of(s);
+  if (!w) return;
+  PluginSlot* p = w->plugin(failed.plugin);
+  if (!p) return;
+  p->loaded = false;
+  p->reason = "load failed: " + failed.error;
+  p->last_error = failed.error;
+  logging_.plugin(p->key.name)
+      ->error("Could not load {}: it stays inactive until its file changes.\n{}", p->key.path,
+              failed.traceback.empty() ? failed.error : failed.traceback);
+}
+
+void Dispatcher::on_ready(workers::WorkerSession& s) {
+  WorkerSlot* w = slot_of(s);
+  if (w) w->reactivate_on_load = false;
+  const bool all = std::all_of(workers_.begin(), workers_.end(), [](const auto& slot) {
+    return (slot->session && slot->session->ready()) ||
+           slot->supervisor.state() != Supervisor::State::kRunning;
+  });
+  if (all) {
+    std::lock_guard lock(inbox_mutex_);
+    if (!initial_loads_done_) {
+      initial_loads_done_ = true;
+      loads_cv_.notify_all();
+    }
+  }
+}
+
+void Dispatcher::on_result(workers::WorkerSession& s, const workers::InFlight& answered,
+                           workers::Result& result) {
+  WorkerSlot* w = slot_of(s);
+  if (!w) return;
+  auto it = w->in_flight.find(answered.seq);
+  if (it == w->in_flight.end()) return;
+  QueuedEvent entry = std::move(it->second);
+  w->in_flight.erase(it);
+  handle_result(*w, entry, result);
+}
+
+void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Result& result) {
+  std::map<std::size_t, std::vector<int>> retry;  // plugin index -> callback indexes
+  milliseconds retry_delay{0};
+  const auto end = std::chrono::system_clock::now();
+  for (const workers::CallbackResult& r : result.results) {
+    const std::size_t pi = w.plugin_index(r.plugin);
+    if (pi >= w.plugins.size()) continue;
+    PluginSlot& p = *w.plugins[pi];
+    const CallbackSlot* cb = nullptr;
+    for (const auto& c : p.callbacks) {
+      if (c.info.index == r.index) cb = &c;
+    }
+    if (logging_.timing_enabled()) {
+      log::TimingRecord t;
+      t.event_id = entry.id;
+      t.created_at = entry.created_at;
+      t.callback = p.key.name + "." + (cb ? cb->info.name : std::to_string(r.index));
+      t.end = end;
+      t.start = end - std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                          std::chrono::duration<double, std::milli>(r.duration_ms));
+      t.error = !r.ok;
+      logging_.timing(t);
+    }
+    if (r.ok) continue;
+    ++p.errors;
+    p.last_error = r.error;
+    const int failures = ++p.failures[{entry.id, r.index}];
+    const bool stop_on_error = cb ? cb->info.stop_on_error : true;
+    auto log = logging_.plugin(p.key.name);
+    std::string text = r.traceback.empty() ? r.error : r.traceback;
+    if (!r.locals.empty()) text += "\nLocal variables:\n" + r.locals;
+    log->error("Callback {} failed on event {} (attempt {}):\n{}",
+               cb ? cb->info.name : std::to_string(r.index), entry.id, failures, text);
+    const FailureDecision d = decide_after_failure(failures, stop_on_error, options_.retry);
+    switch (d.action) {
+      case FailureDecision::Action::kRetry:
+        retry[pi].push_back(r.index);
+        retry_delay = std::max(retry_delay, d.delay);
+        break;
+      case FailureDecision::Action::kDeactivate:
+        deactivate(w, p,
+                   "callback " + (cb ? cb->info.name : std::to_string(r.index)) +
+                       " failed on event " + std::to_string(entry.id) + ": " + r.error);
+        break;
+      case FailureDecision::Action::kDeadLetter:
+        park(p, entry, cb, r);
+        break;
+    }
+  }
+  for (std::size_t pi : entry.plugins) {
+    PluginSlot& p = *w.plugins[pi];
+    if (p.deactivated || retry.count(pi)) continue;
+    ++p.handled;
+    resolve(p, entry);
+  }
+  // Retries go to the front: per plugin, events stay in order.
+  for (auto it = retry.rbegin(); it != retry.rend(); ++it) {
+    QueuedEvent again = entry;
+    again.plugins = {it->first};
+    again.only_callbacks = it->second;
+    again.resent = true;
+    again.sent.clear();
+    again.not_before = clock_.now() + retry_delay;
+    w.queue.push_front(std::move(again));
+  }
+}
+
+void Dispatcher::park(PluginSlot& p, const QueuedEvent& entry, const CallbackSlot* callback,
+                      const workers::CallbackResult& r) {
+  state::DeadLetter letter;
+  letter.plugin = p.key;
+  letter.callback = callback ? callback->info.name : std::to_string(r.index);
+  letter.event_id = entry.id;
+  letter.event_json = *entry.json;
+  letter.error = r.traceback.empty() ? r.error : r.error + "\n" + r.traceback;
+  letter.attempts = 1;
+  letter.first_failure = letter.last_failure = state::wall_now();
+  pending_.park_dead_letter(std::move(letter));
+  ++p.dead_letters;
+  logging_.plugin(p.key.name)
+      ->warn("Event {} parked as a dead letter for {}", entry.id, letter.callback);
+}
+
+void Dispatcher::deactivate(WorkerSlot& w, PluginSlot& p, const std::string& reason) {
+  if (p.deactivated) return;
+  p.deactivated = true;
+  p.reason = reason;
+  if (options_.reactivation.count() > 0) p.reactivate_at = clock_.now() + options_.reactivation;
+  pending_.set_status(p.key, {state::Activity::kDeactivated, reason, state::wall_now()});
+  logging_.plugin(p.key.name)
+      ->error("Plugin {} deactivated ({}). {}", p.key.name, reason,
+              options_.reactivation.count() > 0
+                  ? "It comes back automatically after the reactivation delay."
+                  : "It comes back when its file changes.");
+  (void)w;
+}
+
+void Dispatcher::reactivate(WorkerSlot& w, PluginSlot& p, const std::string& why) {
+  const std::int64_t from = p.tracker.committed();
+  p.deactivated = false;
+  p.reason.clear();
+  p.reactivate_at.reset();
+  p.failures.clear();
+  p.tracker = CursorTracker(from);
+  pending_.set_status(p.key, {state::Activity::kActive, "", state::wall_now()});
+  logging_.plugin(p.key.name)
+      ->info("Plugin {} reactivated ({}): resuming after event {}", p.key.name, why, from);
+  if (from < feed_head_ || w.mode == WorkerSlot::Mode::kCatchUp) start_catch_up(w, from);
+}
+
+void Dispatcher::on_log(workers::WorkerSession& s, const workers::LogMessage& m) {
+  log::LogRecord r;
+  r.logger = m.logger.empty() ? "plugin." + m.plugin : m.logger;
+  r.level = m.level;
+  r.message = m.message;
+  if (m.time > 0) r.time = log::time_from_unix_seconds(m.time);
+  r.plugin = m.plugin;
+  if (r.plugin.empty()) {
+    if (WorkerSlot* w = slot_of(s); w && !w->plugins.empty()) r.plugin = w->plugins[0]->key.name;
+  }
+  logging_.forward(r);
+}
+
+void Dispatcher::on_stderr(workers::WorkerSession& s, std::string_view line) {
+  WorkerSlot* w = slot_of(s);
+  if (!w || w->plugins.empty()) return;
+  logging_.plugin(w->plugins[0]->key.name)->warn("{}", line);
+}
+
+void Dispatcher::on_worker_error(workers::WorkerSession& s, const workers::ErrorMessage& m) {
+  WorkerSlot* w = slot_of(s);
+  if (!w) return;
+  log_->warn("Worker {} did not understand a message: {}", w->def.id, m.message);
+}
+
+void Dispatcher::on_closed(workers::WorkerSession& s, const workers::SessionEnd& end) {
+  WorkerSlot* w = slot_of(s);
+  if (w) w->ended = end;  // handled after the pass: the session must outlive this call
+}
+
+void Dispatcher::finish_session(WorkerSlot& w) {
+  workers::SessionEnd end = std::move(*w.ended);
+  w.ended.reset();
+  if (w.session) {
+    loop_.remove(*w.session);
+    w.session.reset();
+  }
+  if (end.error) {
+    log_->warn("Worker {} ended: {}", w.def.id, end.error->describe());
+    for (auto& p : w.plugins) {
+      logging_.plugin(p->key.name)->error("The worker stopped: {}", end.error->describe());
+    }
+  }
+  // Events it never answered go back to the front, in order. A callback over its time limit
+  // counts as a failure of the event it was running (the oldest); a crash does not: the event
+  // is sent again, and a crash loop quarantines the worker.
+  std::vector<QueuedEvent> lost;
+  for (auto& [seq, entry] : w.in_flight) lost.push_back(std::move(entry));
+  w.in_flight.clear();
+  const bool timed_out = end.error && end.error->kind == workers::WorkerError::Kind::kTimeout;
+  for (auto it = lost.rbegin(); it != lost.rend(); ++it) {
+    if (timed_out && it == std::prev(lost.rend())) {
+      workers::Result synthetic;
+      for (const auto& ref : it->sent) {
+        workers::CallbackResult r;
+        r.plugin = ref.plugin;
+        r.index = ref.index;
+        r.ok = false;
+        r.error = "TimeoutError: " + end.error->message;
+        synthetic.results.push_back(r);
+      }
+      handle_result(w, *it, synthetic);
+      continue;
+    }
+    it->resent = true;
+    it->sent.clear();
+    w.queue.push_front(std::move(*it));
+  }
+  // A restart loads the plugins again; until then they are off the feed.
+  for (auto& p : w.plugins) p->loaded = false;
+  if (stopping_ || w.removing) return;
+  w.supervisor.ended(end);
+  if (w.supervisor.quarantined()) {
+    log_->error("Worker {} keeps failing: quarantined until its files change ({})", w.def.id,
+                w.supervisor.last_failure());
+  }
+}
+
+}  // namespace sgeventd::dispatch

@@ -1,0 +1,124 @@
+// What the dispatcher keeps per worker and per plugin (DESIGN.md section 4). Plain data: the
+// rules that change it live in dispatcher*.cpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dispatch/cursor_tracker.h"
+#include "dispatch/event_matcher.h"
+#include "sgeventd/clock.h"
+#include "source/gap_set.h"
+#include "state/state_types.h"
+#include "workers/file_watch.h"
+#include "workers/protocol.h"
+#include "workers/supervisor.h"
+#include "workers/worker_session.h"
+
+namespace sgeventd::dispatch {
+
+// A worker process to run: one plugin (worker_per = plugin) or a folder's plugins in the
+// original's order (worker_per = path).
+struct WorkerDefinition {
+  std::string id;  // the plugin's path, or the folder's
+  std::string per = "plugin";
+  workers::SpawnSpec spawn;
+  std::vector<workers::PluginRef> plugins;
+  std::vector<std::string> watch_paths;  // a change reloads the worker
+};
+
+// Where a plugin starts (resolved from the state by the engine).
+struct PluginStart {
+  std::int64_t cursor = 0;
+  std::vector<state::Gap> gaps;
+};
+
+struct CallbackSlot {
+  workers::CallbackInfo info;
+  EventMatcher matcher;
+};
+
+struct PluginSlot {
+  state::PluginKey key;
+  std::vector<CallbackSlot> callbacks;
+  bool loaded = false;  // its worker answered `loaded` (callbacks known)
+  bool deactivated = false;
+  std::string reason;  // why it is deactivated or not loaded
+  std::optional<Clock::time_point> reactivate_at;
+  CursorTracker tracker{0};
+  std::int64_t persisted = 0;  // the cursor last committed to the state
+  source::GapSet gaps{1'000'000};
+  // Failed attempts per (event id, callback index), for the retry policy.
+  std::map<std::pair<std::int64_t, int>, int> failures;
+
+  // Counters for status.
+  std::int64_t handled = 0;
+  std::int64_t errors = 0;
+  std::int64_t dead_letters = 0;
+  std::string last_error;
+
+  bool on_feed() const { return loaded && !deactivated; }
+};
+
+// An event waiting for (or at) a worker.
+struct QueuedEvent {
+  std::int64_t id = 0;
+  bool late = false;
+  bool resent = false;  // lost in a worker crash, or a retry: not new to the queue
+  std::shared_ptr<const std::string> json;  // serialized once, shared by every worker
+  std::string event_type;
+  Value attribute_name;
+  std::chrono::system_clock::time_point created_at{};
+  std::vector<std::size_t> plugins;  // indexes in WorkerSlot::plugins that need it
+  std::vector<int> only_callbacks;   // a retry: just these callback indexes (one plugin)
+  Clock::time_point not_before{};
+  std::vector<workers::CallbackRef> sent;  // the callbacks it was sent with
+};
+
+struct WorkerSlot {
+  WorkerSlot(WorkerDefinition d, workers::SupervisorOptions options, Clock& clock)
+      : def(std::move(d)),
+        supervisor(options, def.watch_paths, clock),
+        reload_watch(def.watch_paths) {}
+
+  WorkerDefinition def;
+  std::vector<std::unique_ptr<PluginSlot>> plugins;
+  workers::Supervisor supervisor;
+  std::unique_ptr<workers::WorkerSession> session;
+  std::optional<workers::SessionEnd> ended;  // reported by on_closed, handled after the pass
+  bool removing = false;                     // dropped by a reload: stop, then forget
+
+  std::deque<QueuedEvent> queue;
+  std::map<std::uint64_t, QueuedEvent> in_flight;  // by seq
+  std::size_t regular_queued = 0;                  // queue entries that are new, in id order
+  std::int64_t last_sent_regular = 0;
+
+  enum class Mode { kFeed, kCatchUp } mode = Mode::kFeed;
+  std::int64_t fetched_upto = 0;  // catch-up: ids up to here are read
+  bool read_pending = false;
+  std::uint64_t read_generation = 0;
+  Clock::time_point read_retry_at{};
+
+  workers::FileWatch reload_watch;  // a change reactivates deactivated plugins
+  Clock::time_point next_reload_check{};
+  bool reactivate_on_load = false;
+
+  PluginSlot* plugin(const std::string& name) {
+    for (auto& p : plugins)
+      if (p->key.name == name) return p.get();
+    return nullptr;
+  }
+  std::size_t plugin_index(const std::string& name) const {
+    for (std::size_t i = 0; i < plugins.size(); ++i)
+      if (plugins[i]->key.name == name) return i;
+    return plugins.size();
+  }
+};
+
+}  // namespace sgeventd::dispatch

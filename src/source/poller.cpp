@@ -1,0 +1,117 @@
+#include "source/poller.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sgeventd::source {
+
+using std::chrono::milliseconds;
+
+milliseconds retry_pause(const PollerOptions& options, int failures, double uniform01) {
+  const double doublings = std::min(failures - 1, 30);
+  const double base =
+      std::min(static_cast<double>(options.first_retry.count()) * std::pow(2.0, doublings),
+               static_cast<double>(options.max_retry.count()));
+  const double factor = 1.0 - options.jitter + 2.0 * options.jitter * uniform01;
+  return milliseconds(static_cast<std::int64_t>(std::max(1.0, base * factor)));
+}
+
+Poller::Poller(EventSource& source, FeedSink& sink, PollerOptions options,
+               std::shared_ptr<spdlog::logger> log, std::shared_ptr<std::atomic<bool>> cancel)
+    : source_(source),
+      sink_(sink),
+      options_(options),
+      log_(std::move(log)),
+      cancel_(std::move(cancel)) {
+  head_ = source_.cursor();
+}
+
+Poller::~Poller() { stop(); }
+
+void Poller::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Poller::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  if (cancel_) cancel_->store(true);
+  wake_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Poller::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_cv_.notify_all();
+}
+
+bool Poller::pause(milliseconds d) {
+  std::unique_lock lock(mutex_);
+  wake_cv_.wait_for(lock, d, [this] { return stopping_ || woken_; });
+  woken_ = false;
+  return !stopping_;
+}
+
+void Poller::on_failure(const sg::Error& error) {
+  const int n = ++failures_;
+  if (n % std::max(1, options_.max_conn_retries) == 0) {
+    log_->error("Cannot read the event log ({} failures in a row, still retrying): {}", n,
+                error.message);
+  } else {
+    log_->warn("Reading the event log failed (attempt {}), retrying: {}", n, error.message);
+  }
+}
+
+void Poller::run() {
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+    }
+    if (before_each_) before_each_();
+    auto outcome = source_.poll();
+    if (!outcome) {
+      ++requests_;
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;  // a request cut short by stop() is no failure
+      }
+      on_failure(outcome.error());
+      if (!pause(retry_pause(options_, failures_.load(), uniform(random_)))) return;
+      continue;
+    }
+    requests_ += outcome->requests;
+    if (const int was = failures_.exchange(0); was > 0) {
+      log_->info("The event log is readable again after {} failed attempt(s)", was);
+    }
+    for (const GapRange& g : outcome->expired) {
+      log_->warn("Event ids {}-{} never appeared within backlog_timeout: given up", g.first,
+                 g.last);
+    }
+    for (const GapRange& g : outcome->dropped) {
+      log_->warn("Event ids {}-{} given up early: too many id gaps open at once", g.first, g.last);
+    }
+    const bool more = outcome->page_full || !outcome->events.empty();
+    if (!outcome->events.empty()) {
+      head_ = source_.cursor();
+      sink_.deliver(FeedBatch{std::move(outcome->events), source_.cursor()});
+    }
+    if (more) {
+      // Poll again at once, as soon as someone can take more.
+      while (!sink_.wait_for_demand(milliseconds(100))) {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+      }
+    } else if (!pause(options_.fetch_interval)) {
+      return;
+    }
+  }
+}
+
+}  // namespace sgeventd::source

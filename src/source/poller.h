@@ -1,0 +1,105 @@
+// The poll thread (DESIGN.md section 3): runs the EventSource in a loop for all plugins and
+// hands what it reads to the dispatcher.
+//
+//   - Poll again at once when events arrived or the page was full, but only when the
+//     dispatcher wants more (it says so through FeedSink::wait_for_demand): a fast consumer
+//     sets the pace, and memory stays bounded by a page or two.
+//   - Otherwise sleep fetch_interval; wake() cuts the sleep short (reload, tests, webhooks).
+//   - Failures are retried forever with capped exponential backoff and jitter; an ERROR every
+//     max_conn_retries failures (the original's cadence), one INFO line on recovery.
+//   - stop() is honoured within ~100 ms, even in a backoff or inside a hung request (the
+//     client's cancel flag aborts it).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <spdlog/logger.h>
+
+#include "source/event_source.h"
+
+namespace sgeventd::source {
+
+// One poll's worth of news for the dispatcher.
+struct FeedBatch {
+  std::vector<SourcedEvent> events;  // late ones first, then new ones in id order
+  std::int64_t head = 0;             // the source's cursor after this batch
+};
+
+class FeedSink {
+ public:
+  virtual ~FeedSink() = default;
+  // Takes a batch (must not block for long).
+  virtual void deliver(FeedBatch batch) = 0;
+  // Waits up to `max_wait` for the consumers to want more events; true when they do.
+  virtual bool wait_for_demand(std::chrono::milliseconds max_wait) = 0;
+};
+
+struct PollerOptions {
+  std::chrono::milliseconds fetch_interval{5000};
+  std::chrono::milliseconds first_retry{250};  // doubled per failure...
+  std::chrono::milliseconds max_retry{60000};  // ...up to this (conn_retry_sleep)
+  int max_conn_retries = 5;                    // failures between ERROR lines
+  double jitter = 0.2;                         // each pause scaled by [1 - j, 1 + j]
+};
+
+// The backoff schedule alone, for unit tests: the pause after `failures` consecutive failures.
+std::chrono::milliseconds retry_pause(const PollerOptions& options, int failures, double uniform01);
+
+class Poller {
+ public:
+  // `source` and `sink` must outlive the poller. `cancel` is the flag the reader's client
+  // watches (may be null when the reader cannot hang, as in tests).
+  Poller(EventSource& source, FeedSink& sink, PollerOptions options,
+         std::shared_ptr<spdlog::logger> log, std::shared_ptr<std::atomic<bool>> cancel = nullptr);
+  ~Poller();  // stops and joins
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+
+  // Runs `before_each` (on the poll thread, e.g. to update server-side filters) before every
+  // poll. Call before start().
+  void set_before_each(std::function<void()> f) { before_each_ = std::move(f); }
+
+  void start();
+  void stop();
+  void wake();  // poll now rather than after the rest of fetch_interval
+
+  // For status: consecutive failures now, and polls and reads so far.
+  int failures() const { return failures_.load(); }
+  std::int64_t requests() const { return requests_.load(); }
+  std::int64_t head() const { return head_.load(); }
+
+ private:
+  void run();
+  // Sleeps up to `d` unless stopped or woken; false when stopped.
+  bool pause(std::chrono::milliseconds d);
+  void on_failure(const sg::Error& error);
+
+  EventSource& source_;
+  FeedSink& sink_;
+  PollerOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::shared_ptr<std::atomic<bool>> cancel_;
+  std::function<void()> before_each_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_cv_;
+  bool stopping_ = false;
+  bool woken_ = false;
+  std::thread thread_;
+
+  std::atomic<int> failures_{0};
+  std::atomic<std::int64_t> requests_{0};
+  std::atomic<std::int64_t> head_{0};
+  std::mt19937 random_{std::random_device{}()};
+};
+
+}  // namespace sgeventd::source
