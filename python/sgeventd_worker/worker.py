@@ -362,6 +362,22 @@ Started by sgeventd, it speaks the worker protocol v1 on stdin/stdout
 """
 
 
+def _run_profiled(worker, folder):
+    """worker.run() under cProfile, dumped to <folder>/worker.<pid>.prof at the end (for
+    finding where a worker's time goes: SGEVENTD_WORKER_PROFILE=<folder>)."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+    try:
+        return profiler.runcall(worker.run)
+    finally:
+        try:
+            os.makedirs(folder, exist_ok=True)
+            profiler.dump_stats(os.path.join(folder, "worker.%d.prof" % os.getpid()))
+        except OSError:
+            pass
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     plugin_dir = None
@@ -393,7 +409,11 @@ def main(argv=None):
     sys.stdout = stdout
     install_stand_in(_stand_in_folder())
     worker = Worker(reader, writer, attribution, stdout, plugin_dir)
-    status = worker.run()
+    profile_dir = os.environ.get("SGEVENTD_WORKER_PROFILE")
+    if profile_dir:
+        status = _run_profiled(worker, profile_dir)
+    else:
+        status = worker.run()
     # Whatever runs at exit (atexit hooks, threads) prints to stderr now: the protocol is over.
     stdout.flush()
     writer.closed = True

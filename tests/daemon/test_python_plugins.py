@@ -178,11 +178,10 @@ class Failures(PythonPluginTestCase):
         self.assertEqual(d.ids("fragile", fail_on="never"), [boom, after1, after2] + more + later)
         self.assertEqual(d.plugin_status("fragile")[0], "active")
 
-    # Daemon bug (src/dispatch): the dispatcher pipelines up to 8 events to a worker, and the
-    # worker keeps no deactivation state (docs/plugin-protocol.md), so the events sent after the
-    # failing one still run the deactivated plugin's callbacks; they run again after the
-    # reactivation. shotgunEvents runs nothing of a plugin after its stopOnError failure.
-    @unittest.expectedFailure
+    # shotgunEvents runs nothing of a plugin after its stopOnError failure. The daemon used to
+    # pipeline up to 8 events to the worker, which keeps no deactivation state
+    # (docs/plugin-protocol.md), so the events sent after the failing one ran the deactivated
+    # plugin (and again after the reactivation); it now sends such workers one event at a time.
     def test_stopOnError_true_runs_nothing_after_the_failing_event(self):
         d, shot, (ok1, ok2, boom, after1, after2), more = self._deactivate_fragile()
         d.stop()
