@@ -90,6 +90,7 @@ Discovery discover_plugins(const Config& config, const std::string& executable_d
       for (auto& warning : exec->warnings) out.warnings.push_back(std::move(warning));
       dispatch::WorkerDefinition w;
       w.id = exec->plugin.path;
+      w.manifest = exec->plugin.path;
       w.spawn = std::move(exec->spawn);
       w.plugins = {exec->plugin};
       w.watch_paths = std::move(exec->watch_paths);

@@ -4,6 +4,7 @@
 
 #include "dispatch/dispatcher.h"
 #include "sgeventd/json.h"
+#include "workers/manifest.h"
 
 namespace sgeventd::dispatch {
 
@@ -51,6 +52,15 @@ void Dispatcher::supervise(std::size_t wi) {
 }
 
 void Dispatcher::start_session(WorkerSlot& w) {
+  if (!w.def.manifest.empty()) {
+    auto exec = workers::load_exec_plugin(w.def.manifest);
+    if (exec) {
+      w.def.spawn = std::move(exec->spawn);
+    } else {
+      log_->error("Cannot read {} again, starting it as it was: {}", w.def.manifest,
+                  exec.error().describe());
+    }
+  }
   workers::SessionOptions o;
   o.hello = options_.hello;
   o.hello.worker_id = w.def.id;
@@ -74,7 +84,8 @@ void Dispatcher::start_session(WorkerSlot& w) {
 void Dispatcher::pump(WorkerSlot& w) {
   if (!w.session || !w.session->ready() || stopping_) return;
   const auto now = clock_.now();
-  while (!w.queue.empty() && w.session->can_send()) {
+  while (!w.queue.empty() && w.session->can_send() &&
+         (!w.strict || w.session->in_flight_count() == 0)) {
     QueuedEvent& q = w.queue.front();
     if (q.not_before > now) break;
     // Matched again now: a reload may have changed the callbacks since it was queued.
@@ -160,6 +171,10 @@ void Dispatcher::on_loaded(workers::WorkerSession& s, const workers::Loaded& loa
     logging_.set_plugin_emails(p->key.name, log::PluginEmails::to(std::move(to)));
   }
   p->callbacks = std::move(callbacks);
+  w->strict = options_.retry.retries > 0;
+  for (const auto& plugin : w->plugins) {
+    for (const auto& c : plugin->callbacks) w->strict = w->strict || c.info.stop_on_error;
+  }
   const bool was_on_feed = p->on_feed();
   p->loaded = true;
   log->info("Loaded {} with {} callback(s)", p->key.path, p->callbacks.size());

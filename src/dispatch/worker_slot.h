@@ -31,6 +31,8 @@ struct WorkerDefinition {
   workers::SpawnSpec spawn;
   std::vector<workers::PluginRef> plugins;
   std::vector<std::string> watch_paths;  // a change reloads the worker
+  // An exec plugin's manifest, read again at every start so an edit to it takes effect.
+  std::string manifest;
 };
 
 // Where a plugin starts (resolved from the state by the engine).
@@ -98,6 +100,9 @@ struct WorkerSlot {
   std::map<std::uint64_t, QueuedEvent> in_flight;  // by seq
   std::size_t regular_queued = 0;                  // queue entries that are new, in id order
   std::int64_t last_sent_regular = 0;
+  // One event at a time: a callback with stopOnError (or any retries) must stop the plugin
+  // before it runs the next event, as in shotgunEvents; pipelining would run events past it.
+  bool strict = false;
 
   enum class Mode { kFeed, kCatchUp } mode = Mode::kFeed;
   std::int64_t fetched_upto = 0;  // catch-up: ids up to here are read

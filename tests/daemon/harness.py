@@ -49,6 +49,7 @@ class Sandbox:
             self.proc.kill()
             raise RuntimeError("sandbox did not start: %r" % line)
         self.url = line.split(" ", 1)[1]
+        self.hidden = set()  # reserved ids: not events (yet)
 
     def control(self, action, body=None):
         request = urllib.request.Request(
@@ -61,7 +62,20 @@ class Sandbox:
         """Writes `count` events (plus, the first time, the Shot they edit): the new ids."""
         before = self.last_id()
         answer = self.control("generate", {"count": count})
-        return list(range(before + 1, answer["last_id"] + 1))
+        return [i for i in range(before + 1, answer["last_id"] + 1) if i not in self.hidden]
+
+    def reserve(self, count):
+        """Ids allocated now and committed later (a long transaction): a gap for readers."""
+        ids = self.control("reserve", {"count": count})["ids"]
+        self.hidden.update(ids)
+        return ids
+
+    def commit(self, ids):
+        self.control("commit", {"ids": ids})
+        self.hidden.difference_update(ids)
+
+    def discard(self, ids):
+        self.control("discard", {"ids": ids})
 
     def last_id(self):
         return self.control("status")["last_event_id"]

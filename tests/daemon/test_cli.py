@@ -1,0 +1,78 @@
+"""The daemon's verbs as an operator uses them: start (daemonized), status, reload, restart,
+stop; and their exit codes (docs/cli.md)."""
+
+import os
+import signal
+
+from harness import DaemonTestCase, wait_for
+
+
+class Verbs(DaemonTestCase):
+    def tearDown(self):
+        for d in self.daemons:  # daemonized ones are not our children: stop them by pid
+            try:
+                with open(d.pid_file) as f:
+                    os.kill(int(f.read().strip()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        super().tearDown()
+
+    def test_start_status_reload_restart_stop(self):
+        d = self.daemon({"a": ""})
+        started = d.cli("start")
+        self.assertEqual(started.returncode, 0, started.stderr)
+        self.assertIn("started (pid", started.stdout)
+        with open(d.pid_file) as f:
+            pid = int(f.read())
+
+        again = d.cli("start")
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("already running (pid %d" % pid, again.stderr)
+
+        wait_for(lambda: "Polling" in d.log())
+        ids = self.site.generate(50)
+        wait_for(lambda: len(d.records("a")) >= 50)
+        wait_for(lambda: d.status()[1].get("plugins", [{}])[0].get("cursor") == ids[-1],
+                 what="status to show the cursor")
+        status = d.cli("status")
+        self.assertEqual(status.returncode, 0)
+        self.assertIn("running (pid %d)" % pid, status.stdout)
+        self.assertIn("a: active, cursor %d, lag 0" % ids[-1], status.stdout)
+
+        reload = d.cli("reload")
+        self.assertEqual(reload.returncode, 0, reload.stderr)
+        wait_for(lambda: "Reloading every plugin" in d.log())
+        more = self.site.generate(20)
+        wait_for(lambda: len(d.records("a")) >= 70)
+
+        restarted = d.cli("restart")
+        self.assertEqual(restarted.returncode, 0, restarted.stderr)
+        with open(d.pid_file) as f:
+            self.assertNotEqual(int(f.read()), pid)
+        last = self.site.generate(20)
+        wait_for(lambda: len(d.records("a")) >= 90)
+
+        stopped = d.cli("stop")
+        self.assertEqual(stopped.returncode, 0, stopped.stderr)
+        self.assertIn("stopped", stopped.stdout)
+        self.assertFalse(os.path.exists(d.pid_file))
+        self.assertEqual(d.cli("status").returncode, 3)
+        self.assertEqual(d.cli("stop").returncode, 0)  # stopping a stopped daemon is fine
+        self.assertEqual(d.cli("reload").returncode, 3)
+        self.assert_exactly_once_in_order(d.records("a"), ids + more + last)
+
+    def test_start_reports_why_the_daemon_could_not_start(self):
+        d = self.daemon({"a": ""})
+        with open(d.state_file, "wb") as f:
+            f.write(b"garbage" * 1000)
+        answer = d.cli("start")
+        self.assertEqual(answer.returncode, 1)
+        self.assertIn("state", answer.stderr)
+        self.assertFalse(os.path.exists(d.pid_file))
+
+    def test_bad_config_is_exit_2_for_every_verb(self):
+        d = self.daemon({"a": ""}, {"queue_size": "-3"})
+        for verb in ("start", "stop", "restart", "status", "reload", "foreground"):
+            answer = d.cli(verb)
+            self.assertEqual(answer.returncode, 2, verb)
+            self.assertIn("queue_size", answer.stderr, verb)

@@ -1,0 +1,140 @@
+"""Plugins misbehaving: crashing, crash-looping, hanging, leaking, failing with and without
+stopOnError, retries, dead letters, reactivation. The other plugins never notice."""
+
+import os
+import sqlite3
+import time
+
+from harness import DaemonTestCase, wait_for
+
+
+def dead_letters(d):
+    with sqlite3.connect("file:%s?mode=ro" % d.state_file, uri=True) as db:
+        return db.execute("SELECT event_id, callback, error FROM dead_letters ORDER BY event_id").fetchall()
+
+
+def plugin_row(d, name):
+    with sqlite3.connect("file:%s?mode=ro" % d.state_file, uri=True) as db:
+        return db.execute("SELECT cursor, status, reason FROM plugins WHERE name = ?",
+                          (name,)).fetchone()
+
+
+class PluginFailures(DaemonTestCase):
+    def test_a_crashing_worker_is_restarted_and_the_event_sent_again(self):
+        d = self.daemon({"crashy": "--crash-on 30", "calm": ""})
+        d.start()
+        ids = self.site.generate(50)
+        wait_for(lambda: len(d.records("crashy")) >= 50 and len(d.records("calm")) >= 50)
+        d.stop()
+        self.assert_exactly_once_in_order(d.records("calm"), ids)
+        # The 30th event killed the first process before it was recorded: the restarted worker
+        # got it again (with the others in flight); nothing was skipped or repeated.
+        self.assert_exactly_once_in_order(d.records("crashy"), ids)
+        self.assertIn("signal 6", d.plugin_log("crashy"))
+
+    def test_a_crash_loop_is_quarantined_and_the_others_keep_going(self):
+        d = self.daemon({"broken": "--crash-every", "calm": ""})
+        d.start()
+        ids = self.site.generate(30)
+        wait_for(lambda: "quarantined" in d.log(), what="quarantine")
+        more = self.site.generate(30)
+        wait_for(lambda: len(d.records("calm")) >= 60)
+        code, status = d.status()
+        self.assertEqual(code, 0)
+        broken = [p for p in status["plugins"] if p["name"] == "broken"][0]
+        wait_for(lambda: [p for p in d.status()[1]["plugins"] if p["name"] == "broken"][0]["worker"]
+                 == "quarantined")
+        d.stop()
+        self.assert_exactly_once_in_order(d.records("calm"), ids + more)
+        self.assertEqual(d.records("broken"), [])
+        # Its cursor never moved past what it did not handle.
+        self.assertLess(plugin_row(d, "broken")[0], ids[0])
+        del broken
+
+    def test_a_hung_callback_is_killed_and_the_event_parked(self):
+        d = self.daemon({"hangs": "--hang-on 12", "calm": ""}, {"callback_timeout": "1"})
+        d.start()
+        ids = self.site.generate(20)
+        wait_for(lambda: len(d.records("hangs")) >= 19 and len(d.records("calm")) >= 20)
+        d.stop()
+        self.assert_exactly_once_in_order(d.records("calm"), ids)
+        # The test worker registers stopOnError=False: the event that hung is a dead letter,
+        # the rest went on.
+        letters = dead_letters(d)
+        self.assertEqual([row[0] for row in letters], [ids[11]])
+        self.assertIn("Timeout", letters[0][2])
+        self.assertEqual(sorted(d.records("hangs")), [i for i in ids if i != ids[11]])
+
+    def test_a_leaking_worker_is_restarted_at_its_memory_limit(self):
+        d = self.daemon({"leaky": "--leak-mb 8 --sleep-ms 50", "calm": ""}, {"worker_memory_limit": "60"})
+        d.start()
+        ids = self.site.generate(40)
+        wait_for(lambda: len(set(d.records("leaky"))) >= 40 and len(d.records("calm")) >= 40)
+        d.stop()
+        self.assert_exactly_once_in_order(d.records("calm"), ids)
+        self.assertEqual(set(d.records("leaky")), set(ids))
+        self.assertIn("memory", d.plugin_log("leaky").lower())
+
+    def test_stop_on_error_deactivates_until_the_plugin_is_fixed(self):
+        d = self.daemon({"strict": "--fail-on 3 --stop-on-error", "calm": ""})
+        d.start()
+        ids = self.site.generate(20)
+        wait_for(lambda: "deactivated" in d.plugin_log("strict"))
+        wait_for(lambda: len(d.records("calm")) >= 20)
+        self.assertEqual(d.records("strict"), ids[:3])  # stopped at the failing event
+        self.assertEqual(plugin_row(d, "strict")[1], "deactivated")
+        # The fix: the plugin's manifest changes; it comes back from the failing event.
+        d.add_plugin("strict", "--stop-on-error")
+        more = self.site.generate(10)
+        wait_for(lambda: len(d.records("strict")) >= 3 + 30)
+        d.stop()
+        received = d.records("strict")
+        self.assertEqual(received[:3], ids[:3])
+        self.assert_exactly_once_in_order(received[3:], ids[2:] + more)
+        self.assertEqual(plugin_row(d, "strict")[1], "active")
+
+    def test_retries_then_success_leave_no_dead_letter(self):
+        d = self.daemon({"flaky": "--fail-on 3"}, {"retries": "2", "retry_backoff": "0.1"})
+        d.start()
+        ids = self.site.generate(10)
+        wait_for(lambda: len(d.records("flaky")) >= 11)
+        d.stop()
+        received = d.records("flaky")
+        self.assertEqual(received, ids[:3] + ids[2:])  # the 3rd event ran twice, in place
+        self.assertEqual(dead_letters(d), [])
+        self.assertIn("attempt 1", d.plugin_log("flaky"))
+
+    def test_without_stop_on_error_the_event_is_parked_and_the_plugin_goes_on(self):
+        d = self.daemon({"lenient": "--fail-on 4"})
+        d.start()
+        ids = self.site.generate(10)
+        wait_for(lambda: len(d.records("lenient")) >= 10)
+        wait_for(lambda: plugin_row(d, "lenient")[0] == ids[-1], what="the cursor to pass it")
+        d.stop()
+        self.assertEqual([row[0] for row in dead_letters(d)], [ids[3]])
+
+    def test_reactivation_delay_brings_a_deactivated_plugin_back(self):
+        d = self.daemon({"strict": "--fail-on 2 --stop-on-error"}, {"reactivation": "1"})
+        d.start()
+        ids = self.site.generate(10)
+        wait_for(lambda: "reactivated" in d.plugin_log("strict"))
+        wait_for(lambda: set(d.records("strict")) >= set(ids))
+        d.stop()
+        received = d.records("strict")
+        # The failing event came back first after reactivation, then the rest in order.
+        self.assertEqual(received[:2], ids[:2])
+        self.assertEqual(received[2:], ids[1:])
+
+    def test_an_edited_plugin_is_reloaded_without_replaying(self):
+        d = self.daemon({"a": ""})
+        d.start()
+        ids = self.site.generate(100)
+        wait_for(lambda: len(d.records("a")) >= 100)
+        time.sleep(0.01)
+        d.add_plugin("a", "--callbacks 2")  # the edit
+        wait_for(lambda: "Reloading worker" in d.log(), what="the reload")
+        more = self.site.generate(100)
+        wait_for(lambda: len(d.records("a")) >= 200)
+        d.stop()
+        self.assert_exactly_once_in_order(d.records("a"), ids + more)
+
