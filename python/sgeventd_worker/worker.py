@@ -50,6 +50,7 @@ def _decode_line(text):
     if end != len(text) and text[end:].strip():
         raise ValueError("Extra data at column %d" % (end + 1))
     return value
+_UNSET = object()
 # Results of an event that took less than this are held while more input is waiting.
 _HOLD_BELOW_S = 0.002
 
@@ -237,7 +238,12 @@ class Worker(object):
             t0 = perf_counter()
             try:
                 if use_session_uuid and cb.sg_is_real:
-                    cb.sg.set_session_uuid(event.get("session_uuid"))
+                    # Set only when it changes (events come in bursts from one session);
+                    # shotgun_api3 and the stand-in both keep it in sg.config.session_uuid.
+                    session_uuid = event.get("session_uuid")
+                    sg = cb.sg
+                    if getattr(getattr(sg, "config", None), "session_uuid", _UNSET) != session_uuid:
+                        sg.set_session_uuid(session_uuid)
                 cb.fn(cb.sg, cb.logger, event, cb.args)
             except BaseException as e:  # as shotgunEvents: SystemExit in a plugin is an error
                 t1 = perf_counter()
