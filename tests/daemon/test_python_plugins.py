@@ -353,6 +353,28 @@ class WorkerPerPath(PythonPluginTestCase):
             self.assertEqual(r["seen_before"], order[:order.index(r["plugin"])])
 
 
+class Migration(PythonPluginTestCase):
+    def test_a_shotgunEvents_state_file_is_imported_and_plugins_resume_after_it(self):
+        import datetime
+        import pickle
+
+        shot = self.new_shot()
+        handled = self.describe(shot, "done1", "done2")  # what shotgunEvents had processed
+        missed = self.describe(shot, "while-switching")  # written between the two daemons
+        d = self.pydaemon(["steady"])
+        expiry = datetime.datetime.now() + datetime.timedelta(minutes=5)
+        with open(d.state_file, "wb") as f:  # the original's format and pickle protocol
+            pickle.dump({d.plugin_dir: {"steady": (handled[-1], {handled[-1] + 1000: expiry})}},
+                        f, protocol=pickle.HIGHEST_PROTOCOL)
+        d.start()
+        self.assertIn("Imported the shotgunEvents state: 1 plugin(s), 1 gap(s)", d.log())
+        self.assertTrue(os.path.exists(d.state_file + ".legacy"))
+        later = self.describe(shot, "after")
+        self.wait_ids(d, "steady", later)
+        d.stop()
+        self.assertEqual(d.ids("steady"), missed + later)
+
+
 class ShotgunEventsExamples(PythonPluginTestCase):
     """shotgunsoftware/shotgunEvents' src/examplePlugins, unchanged, read from a git mirror at
     test time, each in its own worker (worker_per = plugin) under the daemon."""
