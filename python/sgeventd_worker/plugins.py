@@ -11,9 +11,10 @@ plugins run unchanged:
 - a callback is named by its ``__name__``, or ``<ClassName>_<hex id>`` for callable objects;
   its logger is ``plugin.<plugin>.<callback>``; it gets its own connection.
 
-What the original did with a failure (log, deactivate) is the daemon's job now: this module
-only describes failures precisely (error line, traceback without the worker's frames, and the
-plugin frame's local variables).
+What the original did with a failure is shared with the daemon now: this module describes
+failures precisely (error line, traceback without the worker's frames, and the plugin frame's
+local variables); the worker stops running a plugin whose stopOnError callback raised (as the
+original deactivates it) and the daemon logs, retries and restarts.
 """
 
 import importlib.machinery
@@ -106,6 +107,7 @@ class Callback(object):
         "script_name",
         "ok_prefix",
         "entry_prefix",
+        "skipped_entry",
     )
 
     def to_json(self):
@@ -139,6 +141,9 @@ class Plugin(object):
         self.callbacks = []
         self.emails = True
         self.module = None
+        # Set once a stopOnError callback raised: shotgunEvents deactivates such a plugin at
+        # once, so the worker runs none of its callbacks any more (until it is restarted).
+        self.stopped = False
         self.logger = logging.getLogger("plugin." + name)
         self.logger.setLevel(host.log_level)
         self.logger.config = host.site_config
@@ -188,6 +193,12 @@ class Plugin(object):
         # Precomputed result text: the success path only appends the duration.
         cb.entry_prefix = '{"plugin":%s,"index":%d' % (json.dumps(self.name), cb.index)
         cb.ok_prefix = cb.entry_prefix + ',"ok":true,"duration_ms":'
+        # The answer for a callback not run because its plugin stopped (protocol feature
+        # "stop_on_error", docs/plugin-protocol.md).
+        cb.skipped_entry = cb.entry_prefix + (
+            ',"ok":false,"skipped":true,"duration_ms":0,"error":%s}'
+            % json.dumps("skipped: plugin %s stopped after an error" % self.name)
+        )
         self.callbacks.append(cb)
 
     # --- loading ------------------------------------------------------------------------

@@ -51,6 +51,8 @@ def _decode_line(text):
         raise ValueError("Extra data at column %d" % (end + 1))
     return value
 _UNSET = object()
+# Protocol v1 additions this worker implements (the hello answer's "features").
+FEATURES = ("stop_on_error",)
 # Results of an event that took less than this are held while more input is waiting.
 _HOLD_BELOW_S = 0.002
 
@@ -141,6 +143,7 @@ class Worker(object):
                 "protocol": PROTOCOL_VERSION,
                 "worker": "%s %s" % (WORKER_NAME, __version__),
                 "runtime": _runtime(),
+                "features": list(FEATURES),
             }
         )
         return None
@@ -212,7 +215,6 @@ class Worker(object):
         attribution = self.attribution
         stdout = self.stdout
         entries = []
-        stopped = None
         started = t1 = perf_counter()
         for ref in refs:
             try:
@@ -224,15 +226,9 @@ class Worker(object):
             except (KeyError, IndexError, TypeError):
                 entries.append(self._missing_entry(ref))
                 continue
-            if stopped is not None and plugin_name in stopped:
-                entries.append(
-                    cb.entry_prefix
-                    + ',"ok":false,"skipped":true,"duration_ms":0,"error":%s,"traceback":""}'
-                    % _dumps(
-                        "not run: an earlier callback of plugin %s failed on this event and "
-                        "has stopOnError set" % plugin_name
-                    )
-                )
+            plugin = plugins[plugin_name]
+            if plugin.stopped:
+                entries.append(cb.skipped_entry)
                 continue
             attribution.current = plugin_name
             t0 = perf_counter()
@@ -260,9 +256,7 @@ class Worker(object):
                 )
                 del tb, e
                 if cb.stop_on_error:
-                    if stopped is None:
-                        stopped = set()
-                    stopped.add(plugin_name)
+                    plugins[plugin_name].stopped = True
             else:
                 t1 = perf_counter()
                 entries.append(cb.ok_prefix + "%.3f}" % ((t1 - t0) * 1000.0))
