@@ -6,9 +6,10 @@ and 1 and points the originals elsewhere: fd 0 at /dev/null (a plugin's ``input(
 process can never eat protocol lines) and fd 1 at the worker's stderr (which the daemon logs at
 WARNING). Python-level ``print()`` is handled separately (logbridge.PrintRedirect).
 
-Reading is done with ``os.read`` into our own line buffer rather than a file object: the worker
-then knows whether more complete lines are already waiting, which lets it hold small results
-back and send several with one write while the daemon is pipelining (see Writer).
+Reading is done with ``os.read`` in large chunks into our own line buffer rather than with a
+file object's readline: one decode and one split per chunk, and the worker knows whether more
+complete lines are already waiting, which lets it hold small results back and send all those
+of one chunk with one write while the daemon is pipelining (see Writer).
 """
 
 import os
@@ -34,48 +35,73 @@ def take_standard_streams():
 
 
 class LineReader(object):
-    """Splits the daemon's byte stream into lines (bytes, without the newline)."""
+    """Splits the daemon's byte stream into lines.
+
+    Each ``os.read`` takes whatever is waiting (up to 1 MiB); the complete lines of it are
+    decoded from UTF-8 with one call and split with one call, and queued in ``lines`` as str
+    (without the newline). A line that is not valid UTF-8 is queued as its bytes, for the
+    caller to report. The bytes after the last newline wait for the next read.
+    """
 
     def __init__(self, fd):
         self._fd = fd
         self.lines = deque()  # complete lines not read yet (public: cheap to test)
-        self._partial = []  # pieces of an unfinished line
+        self._partial = []  # pieces of an unfinished line (bytes)
         self.eof = False
 
     def has_line(self):
         """True when a complete line is already buffered (reading it will not block)."""
         return bool(self.lines)
 
+    def fill(self):
+        """Read once (blocking) and queue the complete lines; False at end of input."""
+        if self.eof:
+            return False
+        chunk = os.read(self._fd, _READ_SIZE)
+        partial = self._partial
+        if not chunk:
+            self.eof = True
+            if not partial:
+                return False
+            # A last line without its newline is still a line.
+            self._queue(b"".join(partial))
+            self._partial = []
+            return True
+        last = chunk.rfind(b"\n")
+        if last < 0:
+            partial.append(chunk)
+            return True
+        if partial:
+            partial.append(chunk[:last])
+            whole = b"".join(partial)
+            self._partial = partial = []
+        else:
+            whole = chunk[:last]
+        if last + 1 < len(chunk):
+            partial.append(chunk[last + 1:])
+        self._queue(whole)
+        return True
+
+    def _queue(self, whole):
+        try:
+            self.lines.extend(whole.decode("utf-8").split("\n"))
+        except UnicodeDecodeError:
+            for line in whole.split(b"\n"):
+                try:
+                    self.lines.append(line.decode("utf-8"))
+                except UnicodeDecodeError:
+                    self.lines.append(line)
+
     def readline(self):
-        """The next non-empty line, or None at end of input."""
+        """The next non-empty line (str, or bytes if it is not UTF-8), or None at the end."""
         lines = self.lines
         while True:
             while lines:
                 line = lines.popleft()
                 if line:
                     return line
-            if self.eof:
+            if not self.fill():
                 return None
-            chunk = os.read(self._fd, _READ_SIZE)
-            if not chunk:
-                self.eof = True
-                # A last line without its newline is still a line.
-                if self._partial:
-                    lines.append(b"".join(self._partial))
-                    self._partial = []
-                continue
-            if b"\n" not in chunk:
-                self._partial.append(chunk)
-                continue
-            parts = chunk.split(b"\n")
-            if self._partial:
-                self._partial.append(parts[0])
-                parts[0] = b"".join(self._partial)
-                self._partial = []
-            tail = parts.pop()
-            if tail:
-                self._partial.append(tail)
-            lines.extend(parts)
 
 
 class Writer(object):

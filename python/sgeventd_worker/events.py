@@ -9,7 +9,8 @@ This runs once per event and is on the hot path, so it avoids walking the whole 
 can: a datetime value always ends its JSON string with ``Z"``, so the raw line is counted for
 that pair first. With none, nothing is converted; with exactly one and ``created_at`` being it,
 only ``created_at`` is; otherwise every value is visited. Conversions are cached by string
-(events come in bursts sharing the same second), which is safe because datetimes are immutable.
+(events come in bursts sharing the same second) and by UTC minute, which is safe because
+datetimes are immutable.
 """
 
 import re
@@ -49,11 +50,14 @@ class LocalTimezone(tzinfo):
     in the plugins' favour: the hour repeated when DST ends is told apart with ``fold``
     (shotgun_api3 asks mktime to guess and gets either answer), and the offset is cached per
     wall-clock half hour, because every ``isoformat()``, ``strftime`` or comparison of an aware
-    datetime asks for it and DST changes happen on the hour or half hour.
+    datetime asks for it and DST changes happen on the hour or half hour (and in a zone with
+    one offset all year, ``utcoffset`` returns it at once).
     """
 
     _std = timedelta(seconds=-_time.timezone)
     _dst = timedelta(seconds=-_time.altzone) if _time.daylight else _std
+    if _dst == _std:  # one offset all year (UTC servers): utcoffset answers at once
+        _dst = _std
 
     def __init__(self):
         self._isdst_by_hour = {}
@@ -84,7 +88,13 @@ class LocalTimezone(tzinfo):
         return matches[1] if dt.fold and len(matches) > 1 else matches[0]
 
     def utcoffset(self, dt):
-        return self._dst if self._isdst(dt) else self._std
+        if self._dst is self._std:
+            return self._std
+        key = (dt.year, dt.month, dt.day, dt.hour, dt.minute >= 30, dt.fold)
+        isdst = self._isdst_by_hour.get(key)
+        if isdst is None:
+            isdst = self._isdst(dt)
+        return self._dst if isdst else self._std
 
     def dst(self, dt):
         return (self._dst - self._std) if self._isdst(dt) else _ZERO
@@ -114,43 +124,54 @@ class LocalTimezone(tzinfo):
 
 UTC = Utc()
 LOCAL = LocalTimezone()
-_cache = {}
-_shift_cache = {}
+_cache = {}  # datetime string -> aware datetime
+_minutes = {}  # "YYYY-MM-DDTHH:MM:" (UTC) -> (the local aware datetime at :00, its fold)
+# "SSZ" -> the seconds to add to the minute: validates and converts the end of the string.
+_SECONDS = dict(("%02dZ" % n, timedelta(seconds=n)) for n in range(60))
 
 
 def to_datetime(text):
-    """The aware local datetime a shotgun_api3 datetime string means, or None if it is not one."""
+    """The aware local datetime a shotgun_api3 datetime string means, or None if it is not one.
+
+    Strings are cached, and so is the start of each UTC minute: the local offset (and fold) is
+    the same for a whole minute (time zone changes happen on whole minutes), so a string not
+    seen before costs two dictionary lookups and an addition once its minute is known.
+    """
     value = _cache.get(text)
     if value is not None:
         return value
-    if not _DATETIME_RE.match(text):
+    minute = _minutes.get(text[:17])
+    if minute is None:
+        minute = _new_minute(text)
+        if minute is None:
+            return None
+    seconds = _SECONDS.get(text[17:])
+    if seconds is None:
         return None
-    try:
-        naive = datetime(
-            int(text[0:4]),
-            int(text[5:7]),
-            int(text[8:10]),
-            int(text[11:13]),
-            int(text[14:16]),
-            int(text[17:19]),
-        )
-    except ValueError:  # 2024-02-30: shotgun_api3 leaves such a string alone too
-        return None
-    # The local offset (and fold) is the same for a whole UTC half hour: ask the C library
-    # once per half hour, not once per second.
-    half_hour = text[:14] + ("1" if text[14] >= "3" else "0")
-    shift = _shift_cache.get(half_hour)
-    if shift is None:
-        value = LOCAL.fromutc(naive.replace(tzinfo=LOCAL))
-        if len(_shift_cache) >= 4096:
-            _shift_cache.clear()
-        _shift_cache[half_hour] = (value.replace(tzinfo=None) - naive, value.fold)
-    else:
-        value = (naive + shift[0]).replace(tzinfo=LOCAL, fold=shift[1])
+    value = minute[0] + seconds  # wall-clock arithmetic: tzinfo kept, fold reset
+    if minute[1]:
+        value = value.replace(fold=1)
     if len(_cache) >= 4096:
         _cache.clear()
     _cache[text] = value
     return value
+
+
+def _new_minute(text):
+    if not _DATETIME_RE.match(text):
+        return None
+    try:
+        naive = datetime(
+            int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16])
+        )
+    except ValueError:  # 2024-02-30: shotgun_api3 leaves such a string alone too
+        return None
+    local = LOCAL.fromutc(naive.replace(tzinfo=LOCAL))
+    minute = (local.replace(fold=0), local.fold)
+    if len(_minutes) >= 4096:
+        _minutes.clear()
+    _minutes[text[:17]] = minute
+    return minute
 
 
 def _convert(data):
@@ -180,12 +201,17 @@ def _convert(data):
 def convert_datetimes(event, line):
     """Convert the datetimes of ``event`` (decoded from ``line``, the raw JSON text)."""
     count = line.count('Z"')
-    if not count:
-        return event
+    if count:
+        convert_counted(event, count)
+    return event
+
+
+def convert_counted(event, count):
+    """Convert the datetimes of ``event``, whose JSON text has ``count`` (> 0) ``Z"`` pairs."""
     if count == 1:
         created = event.get("created_at")
         if created.__class__ is str and len(created) == 20:
-            converted = to_datetime(created)
+            converted = _cache.get(created) or to_datetime(created)
             if converted is not None:
                 event["created_at"] = converted
                 return event

@@ -22,7 +22,7 @@ from time import perf_counter
 from sgeventd_worker import PROTOCOL_VERSION, WORKER_NAME, __version__
 from sgeventd_worker.channel import LineReader, Writer, take_standard_streams
 from sgeventd_worker.connections import STANDIN_DIR_NAME, Connections, install_stand_in
-from sgeventd_worker.events import convert_datetimes
+from sgeventd_worker.events import convert_counted, convert_datetimes
 from sgeventd_worker.logbridge import Attribution, PrintRedirect, install_handler
 from sgeventd_worker.plugins import (
     Plugin,
@@ -51,6 +51,15 @@ def _decode_line(text):
         raise ValueError("Extra data at column %d" % (end + 1))
     return value
 _UNSET = object()
+# How the daemon writes an event message (src/workers/protocol.cpp, append_event); see
+# Worker.on_daemon_event.
+_EVENT_HEAD = '{"type":"event","seq":'
+_SEQ_AT = len(_EVENT_HEAD)
+_LATE_FALSE = ',"late":false,"event":'
+_LATE_TRUE = ',"late":true,"event":'
+_CALLBACKS = ',"callbacks":'
+# At most this many results are held back at once.
+_HOLD_AT_MOST = 256
 # Protocol v1 additions this worker implements (the hello answer's "features").
 FEATURES = ("stop_on_error",)
 # Results of an event that took less than this are held while more input is waiting.
@@ -80,6 +89,8 @@ class Worker(object):
         self.worker_id = ""
         self._warned_no_shotgun = False
         self._site_config_sections = {}
+        # The callbacks lists of daemon events already seen, resolved (see on_daemon_event).
+        self._tails = {}
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -165,6 +176,7 @@ class Worker(object):
             )
             return
         self._ensure_site_config()
+        self._tails.clear()
         self.plugins.pop(name, None)
         self.attribution.set_plugins(list(self.plugins) + [name])
         self.attribution.current = name
@@ -201,6 +213,7 @@ class Worker(object):
             gc.freeze()
 
     def on_event(self, msg, text):
+        """An event message decoded the general way (any key order, any spacing)."""
         try:
             seq = msg["seq"]
             event = msg["event"]
@@ -208,29 +221,92 @@ class Worker(object):
         except KeyError as e:
             self.send_error("an event needs seq, event and callbacks (no %s)" % e, msg.get("seq"))
             return
+        if seq.__class__ is not int:
+            self.send_error("event without an integer seq", seq)
+            return
         if event.__class__ is dict:
             convert_datetimes(event, text)
+        self.dispatch(seq, event, self._resolve(refs))
+
+    def on_daemon_event(self, text):
+        """An event message as the daemon lays it out, parsed in place; False if it is not.
+
+        ``{"type":"event","seq":N,"late":B,"event":{...},"callbacks":[...]}`` is what the daemon
+        writes (src/workers/protocol.cpp, append_event): seq and late are read by hand, the
+        event by the C scanner at its offset, and the callbacks list text (the same for every
+        event a worker gets, save a few combinations) is looked up among the ones already
+        resolved. Anything else, including an invalid line, takes the general path, which
+        gives the same answer or error.
+        """
+        comma = text.find(",", _SEQ_AT)
+        digits = text[_SEQ_AT:comma]
+        if not (digits.isdigit() and digits.isascii()) or (digits[0] == "0" and digits != "0"):
+            return False
+        if text.startswith(_LATE_FALSE, comma):
+            start = comma + len(_LATE_FALSE)
+        elif text.startswith(_LATE_TRUE, comma):
+            start = comma + len(_LATE_TRUE)
+        else:
+            return False
+        try:
+            event, end = _scan_once(text, start)
+        except (StopIteration, ValueError):
+            return False
+        tail = text[end:]
+        resolved = self._tails.get(tail)
+        if resolved is None:
+            if not tail.startswith(_CALLBACKS):
+                return False
+            try:
+                refs, stop = _scan_once(tail, len(_CALLBACKS))
+            except (StopIteration, ValueError):
+                return False
+            if refs.__class__ is not list or tail[stop:].strip() != "}":
+                return False
+            resolved = self._resolve(refs)
+            if len(self._tails) >= 256:
+                self._tails.clear()
+            self._tails[tail] = resolved
+        if event.__class__ is dict:
+            count = text.count('Z"', start, end)
+            if count:
+                convert_counted(event, count)
+        self.dispatch(int(digits), event, resolved)
+        return True
+
+    def _resolve(self, refs):
+        """An event's ``callbacks`` as (plugin, callback, None), or (None, None, the answer)
+        for a callback this worker does not have."""
         plugins = self.plugins
+        resolved = []
+        for ref in refs:
+            try:
+                plugin = plugins[ref["plugin"]]
+                index = ref["index"]
+                cb = plugin.callbacks[index]
+                if index < 0:
+                    raise IndexError(index)
+            except (KeyError, IndexError, TypeError):
+                resolved.append((None, None, self._missing_entry(ref)))
+                continue
+            resolved.append((plugin, cb, None))
+        return resolved
+
+    def dispatch(self, seq, event, resolved):
+        """Run the resolved callbacks on ``event`` in order and answer ``result`` ``seq``."""
         use_session_uuid = self.use_session_uuid
         attribution = self.attribution
         stdout = self.stdout
         entries = []
         started = t1 = perf_counter()
-        for ref in refs:
-            try:
-                plugin_name = ref["plugin"]
-                index = ref["index"]
-                cb = plugins[plugin_name].callbacks[index]
-                if index < 0:
-                    raise IndexError(index)
-            except (KeyError, IndexError, TypeError):
-                entries.append(self._missing_entry(ref))
+        for plugin, cb, missing in resolved:
+            if cb is None:
+                entries.append(missing)
                 continue
-            plugin = plugins[plugin_name]
             if plugin.stopped:
                 entries.append(cb.skipped_entry)
                 continue
-            attribution.current = plugin_name
+            attribution.current = plugin.name
             t0 = perf_counter()
             try:
                 if use_session_uuid and cb.sg_is_real:
@@ -256,21 +332,20 @@ class Worker(object):
                 )
                 del tb, e
                 if cb.stop_on_error:
-                    plugins[plugin_name].stopped = True
+                    plugin.stopped = True
             else:
                 t1 = perf_counter()
                 entries.append(cb.ok_prefix + "%.3f}" % ((t1 - t0) * 1000.0))
             if stdout.partial:
                 stdout.flush()
-        if seq.__class__ is not int:
-            self.send_error("event without an integer seq", seq)
-            return
-        # Hold the answer of a fast event while the next one is already here (see Writer).
-        hold = bool(self.reader.lines) and t1 - started < _HOLD_BELOW_S
-        self.writer.send(
+        # Hold the answer of a fast event while the next one is already here: everything held
+        # leaves with one write once the input read so far is used up (see run).
+        writer = self.writer
+        writer.send(
             '{"type":"result","seq":%d,"results":[%s]}\n'
             % (seq, entries[0] if len(entries) == 1 else ",".join(entries)),
-            hold,
+            bool(self.reader.lines) and t1 - started < _HOLD_BELOW_S
+            and len(writer.held) < _HOLD_AT_MOST,
         )
 
     def _missing_entry(self, ref):
@@ -297,50 +372,76 @@ class Worker(object):
         """Serve until shutdown or end of input; returns the exit status."""
         reader = self.reader
         writer = self.writer
-        decode = _decode_line
         held = writer.held
         lines = reader.lines
+        next_line = lines.popleft
+        fill = reader.fill
+        daemon_event = self.on_daemon_event
         while True:
-            if held and not lines:
-                writer.flush()
-            line = reader.readline()
-            if line is None:
-                writer.flush()
-                return 0
-            try:
-                text = line.decode("utf-8")
-                msg = decode(text)
-            except ValueError as e:
-                self.send_error("not a JSON line: %s" % e)
-                continue
-            if msg.__class__ is not dict:
-                self.send_error("a message must be a JSON object")
-                continue
-            kind = msg.get("type")
-            try:
-                if kind == "event":
-                    self.on_event(msg, text)
-                elif kind == "ping":
-                    self.send({"type": "pong", "seq": msg.get("seq")})
-                elif kind == "load":
-                    self.on_load(msg)
-                elif kind == "hello":
-                    status = self.on_hello(msg)
-                    if status is not None:
-                        writer.flush()
-                        return status
-                elif kind == "shutdown":
-                    self.send({"type": "bye"})
-                    writer.closed = True
+            if not lines:
+                # Everything read so far is handled: what was held leaves before waiting.
+                if held:
+                    writer.flush()
+                if not fill():
+                    writer.flush()
                     return 0
-                else:
-                    self.send_error("unknown message type %r" % (kind,), msg.get("seq"))
-            except Exception as e:  # a bug here must not take every plugin of the worker down
-                self.send_error(
-                    "the worker failed on a %r message: %s\n%s"
-                    % (kind, error_line(e), format_traceback(e, e.__traceback__)),
-                    msg.get("seq"),
-                )
+                continue
+            text = next_line()
+            if text.__class__ is not str:
+                self.send_error("not a JSON line: it is not UTF-8")
+                continue
+            if text.startswith(_EVENT_HEAD):
+                try:
+                    if daemon_event(text):
+                        continue
+                except Exception as e:
+                    self.send_error(
+                        "the worker failed on an 'event' message: %s\n%s"
+                        % (error_line(e), format_traceback(e, e.__traceback__))
+                    )
+                    continue
+            elif not text:
+                continue
+            status = self.on_line(text)
+            if status is not None:
+                return status
+
+    def on_line(self, text):
+        """Any message, decoded the general way; an exit status when the worker must stop."""
+        try:
+            msg = _decode_line(text)
+        except ValueError as e:
+            self.send_error("not a JSON line: %s" % e)
+            return None
+        if msg.__class__ is not dict:
+            self.send_error("a message must be a JSON object")
+            return None
+        kind = msg.get("type")
+        try:
+            if kind == "event":
+                self.on_event(msg, text)
+            elif kind == "ping":
+                self.send({"type": "pong", "seq": msg.get("seq")})
+            elif kind == "load":
+                self.on_load(msg)
+            elif kind == "hello":
+                status = self.on_hello(msg)
+                if status is not None:
+                    self.writer.flush()
+                    return status
+            elif kind == "shutdown":
+                self.send({"type": "bye"})
+                self.writer.closed = True
+                return 0
+            else:
+                self.send_error("unknown message type %r" % (kind,), msg.get("seq"))
+        except Exception as e:  # a bug here must not take every plugin of the worker down
+            self.send_error(
+                "the worker failed on a %r message: %s\n%s"
+                % (kind, error_line(e), format_traceback(e, e.__traceback__)),
+                msg.get("seq"),
+            )
+        return None
 
 
 def _stand_in_folder():

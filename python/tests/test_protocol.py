@@ -225,3 +225,103 @@ class LargeAndUnicodeTest(WorkerTestCase):
             self.messages(worker, "plugin.unicode_plugin.cb"), [u"shot %s \u2713" % name]
         )
         self.assertEqual(self.messages(worker, "plugin.unicode_plugin"), [name[::-1]])
+
+
+class DaemonLayoutTest(WorkerTestCase):
+    """The daemon's own event layout takes a fast path (worker.on_daemon_event); anything else
+    the general one. Both must answer alike."""
+
+    PLUGIN = """
+        def registerCallbacks(reg):
+            reg.registerCallback("s", "k", first)
+            reg.registerCallback("s", "k", second, stopOnError=False)
+        def describe(value):
+            if isinstance(value, dict):
+                return "{" + ",".join("%s:%s" % (k, describe(v)) for k, v in sorted(value.items())) + "}"
+            if isinstance(value, list):
+                return "[" + ",".join(describe(v) for v in value) + "]"
+            return "%s=%r" % (type(value).__name__, value)
+        def first(sg, logger, event, args):
+            logger.info(describe(event))
+        def second(sg, logger, event, args):
+            pass
+        """
+
+    @staticmethod
+    def daemon_line(seq, event, refs, late=False):
+        """As src/workers/protocol.cpp append_event writes it."""
+        return (
+            '{"type":"event","seq":%d,"late":%s,"event":%s,"callbacks":[%s]}\n'
+            % (
+                seq,
+                "true" if late else "false",
+                json.dumps(event, separators=(",", ":"), ensure_ascii=False),
+                ",".join('{"plugin":%s,"index":%d}' % (json.dumps(p), i) for p, i in refs),
+            )
+        ).encode("utf-8")
+
+    def test_both_layouts_give_the_same_event_and_answers(self):
+        worker = self.start()
+        worker.load(self.write_plugin("layout", self.PLUGIN))
+        event = make_event(
+            7,
+            meta={"when": ["2024-03-01T10:00:00Z", {"x": "2024-03-02T11:30:00Z"}], "s": "Z\""},
+        )
+        refs = [("layout", 0), ("nope", 0), ("layout", 5), ("layout", 1)]
+        worker.send(self.daemon_line(1, event, refs, late=True))
+        fast = worker.expect("result")
+        worker.send((json.dumps({"callbacks": [{"plugin": p, "index": i} for p, i in refs],
+                                 "event": event, "seq": 2, "type": "event"}) + "\n").encode())
+        general = worker.expect("result")
+        self.assertEqual((fast["seq"], general["seq"]), (1, 2))
+        for a, b in zip(fast["results"], general["results"]):
+            a.pop("duration_ms")
+            b.pop("duration_ms")
+        self.assertEqual(fast["results"], general["results"])
+        self.assertEqual([r["ok"] for r in fast["results"]], [True, False, False, True])
+        worker.sync()
+        seen = self.messages(worker, "plugin.layout.first")
+        self.assertEqual(len(seen), 2)
+        self.assertEqual(seen[0], seen[1])
+        self.assertIn("created_at:datetime=", seen[0])
+        self.assertIn("when:[datetime=", seen[0])
+        self.assertIn("x:datetime=", seen[0])
+
+    def test_near_misses_of_the_daemon_layout(self):
+        worker = self.start()
+        worker.load(self.write_plugin("layout", self.PLUGIN))
+        good = self.daemon_line(5, make_event(1), [("layout", 1)])
+        # Trailing data after the object is an error, as anywhere.
+        worker.send(good[:-1] + b' {"more": 1}\n')
+        self.assertIn("not a JSON line", worker.expect("error")["message"])
+        # Leading zeros are not JSON.
+        worker.send(good.replace(b'"seq":5', b'"seq":05'))
+        self.assertIn("not a JSON line", worker.expect("error")["message"])
+        # Spaces after the callbacks list are fine; so is a different callbacks text.
+        worker.send(good[:-1] + b"  \n")
+        self.assertEqual(worker.expect("result")["seq"], 5)
+        worker.send(self.daemon_line(6, make_event(2), [("layout", 1), ("layout", 1)]))
+        result = worker.expect("result")
+        self.assertEqual([r["index"] for r in result["results"]], [1, 1])
+        # A seq that is not an integer is refused before any callback runs.
+        worker.send(good.replace(b'"seq":5', b'"seq":"5"'))
+        self.assertIn("integer seq", worker.expect("error")["message"])
+
+    def test_lines_split_across_reads_and_bytes_that_are_not_utf8(self):
+        worker = self.start()
+        worker.load(self.write_plugin("layout", self.PLUGIN))
+        line = self.daemon_line(1, make_event(1, entity={"type": "Shot", "id": 1,
+                                                         "name": u"caf\u00e9 \U0001F3AC"}),
+                                [("layout", 1)])
+        cut = line.index(b"\xc3") + 1  # in the middle of a UTF-8 character
+        worker.send(line[:cut])
+        time.sleep(0.2)
+        worker.send(line[cut:] + b"\xff\xfe not utf-8\n" + line.replace(b'"seq":1', b'"seq":2'))
+        self.assertEqual(worker.expect("result")["seq"], 1)
+        self.assertIn("not a JSON line", worker.expect("error")["message"])
+        self.assertEqual(worker.expect("result")["seq"], 2)
+        # A last line without its newline is still read at end of input.
+        worker.send(b'{"type":"shutdown","grace_ms":100}')
+        worker.proc.stdin.close()
+        worker.expect("bye")
+        self.assertEqual(worker.wait(), 0)
