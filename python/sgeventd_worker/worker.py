@@ -58,6 +58,9 @@ _SEQ_AT = len(_EVENT_HEAD)
 _LATE_FALSE = ',"late":false,"event":'
 _LATE_TRUE = ',"late":true,"event":'
 _CALLBACKS = ',"callbacks":'
+_LATE_FALSE_LEN = len(_LATE_FALSE)
+_LATE_TRUE_LEN = len(_LATE_TRUE)
+_CALLBACKS_LEN = len(_CALLBACKS)
 # At most this many results are held back at once.
 _HOLD_AT_MOST = 256
 # Protocol v1 additions this worker implements (the hello answer's "features").
@@ -243,9 +246,9 @@ class Worker(object):
         if not (digits.isdigit() and digits.isascii()) or (digits[0] == "0" and digits != "0"):
             return False
         if text.startswith(_LATE_FALSE, comma):
-            start = comma + len(_LATE_FALSE)
+            start = comma + _LATE_FALSE_LEN
         elif text.startswith(_LATE_TRUE, comma):
-            start = comma + len(_LATE_TRUE)
+            start = comma + _LATE_TRUE_LEN
         else:
             return False
         try:
@@ -258,7 +261,7 @@ class Worker(object):
             if not tail.startswith(_CALLBACKS):
                 return False
             try:
-                refs, stop = _scan_once(tail, len(_CALLBACKS))
+                refs, stop = _scan_once(tail, _CALLBACKS_LEN)
             except (StopIteration, ValueError):
                 return False
             if refs.__class__ is not list or tail[stop:].strip() != "}":
