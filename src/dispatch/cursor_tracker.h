@@ -10,7 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <set>
+#include <utility>
 
 namespace sgeventd::dispatch {
 
@@ -32,14 +34,18 @@ class CursorTracker {
 
   std::int64_t committed() const;
   std::int64_t head() const { return head_; }  // highest regular id seen
-  std::size_t in_flight() const { return pending_.size() + late_.size(); }
+  std::size_t in_flight() const { return unresolved_ + late_.size(); }
   bool late_pending(std::int64_t id) const { return late_.count(id) > 0; }
 
  private:
   std::int64_t head_;
-  std::int64_t floor_;              // the committed cursor it started from
-  std::set<std::int64_t> pending_;  // regular ids not yet resolved
-  std::set<std::int64_t> late_;     // late ids not yet resolved
+  std::int64_t floor_;  // the committed cursor it started from
+  // Regular ids in the order seen (ascending), each with whether it is resolved; resolved ones
+  // leave from the front. Events mostly resolve in order, so this costs no allocation per
+  // event, unlike a tree.
+  std::deque<std::pair<std::int64_t, bool>> pending_;
+  std::size_t unresolved_ = 0;
+  std::set<std::int64_t> late_;  // late ids not yet resolved
 };
 
 }  // namespace sgeventd::dispatch

@@ -7,6 +7,11 @@ namespace sgeventd::dispatch {
 
 using std::chrono::milliseconds;
 
+namespace {
+constexpr milliseconds kCommitEvery{5};
+constexpr milliseconds kSuperviseEvery{10};
+}  // namespace
+
 Dispatcher::Dispatcher(DispatcherOptions options, state::StateStore& store, log::Logging& logging,
                        std::int64_t feed_head, Clock& clock)
     : options_(std::move(options)),
@@ -121,7 +126,10 @@ void Dispatcher::run() {
     pass(inbox);
     loop_.run_once(next_wait());
     for (auto& w : workers_) {
-      if (w->ended) finish_session(*w);
+      if (w->ended) {
+        finish_session(*w);
+        next_supervise_ = {};  // restart it (or note its end) without waiting
+      }
     }
   }
   drain_and_stop();
@@ -145,12 +153,28 @@ void Dispatcher::pass(Inbox& inbox) {
     expire_gaps();
     next_gap_expiry_ = now + milliseconds(1000);
   }
+  // Supervision (health, files, restarts) every few milliseconds, not every pass: passes
+  // come thousands of times a second under load, and each check reads the clock.
+  const bool supervise_now = now >= next_supervise_;
+  if (supervise_now) {
+    next_supervise_ = now + kSuperviseEvery;
+    next_supervisor_poll_ = now + milliseconds(500);
+  }
   for (std::size_t i = 0; i < workers_.size(); ++i) {
-    supervise(i);
+    if (supervise_now) {
+      supervise(i);
+      next_supervisor_poll_ = std::min(
+          next_supervisor_poll_, workers_[i]->supervisor.next_poll(workers_[i]->session.get()));
+    }
     pump(*workers_[i]);
     request_catch_up_reads(i);
   }
-  commit_state();
+  // Commits are batched over a few milliseconds: one transaction per pass would cost more
+  // than the events themselves when results arrive thousands of times a second.
+  if (now >= next_commit_) {
+    commit_state();
+    next_commit_ = now + kCommitEvery;
+  }
   checkpoint_if_due();
   update_demand();
   if (now >= next_status_) {
@@ -162,8 +186,8 @@ void Dispatcher::pass(Inbox& inbox) {
 milliseconds Dispatcher::next_wait() const {
   const auto now = clock_.now();
   auto next = now + milliseconds(500);
+  next = std::min(next, std::max(next_supervisor_poll_, next_supervise_));
   for (const auto& w : workers_) {
-    next = std::min(next, w->supervisor.next_poll(w->session.get()));
     if (!w->queue.empty() && w->queue.front().not_before > now) {
       next = std::min(next, w->queue.front().not_before);
     }
@@ -172,23 +196,38 @@ milliseconds Dispatcher::next_wait() const {
     }
   }
   next = std::min(next, next_checkpoint_);
-  if (!pending_.empty()) next = std::min(next, now + milliseconds(50));
+  if (dry_since_) next = std::min(next, *dry_since_ + milliseconds(100));
+  if (state_dirty()) next = std::min(next, std::max(now, next_commit_));
   return std::max(milliseconds(0),
                   std::chrono::duration_cast<milliseconds>(next - now) + milliseconds(1));
 }
 
 void Dispatcher::update_demand() {
-  // The feed is wanted when the hungriest worker on it has room for another page: a fast
-  // worker sets the pace, and a slow one falls behind into its own catch-up reads.
-  std::optional<std::size_t> hungriest;
+  // Another page is wanted when every worker on the feed has room for it, or when the fastest
+  // one has run dry: then a slower one may overflow its queue and fall back to its own reads,
+  // but no worker ever waits for a slower one.
+  std::optional<std::size_t> fewest, most;
   for (const auto& w : workers_) {
     if (w->mode != WorkerSlot::Mode::kFeed || w->removing) continue;
     const bool any_on_feed = std::any_of(w->plugins.begin(), w->plugins.end(),
                                          [](const auto& p) { return p->on_feed(); });
     if (!any_on_feed) continue;
-    hungriest = std::min(hungriest.value_or(w->regular_queued), w->regular_queued);
+    fewest = std::min(fewest.value_or(w->regular_queued), w->regular_queued);
+    most = std::max(most.value_or(w->regular_queued), w->regular_queued);
   }
-  const bool wanted = hungriest && *hungriest <= options_.queue_size / 4;
+  const auto page = static_cast<std::size_t>(std::max(1, options_.batch_size));
+  // A worker that ran dry only for an instant (scheduling on a busy machine) is no reason to
+  // push the others over their queues: it must have been starving a while.
+  const auto now = clock_.now();
+  if (fewest && *fewest == 0) {
+    if (!dry_since_) dry_since_ = now;
+  } else {
+    dry_since_.reset();
+  }
+  const bool starving = dry_since_ && now - *dry_since_ >= milliseconds(100);
+  const bool wanted =
+      fewest && (*most + page <= options_.queue_size || starving ||
+                 (page >= options_.queue_size && *fewest <= options_.queue_size / 4));
   bool notify = false;
   {
     std::lock_guard lock(inbox_mutex_);

@@ -105,11 +105,11 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   void on_catch_up_page(CatchUpResult& page);
   // Offers a regular (in-order) event to the on-feed plugins of a worker.
   void offer_regular(std::size_t w, const Value& event, std::int64_t id,
-                     std::shared_ptr<const std::string>& json);
+                     std::shared_ptr<const SharedEvent>& shared);
   void offer_late(std::size_t w, const Value& event, std::int64_t id,
-                  std::shared_ptr<const std::string>& json);
+                  std::shared_ptr<const SharedEvent>& shared);
   QueuedEvent make_entry(const Value& event, std::int64_t id, bool late,
-                         std::shared_ptr<const std::string>& json) const;
+                         std::shared_ptr<const SharedEvent>& shared) const;
   bool made_by_daemon(const Value& event) const;
   void start_catch_up(WorkerSlot& w, std::int64_t from);
   void shed_queue(WorkerSlot& w);
@@ -133,6 +133,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   // dispatcher_state.cpp: persistence.
   void commit_state();
   void checkpoint_if_due();
+  bool state_dirty() const;  // something to commit
 
   // workers::SessionListener
   void on_loaded(workers::WorkerSession&, const workers::Loaded&) override;
@@ -159,6 +160,10 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   state::StateBatch pending_;  // operations waiting to be committed
   bool state_failing_ = false;
   Clock::time_point next_checkpoint_{};
+  Clock::time_point next_commit_{};
+  Clock::time_point next_supervise_{};
+  Clock::time_point next_supervisor_poll_{};    // the earliest any supervisor wants to run
+  std::optional<Clock::time_point> dry_since_;  // the fastest worker on the feed has nothing
   Clock::time_point next_gap_expiry_{};
   Clock::time_point next_status_{};
   bool stopping_ = false;

@@ -16,8 +16,13 @@ std::chrono::system_clock::time_point created_at_of(const Value& event) {
   return {};
 }
 
-std::shared_ptr<const std::string> serialize(const Value& event) {
-  return std::make_shared<const std::string>(to_json(event, {.style = JsonStyle::Compact}));
+std::shared_ptr<const SharedEvent> share(const Value& event) {
+  auto shared = std::make_shared<SharedEvent>();
+  shared->json = to_json(event, {.style = JsonStyle::Compact});
+  if (const std::string* t = event["event_type"].if_string()) shared->event_type = *t;
+  shared->attribute_name = event["attribute_name"];
+  shared->created_at = created_at_of(event);
+  return shared;
 }
 
 }  // namespace
@@ -33,15 +38,12 @@ bool Dispatcher::made_by_daemon(const Value& event) const {
 }
 
 QueuedEvent Dispatcher::make_entry(const Value& event, std::int64_t id, bool late,
-                                   std::shared_ptr<const std::string>& json) const {
-  if (!json) json = serialize(event);
+                                   std::shared_ptr<const SharedEvent>& shared) const {
+  if (!shared) shared = share(event);
   QueuedEvent q;
   q.id = id;
   q.late = late;
-  q.json = json;
-  if (const std::string* t = event["event_type"].if_string()) q.event_type = *t;
-  q.attribute_name = event["attribute_name"];
-  q.created_at = created_at_of(event);
+  q.event = shared;
   return q;
 }
 
@@ -55,7 +57,7 @@ void Dispatcher::add_plugin_gap(PluginSlot& p, std::int64_t first, std::int64_t 
 }
 
 void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t id,
-                               std::shared_ptr<const std::string>& json) {
+                               std::shared_ptr<const SharedEvent>& json) {
   WorkerSlot& w = *workers_[wi];
   std::optional<QueuedEvent> entry;
   const bool ours = made_by_daemon(event);
@@ -75,7 +77,7 @@ void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t 
     p.tracker.observe(id, wanted);
     if (!wanted) continue;
     if (!entry) entry = make_entry(event, id, false, json);
-    entry->plugins.push_back(i);
+    entry->plugins.push_back(static_cast<std::uint16_t>(i));
   }
   if (entry) {
     w.queue.push_back(std::move(*entry));
@@ -84,7 +86,7 @@ void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t 
 }
 
 void Dispatcher::offer_late(std::size_t wi, const Value& event, std::int64_t id,
-                            std::shared_ptr<const std::string>& json) {
+                            std::shared_ptr<const SharedEvent>& json) {
   WorkerSlot& w = *workers_[wi];
   std::optional<QueuedEvent> entry;
   const bool ours = made_by_daemon(event);
@@ -108,14 +110,14 @@ void Dispatcher::offer_late(std::size_t wi, const Value& event, std::int64_t id,
     }
     p.tracker.observe_late(id);
     if (!entry) entry = make_entry(event, id, true, json);
-    entry->plugins.push_back(i);
+    entry->plugins.push_back(static_cast<std::uint16_t>(i));
   }
   if (entry) w.queue.push_back(std::move(*entry));
 }
 
 void Dispatcher::on_feed_batch(source::FeedBatch& batch) {
   for (source::SourcedEvent& e : batch.events) {
-    std::shared_ptr<const std::string> json;  // made once, on first need
+    std::shared_ptr<const SharedEvent> json;  // made once, on first need
     for (std::size_t w = 0; w < workers_.size(); ++w) {
       if (workers_[w]->removing) continue;
       if (e.late) {
@@ -203,7 +205,7 @@ void Dispatcher::on_catch_up_page(CatchUpResult& page) {
   for (const Value& event : *page.events) {
     const auto id = event["id"].if_int();
     if (!id || *id <= last) continue;
-    std::shared_ptr<const std::string> json;
+    std::shared_ptr<const SharedEvent> json;
     offer_regular(page.request.worker, event, *id, json);
     last = *id;
   }

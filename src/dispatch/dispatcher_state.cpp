@@ -34,6 +34,16 @@ void Dispatcher::commit_state() {
   for (auto& [p, c] : advanced) p->persisted = c;
 }
 
+bool Dispatcher::state_dirty() const {
+  if (!pending_.empty()) return true;
+  for (const auto& w : workers_) {
+    for (const auto& p : w->plugins) {
+      if (p->tracker.committed() > p->persisted) return true;
+    }
+  }
+  return false;
+}
+
 void Dispatcher::checkpoint_if_due() {
   const auto now = clock_.now();
   if (now < next_checkpoint_) return;

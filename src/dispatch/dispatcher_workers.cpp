@@ -28,7 +28,14 @@ void Dispatcher::supervise(std::size_t wi) {
   // A deactivated plugin whose reactivation delay is over comes back (reactivation > 0).
   for (auto& p : w.plugins) {
     if (p->deactivated && p->reactivate_at && now >= *p->reactivate_at) {
-      reactivate(w, *p, "reactivation delay over");
+      p->reactivate_at.reset();
+      if (w.stops_itself && w.session && !w.session->closed()) {
+        // The worker holds the plugin stopped: a new worker process brings it back.
+        w.reactivate_on_load = true;
+        w.session->shutdown(options_.shutdown_grace);
+      } else {
+        reactivate(w, *p, "reactivation delay over");
+      }
     }
   }
   const Supervisor::Step step = w.supervisor.poll(w.session.get());
@@ -90,8 +97,8 @@ void Dispatcher::pump(WorkerSlot& w) {
     if (q.not_before > now) break;
     // Matched again now: a reload may have changed the callbacks since it was queued.
     std::vector<workers::CallbackRef> callbacks;
-    std::vector<std::size_t> plugins;
-    for (std::size_t i : q.plugins) {
+    std::vector<std::uint16_t> plugins;
+    for (std::uint16_t i : q.plugins) {
       PluginSlot& p = *w.plugins[i];
       if (!p.on_feed()) continue;  // deactivated since: its cursor waits before this event
       bool any = false;
@@ -101,7 +108,7 @@ void Dispatcher::pump(WorkerSlot& w) {
                                                    cb.info.index) == q.only_callbacks.end()) {
           continue;
         }
-        if (!cb.matcher.matches(q.event_type, q.attribute_name)) continue;
+        if (!cb.matcher.matches(q.event->event_type, q.event->attribute_name)) continue;
         callbacks.push_back({p.key.name, cb.info.index});
         any = true;
       }
@@ -118,7 +125,7 @@ void Dispatcher::pump(WorkerSlot& w) {
       w.last_sent_regular = std::max(w.last_sent_regular, entry.id);
     }
     if (callbacks.empty()) continue;
-    auto seq = w.session->send_event(*entry.json, callbacks, entry.late);
+    auto seq = w.session->send_event(entry.event->json, callbacks, entry.late);
     if (!seq) {  // cannot happen after can_send(); keep the event rather than lose it
       log_->error("Could not send event {} to worker {}: {}", entry.id, w.def.id, seq.error());
       entry.resent = true;
@@ -127,7 +134,7 @@ void Dispatcher::pump(WorkerSlot& w) {
     }
     entry.plugins = std::move(plugins);
     entry.sent = std::move(callbacks);
-    w.in_flight.emplace(*seq, std::move(entry));
+    w.in_flight.emplace_back(*seq, std::move(entry));
   }
 }
 
@@ -171,9 +178,15 @@ void Dispatcher::on_loaded(workers::WorkerSession& s, const workers::Loaded& loa
     logging_.set_plugin_emails(p->key.name, log::PluginEmails::to(std::move(to)));
   }
   p->callbacks = std::move(callbacks);
+  // Pipelining is safe when no callback stops its plugin, or when the worker stops the plugin
+  // itself (it then answers the events after the failure as skipped). Retries re-run an event
+  // later, which pipelining would put after newer ones: one at a time then too.
+  w->stops_itself = s.worker_hello() && s.worker_hello()->has_feature("stop_on_error");
   w->strict = options_.retry.retries > 0;
   for (const auto& plugin : w->plugins) {
-    for (const auto& c : plugin->callbacks) w->strict = w->strict || c.info.stop_on_error;
+    for (const auto& c : plugin->callbacks) {
+      w->strict = w->strict || (c.info.stop_on_error && !w->stops_itself);
+    }
   }
   const bool was_on_feed = p->on_feed();
   p->loaded = true;
@@ -219,15 +232,16 @@ void Dispatcher::on_result(workers::WorkerSession& s, const workers::InFlight& a
                            workers::Result& result) {
   WorkerSlot* w = slot_of(s);
   if (!w) return;
-  auto it = w->in_flight.find(answered.seq);
-  if (it == w->in_flight.end()) return;
-  QueuedEvent entry = std::move(it->second);
-  w->in_flight.erase(it);
+  // The session has checked the order: the answer is for the oldest event sent.
+  if (w->in_flight.empty() || w->in_flight.front().first != answered.seq) return;
+  QueuedEvent entry = std::move(w->in_flight.front().second);
+  w->in_flight.pop_front();
   handle_result(*w, entry, result);
 }
 
 void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Result& result) {
   std::map<std::size_t, std::vector<int>> retry;  // plugin index -> callback indexes
+  std::vector<std::size_t> skipped;               // plugins whose callbacks did not run
   milliseconds retry_delay{0};
   const auto end = std::chrono::system_clock::now();
   for (const workers::CallbackResult& r : result.results) {
@@ -241,7 +255,7 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
     if (logging_.timing_enabled()) {
       log::TimingRecord t;
       t.event_id = entry.id;
-      t.created_at = entry.created_at;
+      t.created_at = entry.event->created_at;
       t.callback = p.key.name + "." + (cb ? cb->info.name : std::to_string(r.index));
       t.end = end;
       t.start = end - std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -250,6 +264,10 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
       logging_.timing(t);
     }
     if (r.ok) continue;
+    if (r.skipped) {  // its plugin stopped on an earlier event: this one waits for it
+      skipped.push_back(pi);
+      continue;
+    }
     ++p.errors;
     p.last_error = r.error;
     const int failures = ++p.failures[{entry.id, r.index}];
@@ -277,14 +295,17 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
   }
   for (std::size_t pi : entry.plugins) {
     PluginSlot& p = *w.plugins[pi];
-    if (p.deactivated || retry.count(pi)) continue;
+    if (p.deactivated || retry.count(pi) ||
+        std::find(skipped.begin(), skipped.end(), pi) != skipped.end()) {
+      continue;
+    }
     ++p.handled;
     resolve(p, entry);
   }
   // Retries go to the front: per plugin, events stay in order.
   for (auto it = retry.rbegin(); it != retry.rend(); ++it) {
     QueuedEvent again = entry;
-    again.plugins = {it->first};
+    again.plugins = {static_cast<std::uint16_t>(it->first)};
     again.only_callbacks = it->second;
     again.resent = true;
     again.sent.clear();
@@ -299,7 +320,7 @@ void Dispatcher::park(PluginSlot& p, const QueuedEvent& entry, const CallbackSlo
   letter.plugin = p.key;
   letter.callback = callback ? callback->info.name : std::to_string(r.index);
   letter.event_id = entry.id;
-  letter.event_json = *entry.json;
+  letter.event_json = entry.event->json;
   letter.error = r.traceback.empty() ? r.error : r.error + "\n" + r.traceback;
   letter.attempts = 1;
   letter.first_failure = letter.last_failure = state::wall_now();

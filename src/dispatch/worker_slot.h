@@ -68,17 +68,23 @@ struct PluginSlot {
   bool on_feed() const { return loaded && !deactivated; }
 };
 
+// What every worker's copy of an event shares: made once per event, whatever the number of
+// plugins it goes to.
+struct SharedEvent {
+  std::string json;  // the EventLogEntry as compact JSON, as the workers receive it
+  std::string event_type;
+  Value attribute_name;
+  std::chrono::system_clock::time_point created_at{};
+};
+
 // An event waiting for (or at) a worker.
 struct QueuedEvent {
   std::int64_t id = 0;
   bool late = false;
   bool resent = false;  // lost in a worker crash, or a retry: not new to the queue
-  std::shared_ptr<const std::string> json;  // serialized once, shared by every worker
-  std::string event_type;
-  Value attribute_name;
-  std::chrono::system_clock::time_point created_at{};
-  std::vector<std::size_t> plugins;  // indexes in WorkerSlot::plugins that need it
-  std::vector<int> only_callbacks;   // a retry: just these callback indexes (one plugin)
+  std::shared_ptr<const SharedEvent> event;
+  std::vector<std::uint16_t> plugins;  // indexes in WorkerSlot::plugins that need it
+  std::vector<int> only_callbacks;     // a retry: just these callback indexes (one plugin)
   Clock::time_point not_before{};
   std::vector<workers::CallbackRef> sent;  // the callbacks it was sent with
 };
@@ -97,12 +103,15 @@ struct WorkerSlot {
   bool removing = false;                     // dropped by a reload: stop, then forget
 
   std::deque<QueuedEvent> queue;
-  std::map<std::uint64_t, QueuedEvent> in_flight;  // by seq
-  std::size_t regular_queued = 0;                  // queue entries that are new, in id order
+  // Sent and not answered, oldest first: a worker answers in order, so a result is always for
+  // the front (its seq is checked).
+  std::deque<std::pair<std::uint64_t, QueuedEvent>> in_flight;
+  std::size_t regular_queued = 0;  // queue entries that are new, in id order
   std::int64_t last_sent_regular = 0;
   // One event at a time: a callback with stopOnError (or any retries) must stop the plugin
   // before it runs the next event, as in shotgunEvents; pipelining would run events past it.
   bool strict = false;
+  bool stops_itself = false;  // the worker has the stop_on_error feature
 
   enum class Mode { kFeed, kCatchUp } mode = Mode::kFeed;
   std::int64_t fetched_upto = 0;  // catch-up: ids up to here are read

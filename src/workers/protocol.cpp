@@ -134,6 +134,7 @@ tl::expected<WorkerMessage, std::string> parse_result(Reader& r) {
       rr.number("duration_ms", cb.duration_ms);
       rr.string("error", cb.error, false);
       rr.string("traceback", cb.traceback, false);
+      rr.boolean("skipped", cb.skipped, false);
       // "locals" is free text for people; accept any JSON and keep it as text.
       const Value& locals = rd->get("locals");
       if (locals.is_string()) {
@@ -377,6 +378,11 @@ tl::expected<WorkerMessage, std::string> parse_worker_message(std::string_view l
     r.integer("protocol", m.protocol);
     r.string("worker", m.worker, false);
     r.string("runtime", m.runtime, false);
+    if (const List* features = r.d.get("features").if_list()) {
+      for (const auto& f : *features) {
+        if (const std::string* name = f.if_string()) m.features.push_back(*name);
+      }
+    }
     if (!r.problem.empty()) return tl::unexpected(r.problem);
     return m;
   }

@@ -57,6 +57,14 @@ struct WorkerHello {
   int protocol = 0;
   std::string worker;   // "sgeventd-python-worker 0.1.0"
   std::string runtime;  // optional
+  // Optional abilities (docs/plugin-protocol.md): "stop_on_error" = the worker itself stops a
+  // plugin whose stopOnError callback raised, so the daemon may keep pipelining to it.
+  std::vector<std::string> features;
+  bool has_feature(std::string_view name) const {
+    for (const auto& f : features)
+      if (f == name) return true;
+    return false;
+  }
 };
 
 struct CallbackInfo {
@@ -87,6 +95,7 @@ struct CallbackResult {
   std::string error;      // when !ok
   std::string traceback;  // when !ok
   std::string locals;     // when !ok, if the worker knows them
+  bool skipped = false;   // not run: its plugin stopped after an error (feature stop_on_error)
 };
 
 struct Result {
