@@ -4,11 +4,18 @@ Messages are handled strictly one at a time in arrival order, so results leave i
 events came, pings are answered after everything before them, and a ``shutdown`` is only seen
 once every earlier event has been answered (docs/plugin-protocol.md).
 
-The event path is the hot one (the daemon may send thousands per second to each worker): each
-line is decoded once by the C JSON decoder, datetimes are converted only where the raw line
-says there are some (events.convert_datetimes), the success entry of a result is a precomputed
-prefix plus the duration, and while more events are already waiting, results of fast callbacks
-are held and written together with one system call before the worker would block.
+The event path is the hot one (the daemon may send thousands per second to each worker): input
+is read, decoded and split a chunk at a time (channel.LineReader); an event in the daemon's own
+layout is parsed in place, its event dict built once by the C JSON scanner and its callbacks
+list resolved once per distinct text (Worker.on_daemon_event; anything else takes the general
+path); datetimes are converted only where the raw text says there are some (events); the
+success entry of a result is a precomputed prefix plus the duration; and while more input is
+already read, results of fast callbacks are held and written together with one system call
+before the worker would block.
+
+A plugin whose stopOnError callback raised is stopped in this worker for good (protocol
+feature "stop_on_error"): its callbacks are answered as skipped, never called, until the
+daemon restarts the worker.
 """
 
 import gc
@@ -50,6 +57,8 @@ def _decode_line(text):
     if end != len(text) and text[end:].strip():
         raise ValueError("Extra data at column %d" % (end + 1))
     return value
+
+
 _UNSET = object()
 # How the daemon writes an event message (src/workers/protocol.cpp, append_event); see
 # Worker.on_daemon_event.
