@@ -1,5 +1,6 @@
 #include "daemon/engine.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -228,6 +229,7 @@ bool Engine::resolve_starts(
 void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller, PidFile& pid) {
   const std::string status_path = status_file_path(config_);
   auto last_status = std::chrono::steady_clock::now() - seconds(10);
+  auto last_trim = std::chrono::steady_clock::now();
   for (;;) {
     const int sig = wait_signal(milliseconds(200));
     if (sig == SIGTERM || sig == SIGINT) {
@@ -243,6 +245,12 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
       return;
     }
     const auto now = std::chrono::steady_clock::now();
+    if (now - last_trim >= seconds(10)) {
+      // A burst of events leaves freed pages in malloc's arenas; give them back so a daemon
+      // that idles most of the day stays small.
+      last_trim = now;
+      malloc_trim(0);
+    }
     if (now - last_status >= seconds(1)) {
       last_status = now;
       Value status = dispatcher.status();
