@@ -42,7 +42,7 @@ void Activity::run(std::string url, std::string script, std::string key, int per
   }
   const long long id = (*shot)["id"].as_int();
   log_->info("Demo activity: editing Shot {} {} time(s) a second", id, per_second);
-  static const char* const statuses[] = {"wtg", "ip", "rev", "fin"};
+  static const char* const statuses[] = {"wtg", "ip", "hld", "ip", "rev", "fin"};
   const auto period = std::chrono::microseconds(1'000'000 / std::max(1, per_second));
   for (long n = 1;; ++n) {
     {
@@ -50,7 +50,7 @@ void Activity::run(std::string url, std::string script, std::string key, int per
       if (cv_.wait_for(lock, period, [this] { return stop_; })) return;
     }
     Dict change{{"description", "take " + std::to_string(n)}};
-    if (n % 5 == 0) change["sg_status_list"] = statuses[(n / 5) % 4];
+    if (n % 5 == 0) change["sg_status_list"] = statuses[(n / 5) % 6];
     if (auto r = client->update("Shot", id, change); !r) {
       log_->warn("Demo activity: update failed: {}", r.error().message);
     }
