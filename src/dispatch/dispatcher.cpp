@@ -196,7 +196,7 @@ milliseconds Dispatcher::next_wait() const {
     }
   }
   next = std::min(next, next_checkpoint_);
-  if (dry_since_) next = std::min(next, *dry_since_ + milliseconds(100));
+  if (starvation_wake_) next = std::min(next, *dry_since_ + milliseconds(100));
   if (state_dirty()) next = std::min(next, std::max(now, next_commit_));
   return std::max(milliseconds(0),
                   std::chrono::duration_cast<milliseconds>(next - now) + milliseconds(1));
@@ -225,9 +225,12 @@ void Dispatcher::update_demand() {
     dry_since_.reset();
   }
   const bool starving = dry_since_ && now - *dry_since_ >= milliseconds(100);
+  const bool room = fewest && *most + page <= options_.queue_size;
   const bool wanted =
-      fewest && (*most + page <= options_.queue_size || starving ||
-                 (page >= options_.queue_size && *fewest <= options_.queue_size / 4));
+      fewest &&
+      (room || starving || (page >= options_.queue_size && *fewest <= options_.queue_size / 4));
+  // Wake up when the starvation delay is over only if it will decide something.
+  starvation_wake_ = dry_since_ && !room && !starving;
   bool notify = false;
   {
     std::lock_guard lock(inbox_mutex_);

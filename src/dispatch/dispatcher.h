@@ -164,6 +164,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   Clock::time_point next_supervise_{};
   Clock::time_point next_supervisor_poll_{};    // the earliest any supervisor wants to run
   std::optional<Clock::time_point> dry_since_;  // the fastest worker on the feed has nothing
+  bool starvation_wake_ = false;                // next_wait must wake at dry_since_ + 100 ms
   Clock::time_point next_gap_expiry_{};
   Clock::time_point next_status_{};
   bool stopping_ = false;
