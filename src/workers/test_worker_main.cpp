@@ -387,6 +387,9 @@ class Worker {
       out_ += result;
       emit_held();
     }
+    // A slow worker answers each event as it finishes it (as a real one would), rather than
+    // after the whole batch it read.
+    if (o_.sleep_ms > 0) flush();
     return -1;
   }
 
