@@ -25,6 +25,11 @@ std::shared_ptr<const SharedEvent> share(const Value& event) {
   return shared;
 }
 
+bool any_callback_matches(const PluginSlot& p, const Value& event) {
+  return std::any_of(p.callbacks.begin(), p.callbacks.end(),
+                     [&event](const CallbackSlot& c) { return c.matcher.matches(event); });
+}
+
 }  // namespace
 
 bool Dispatcher::made_by_daemon(const Value& event) const {
@@ -65,15 +70,7 @@ void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t 
     PluginSlot& p = *w.plugins[i];
     if (!p.on_feed() || id <= p.tracker.head()) continue;
     if (id > p.tracker.head() + 1) add_plugin_gap(p, p.tracker.head() + 1, id - 1);
-    bool wanted = false;
-    if (!ours) {
-      for (const CallbackSlot& c : p.callbacks) {
-        if (c.matcher.matches(event)) {
-          wanted = true;
-          break;
-        }
-      }
-    }
+    const bool wanted = !ours && any_callback_matches(p, event);
     p.tracker.observe(id, wanted);
     if (!wanted) continue;
     if (!entry) entry = make_entry(event, id, false, json);
@@ -95,15 +92,7 @@ void Dispatcher::offer_late(std::size_t wi, const Value& event, std::int64_t id,
     // Only a plugin that passed over this id without it takes it now; one that has not read
     // this far yet (catching up) will read it in order.
     if (!p.on_feed() || !p.gaps.fill(id)) continue;
-    bool wanted = false;
-    if (!ours) {
-      for (const CallbackSlot& c : p.callbacks) {
-        if (c.matcher.matches(event)) {
-          wanted = true;
-          break;
-        }
-      }
-    }
+    const bool wanted = !ours && any_callback_matches(p, event);
     if (!wanted) {
       pending_.remove_gap_ids(p.key, id, id);
       continue;
