@@ -24,6 +24,8 @@ TEST_WORKER = os.environ.get("SGEVENTD_TEST_WORKER_BIN", "")
 # Generous bounds: CI runs this under ASan on 2 shared cores. Waits poll a condition and
 # return as soon as it holds; the bound only decides when a test gives up and fails.
 WAIT = float(os.environ.get("SGEVENTD_TEST_WAIT", "60"))
+# Sanitizer builds run the daemon several times slower: timing promises get this factor.
+SLOWDOWN = float(os.environ.get("SGEVENTD_TEST_SLOWDOWN", "1"))
 
 
 def wait_for(condition, timeout=WAIT, interval=0.05, what="condition"):
