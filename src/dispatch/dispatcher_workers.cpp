@@ -90,6 +90,9 @@ void Dispatcher::start_session(WorkerSlot& w) {
 
 void Dispatcher::pump(WorkerSlot& w) {
   if (!w.session || !w.session->ready() || stopping_) return;
+  // Refill the pipeline by halves: topping it up one event per result would hand the worker
+  // one event per read, a wake-up on both sides for every event.
+  if (!w.strict && w.session->in_flight_count() > options_.window / 2) return;
   const auto now = clock_.now();
   while (!w.queue.empty() && w.session->can_send() &&
          (!w.strict || w.session->in_flight_count() == 0)) {
