@@ -134,7 +134,8 @@ class Engine {
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::string url_;
   SiteConnection feed_site_, catch_up_site_;
-  bool reported_ = false;  // on_started was called
+  bool reported_ = false;                        // on_started was called
+  std::vector<std::string> discovery_warnings_;  // logged once, again only when they change
 };
 
 int Engine::fail(int code, const std::string& message) {
@@ -230,6 +231,19 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
   const std::string status_path = status_file_path(config_);
   auto last_status = std::chrono::steady_clock::now() - seconds(10);
   auto last_trim = std::chrono::steady_clock::now();
+  auto last_scan = std::chrono::steady_clock::now();
+  std::vector<std::string> last_warnings = discovery_warnings_;
+  // New plugin files are picked up as shotgunEvents picks them up (it looks at its plugin
+  // folders every pass), removed ones stopped; SIGHUP looks at once.
+  auto scan = [&] {
+    Discovery found =
+        discover_plugins(config_, options_.executable_dir, config::IniFile::process_environment());
+    if (found.warnings != last_warnings) {
+      for (const auto& w : found.warnings) log_->warn("{}", w);
+      last_warnings = found.warnings;
+    }
+    dispatcher.update_plugins(std::move(found.workers));
+  };
   for (;;) {
     const int sig = wait_signal(milliseconds(200));
     if (sig == SIGTERM || sig == SIGINT) {
@@ -237,6 +251,7 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
       return;
     }
     if (sig == SIGHUP) {
+      scan();
       dispatcher.request_reload();
       poller.wake();
     }
@@ -245,6 +260,10 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
       return;
     }
     const auto now = std::chrono::steady_clock::now();
+    if (now - last_scan >= seconds(2)) {
+      last_scan = now;
+      scan();
+    }
     if (now - last_trim >= seconds(10)) {
       // A burst of events leaves freed pages in malloc's arenas; give them back so a daemon
       // that idles most of the day stays small.
@@ -305,6 +324,7 @@ int Engine::run() {
   const Discovery discovery =
       discover_plugins(config_, options_.executable_dir, config::IniFile::process_environment());
   for (const auto& w : discovery.warnings) log_->warn("{}", w);
+  discovery_warnings_ = discovery.warnings;
   std::size_t plugin_count = 0;
   for (const auto& w : discovery.workers) plugin_count += w.plugins.size();
   log_->info("{} plugin(s) in {} worker(s)", plugin_count, discovery.workers.size());

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "state/start_state.h"
+
 namespace sgeventd::dispatch {
 
 using std::chrono::milliseconds;
@@ -95,6 +97,62 @@ void Dispatcher::request_reload() {
   loop_.wake();
 }
 
+void Dispatcher::update_plugins(std::vector<WorkerDefinition> found) {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.found = std::move(found);
+  }
+  loop_.wake();
+}
+
+void Dispatcher::reconcile(std::vector<WorkerDefinition>& found) {
+  auto same_plugins = [](const WorkerDefinition& a, const WorkerDefinition& b) {
+    if (a.plugins.size() != b.plugins.size()) return false;
+    for (std::size_t i = 0; i < a.plugins.size(); ++i) {
+      if (a.plugins[i].path != b.plugins[i].path) return false;
+    }
+    return true;
+  };
+  for (auto& w : workers_) {
+    if (w->removing) continue;
+    const auto it = std::find_if(found.begin(), found.end(),
+                                 [&w](const WorkerDefinition& d) { return d.id == w->def.id; });
+    if (it == found.end()) {
+      log_->info("Plugin {} is gone: stopping its worker", w->def.id);
+      w->removing = true;
+      if (w->session && !w->session->closed()) w->session->shutdown(options_.shutdown_grace);
+    } else if (!same_plugins(*it, w->def)) {
+      log_->warn("The plugins of {} changed: a restart of the daemon picks the change up",
+                 w->def.id);
+    }
+  }
+  for (auto& def : found) {
+    const bool known = std::any_of(workers_.begin(), workers_.end(), [&def](const auto& w) {
+      return !w->removing && w->def.id == def.id;
+    });
+    if (known) continue;
+    std::map<std::string, PluginStart> starts;
+    for (const auto& ref : def.plugins) {
+      const state::PluginKey key{ref.path, ref.name};
+      auto start = state::resolve_start_state(store_, key);
+      PluginStart s;
+      s.cursor = feed_head_;  // a new plugin starts at the newest event read
+      if (start && start->cursor) {
+        s.cursor = *start->cursor;
+        s.gaps = start->gaps;
+      }
+      if (!start || start->source != state::StartState::Source::kOwn) {
+        pending_.set_cursor(key, s.cursor);
+        for (const auto& g : s.gaps) pending_.add_gap(key, g);
+      }
+      starts[ref.name] = s;
+    }
+    log_->info("New plugin {}: starting its worker", def.id);
+    add_worker(std::move(def), starts);
+    next_supervise_ = {};
+  }
+}
+
 bool Dispatcher::wait_initial_loads(milliseconds timeout) {
   std::unique_lock lock(inbox_mutex_);
   return loads_cv_.wait_for(lock, timeout, [this] { return initial_loads_done_ || inbox_.stop; });
@@ -116,6 +174,10 @@ void Dispatcher::take_inbox(Inbox& into) {
   std::swap(into.pages, inbox_.pages);
   into.stop = inbox_.stop;
   into.reload = std::exchange(inbox_.reload, false);
+  if (inbox_.found) {
+    into.found = std::move(inbox_.found);
+    inbox_.found.reset();
+  }
 }
 
 void Dispatcher::run() {
@@ -140,6 +202,10 @@ void Dispatcher::pass(Inbox& inbox) {
   inbox.batches.clear();
   for (auto& page : inbox.pages) on_catch_up_page(page);
   inbox.pages.clear();
+  if (inbox.found) {
+    reconcile(*inbox.found);
+    inbox.found.reset();
+  }
   if (inbox.reload) {
     log_->info("Reloading every plugin");
     for (auto& w : workers_) {
@@ -248,6 +314,7 @@ void Dispatcher::publish_status() {
   std::optional<std::vector<std::string>> types = std::vector<std::string>{};
   bool any_loaded = false;
   for (const auto& w : workers_) {
+    if (w->removing && !w->session) continue;
     for (const auto& p : w->plugins) {
       Dict d;
       d["name"] = p->key.name;

@@ -72,6 +72,10 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   bool wait_initial_loads(std::chrono::milliseconds timeout);
   // Restart every worker (SIGHUP): plugins are loaded again from disk.
   void request_reload();
+  // The plugins found on disk now (thread-safe): workers for new plugin files are added (a
+  // new plugin starts after the newest event read, as in shotgunEvents), workers whose files
+  // are gone are stopped.
+  void update_plugins(std::vector<WorkerDefinition> found);
 
   // source::FeedSink (the poll thread).
   void deliver(source::FeedBatch batch) override;
@@ -90,6 +94,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
     std::deque<CatchUpResult> pages;
     bool stop = false;
     bool reload = false;
+    std::optional<std::vector<WorkerDefinition>> found;
   };
 
   // dispatcher.cpp: the loop.
@@ -99,6 +104,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   void update_demand();
   void publish_status();
   void drain_and_stop();
+  void reconcile(std::vector<WorkerDefinition>& found);
 
   // dispatcher_events.cpp: events into queues.
   void on_feed_batch(source::FeedBatch& batch);

@@ -43,7 +43,7 @@ void Dispatcher::supervise(std::size_t wi) {
     case Supervisor::Step::Action::kNone:
       break;
     case Supervisor::Step::Action::kStart:
-      if (!stopping_ && !w.session) start_session(w);
+      if (!stopping_ && !w.session && !w.removing) start_session(w);
       break;
     case Supervisor::Step::Action::kRestart:
       log_->info("Reloading worker {}: {}", w.def.id, step.reason);

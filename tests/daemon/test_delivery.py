@@ -93,6 +93,24 @@ class Delivery(DaemonTestCase):
         for name in ("fast", "slow"):
             self.assert_exactly_once_in_order(d.records(name), ids)
 
+    def test_a_plugin_file_added_or_removed_while_running_is_picked_up(self):
+        d = self.daemon({"a": ""})
+        d.start()
+        first = self.site.generate(30)
+        wait_for(lambda: len(d.records("a")) >= 30)
+        d.add_plugin("b")  # dropped into the folder, as with shotgunEvents: no restart
+        wait_for(lambda: "New plugin" in d.log(), what="the new plugin to be noticed")
+        wait_for(lambda: "Loaded" in d.plugin_log("b"), what="the new plugin to load")
+        later = self.site.generate(30)
+        wait_for(lambda: len(d.records("b")) >= 30 and len(d.records("a")) >= 60)
+        os.remove(os.path.join(d.plugin_dir, "a.plugin"))
+        wait_for(lambda: "is gone" in d.log(), what="the removed plugin to be noticed")
+        last = self.site.generate(10)
+        wait_for(lambda: len(d.records("b")) >= 40)
+        d.stop()
+        self.assert_exactly_once_in_order(d.records("b"), later + last)  # from the newest on
+        self.assert_exactly_once_in_order(d.records("a"), first + later)
+
     def test_pid_file_removal_stops_cleanly(self):
         d = self.daemon({"a": ""})
         d.start()
