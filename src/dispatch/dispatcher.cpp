@@ -243,6 +243,7 @@ void Dispatcher::pass(Inbox& inbox) {
   }
   checkpoint_if_due();
   update_demand();
+  if (supervise_now && !initial_loads_done_) check_initial_loads();  // no workers, or none started
   if (now >= next_status_) {
     publish_status();
     next_status_ = now + milliseconds(500);

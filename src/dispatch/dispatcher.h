@@ -135,6 +135,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   void park(PluginSlot& p, const QueuedEvent& entry, const CallbackSlot* callback,
             const workers::CallbackResult& r);
   WorkerSlot* slot_of(const workers::WorkerSession& s);
+  void check_initial_loads();
 
   // dispatcher_state.cpp: persistence.
   void commit_state();

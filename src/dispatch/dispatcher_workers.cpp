@@ -218,16 +218,21 @@ void Dispatcher::on_load_failed(workers::WorkerSession& s, const workers::LoadFa
 void Dispatcher::on_ready(workers::WorkerSession& s) {
   WorkerSlot* w = slot_of(s);
   if (w) w->reactivate_on_load = false;
+  check_initial_loads();
+}
+
+void Dispatcher::check_initial_loads() {
+  // Done when every worker is ready or not running (it could not start, or ended before it
+  // was ready): polling must not wait for a worker that may never come.
   const bool all = std::all_of(workers_.begin(), workers_.end(), [](const auto& slot) {
     return (slot->session && slot->session->ready()) ||
            slot->supervisor.state() != Supervisor::State::kRunning;
   });
-  if (all) {
-    std::lock_guard lock(inbox_mutex_);
-    if (!initial_loads_done_) {
-      initial_loads_done_ = true;
-      loads_cv_.notify_all();
-    }
+  if (!all) return;
+  std::lock_guard lock(inbox_mutex_);
+  if (!initial_loads_done_) {
+    initial_loads_done_ = true;
+    loads_cv_.notify_all();
   }
 }
 

@@ -94,6 +94,11 @@ class Delivery(DaemonTestCase):
             self.assert_exactly_once_in_order(d.records(name), ids)
 
     def test_a_plugin_file_added_or_removed_while_running_is_picked_up(self):
+        empty = self.daemon({}, name="empty")
+        started = time.monotonic()
+        empty.start()  # no worker to wait for: polling starts at once
+        self.assertLess(time.monotonic() - started, 10 * SLOWDOWN)
+        empty.stop()
         d = self.daemon({"a": ""})
         d.start()
         first = self.site.generate(30)
