@@ -55,6 +55,7 @@ sg::Result<void> connect(SiteConnection& c, const Config& config, const std::str
   s.connect_timeout = seconds(15);
   s.request_timeout = seconds(120);  // a page of 500 events is far below this
   s.cancel = c.cancel;
+  s.gateway_attempts = 1;  // the poller retries, with a backoff a stop can interrupt
   auto client = sg::Client::create(std::move(s));
   if (!client) return tl::unexpected(client.error());
   c.client.emplace(std::move(*client));

@@ -3,6 +3,7 @@
 // because that decides when `info` goes on the wire.
 
 #include "sgeventd/sg/client.h"
+#include <algorithm>
 
 #include <cstdlib>
 
@@ -19,7 +20,7 @@
 namespace sgeventd::sg {
 namespace {
 
-constexpr int kMaxAttempts = 3;                     // _call_rpc: 502/504 retries
+constexpr int kMaxAttempts = 3;                     // _call_rpc: 502/504 attempts at most
 constexpr std::chrono::milliseconds kBackoff{750};  // times the attempt number
 constexpr int kMaxRpcAttempts = 3;                  // _make_call: TLS retries
 constexpr const char* kProtocolVersion = "3.10.0";  // the shotgun_api3 release we match
@@ -317,7 +318,8 @@ struct Client::State {
       if (!r) return tl::unexpected(r.error());
       response = std::move(*r);
       if (response.status < 300) break;
-      if (attempt != kMaxAttempts && (response.status == 502 || response.status == 504)) {
+      if (attempt < std::min(kMaxAttempts, settings.gateway_attempts) &&
+          (response.status == 502 || response.status == 504)) {
         clock->sleep_for(kBackoff * attempt);
         continue;
       }

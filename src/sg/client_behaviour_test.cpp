@@ -71,6 +71,19 @@ TEST(Retries, ThirdBadGatewayIsAProtocolError) {
   EXPECT_EQ(h.clock.sleeps.size(), 2u);
 }
 
+TEST(Retries, GatewayAttemptsOfOneLeaveRetryingToTheCaller) {
+  ConnectionSettings s;
+  s.gateway_attempts = 1;  // the daemon's readers: the poller retries with its own backoff
+  Harness h(s);
+  h.status(502, "Bad Gateway");
+  h.reply(Dict{{"results", true}});  // not reached by this call
+  auto r = h.client->delete_entity("Shot", 1);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().http_status, 502);
+  EXPECT_EQ(h.log->requests.size(), 1u);
+  EXPECT_TRUE(h.clock.sleeps.empty());
+}
+
 TEST(Retries, OtherStatusesAreNotRetried) {
   for (int code : {500, 503, 429, 404, 301}) {
     Harness h;

@@ -63,6 +63,11 @@ struct ConnectionSettings {
 
   // Set to true from any thread to end a call in progress (it fails as a connection error).
   std::shared_ptr<const std::atomic<bool>> cancel;
+
+  // Attempts for a call answered 502 or 504 (shotgun_api3 makes 3, 0.75 s and 1.5 s apart).
+  // The daemon's event-log readers make 1: the poller retries with its own backoff, which a
+  // stop can interrupt and which does not hold a recovered site waiting for seconds.
+  int gateway_attempts = 3;
 };
 
 // What the server's info call said, as the client uses it.
