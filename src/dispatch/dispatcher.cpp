@@ -53,7 +53,6 @@ void Dispatcher::add_worker(WorkerDefinition def,
     slot->plugins.push_back(std::move(p));
   }
   slot->fetched_upto = std::max<std::int64_t>(lowest, 0);
-  slot->next_reload_check = clock_.now();
   workers_.push_back(std::move(slot));
 }
 

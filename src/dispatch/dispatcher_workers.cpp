@@ -21,10 +21,6 @@ WorkerSlot* Dispatcher::slot_of(const workers::WorkerSession& s) {
 void Dispatcher::supervise(std::size_t wi) {
   WorkerSlot& w = *workers_[wi];
   const auto now = clock_.now();
-  if (now >= w.next_reload_check) {
-    w.next_reload_check = now + options_.supervisor.reload_check_interval;
-    if (w.reload_watch.changed()) w.reactivate_on_load = true;
-  }
   // A deactivated plugin whose reactivation delay is over comes back (reactivation > 0).
   for (auto& p : w.plugins) {
     if (p->deactivated && p->reactivate_at && now >= *p->reactivate_at) {
@@ -39,6 +35,8 @@ void Dispatcher::supervise(std::size_t wi) {
     }
   }
   const Supervisor::Step step = w.supervisor.poll(w.session.get());
+  // An edit brings back the plugins deactivated until their file changes.
+  if (step.files_changed) w.reactivate_on_load = true;
   switch (step.action) {
     case Supervisor::Step::Action::kNone:
       break;
@@ -47,7 +45,6 @@ void Dispatcher::supervise(std::size_t wi) {
       break;
     case Supervisor::Step::Action::kRestart:
       log_->info("Reloading worker {}: {}", w.def.id, step.reason);
-      w.reactivate_on_load = true;
       if (w.session) w.session->shutdown(options_.shutdown_grace);
       break;
     case Supervisor::Step::Action::kAbort:

@@ -16,7 +16,6 @@
 #include "sgeventd/clock.h"
 #include "source/gap_set.h"
 #include "state/state_types.h"
-#include "workers/file_watch.h"
 #include "workers/protocol.h"
 #include "workers/supervisor.h"
 #include "workers/worker_session.h"
@@ -91,9 +90,7 @@ struct QueuedEvent {
 
 struct WorkerSlot {
   WorkerSlot(WorkerDefinition d, workers::SupervisorOptions options, Clock& clock)
-      : def(std::move(d)),
-        supervisor(options, def.watch_paths, clock),
-        reload_watch(def.watch_paths) {}
+      : def(std::move(d)), supervisor(options, def.watch_paths, clock) {}
 
   WorkerDefinition def;
   std::vector<std::unique_ptr<PluginSlot>> plugins;
@@ -119,8 +116,6 @@ struct WorkerSlot {
   std::uint64_t read_generation = 0;
   Clock::time_point read_retry_at{};
 
-  workers::FileWatch reload_watch;  // a change reactivates deactivated plugins
-  Clock::time_point next_reload_check{};
   bool reactivate_on_load = false;
 
   PluginSlot* plugin(const std::string& name) {

@@ -28,6 +28,14 @@ Supervisor::Step Supervisor::poll(const std::deque<InFlight>* in_flight,
     next_file_check_ = now + options_.reload_check_interval;
     files_changed = watch_.changed();
   }
+  Step step = decide(in_flight, rss, now, files_changed);
+  step.files_changed = files_changed;
+  return step;
+}
+
+Supervisor::Step Supervisor::decide(const std::deque<InFlight>* in_flight,
+                                    const HealthMonitor::RssReader& rss, Clock::time_point now,
+                                    bool files_changed) {
   if (files_changed) {
     // A new version gets a clean slate, as shotgunEvents reactivates a plugin whose file
     // changed: forget past failures and lift a quarantine.

@@ -43,6 +43,9 @@ class Supervisor {
     Action action = Action::kNone;
     std::optional<WorkerError> error;  // kAbort
     std::string reason;                // for the log: why this action
+    // The plugin's files changed since the last poll (whatever the action): the owner
+    // reactivates plugins that were stopped until an edit.
+    bool files_changed = false;
   };
 
   Supervisor(SupervisorOptions options, std::vector<std::string> watch_paths, Clock& clock,
@@ -69,6 +72,8 @@ class Supervisor {
 
  private:
   void failed(const std::string& why);
+  Step decide(const std::deque<InFlight>* in_flight, const HealthMonitor::RssReader& rss,
+              Clock::time_point now, bool files_changed);
 
   SupervisorOptions options_;
   Clock& clock_;

@@ -108,7 +108,10 @@ TEST(Supervisor, AChangedFileLiftsQuarantine) {
   ASSERT_TRUE(s.quarantined());
   f.files["/p/a.plugin"].mtime_ns = 2;
   f.clock.advance(seconds(1));
-  EXPECT_EQ(s.poll(nullptr, {}).action, Action::kStart);
+  const auto step = s.poll(nullptr, {});
+  EXPECT_EQ(step.action, Action::kStart);
+  EXPECT_TRUE(step.files_changed);
+  EXPECT_FALSE(s.poll(nullptr, {}).files_changed) << "reported once";
   EXPECT_FALSE(s.quarantined());
   EXPECT_EQ(s.restarts().consecutive_failures(), 0);
 }
@@ -123,6 +126,7 @@ TEST(Supervisor, AChangedFileRestartsARunningWorkerWithoutCountingAFailure) {
   f.clock.advance(milliseconds(500));
   const auto step = f.poll_running(s);
   EXPECT_EQ(step.action, Action::kRestart);
+  EXPECT_TRUE(step.files_changed);
   EXPECT_EQ(f.poll_running(s).action, Action::kNone) << "asked once";
   s.ended(SessionEnd{});  // it said bye
   EXPECT_EQ(s.poll(nullptr, {}).action, Action::kStart);
