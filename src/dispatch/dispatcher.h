@@ -109,10 +109,11 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   // dispatcher_events.cpp: events into queues.
   void on_feed_batch(source::FeedBatch& batch);
   void on_catch_up_page(CatchUpResult& page);
-  // Offers a regular (in-order) event to the on-feed plugins of a worker.
-  void offer_regular(std::size_t w, const Value& event, std::int64_t id,
+  // Offers a regular (in-order) event to the on-feed plugins of a worker. `ours`: made by the
+  // daemon's own scripts (loop prevention), decided once per event.
+  void offer_regular(std::size_t w, const Value& event, std::int64_t id, bool ours,
                      std::shared_ptr<const SharedEvent>& shared);
-  void offer_late(std::size_t w, const Value& event, std::int64_t id,
+  void offer_late(std::size_t w, const Value& event, std::int64_t id, bool ours,
                   std::shared_ptr<const SharedEvent>& shared);
   QueuedEvent make_entry(const Value& event, std::int64_t id, bool late,
                          std::shared_ptr<const SharedEvent>& shared) const;

@@ -61,11 +61,10 @@ void Dispatcher::add_plugin_gap(PluginSlot& p, std::int64_t first, std::int64_t 
   pending_.add_gap(p.key, state::Gap{first, last, ms, ms + options_.backlog_timeout});
 }
 
-void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t id,
+void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t id, bool ours,
                                std::shared_ptr<const SharedEvent>& json) {
   WorkerSlot& w = *workers_[wi];
   std::optional<QueuedEvent> entry;
-  const bool ours = made_by_daemon(event);
   for (std::size_t i = 0; i < w.plugins.size(); ++i) {
     PluginSlot& p = *w.plugins[i];
     if (!p.on_feed() || id <= p.tracker.head()) continue;
@@ -82,11 +81,10 @@ void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t 
   }
 }
 
-void Dispatcher::offer_late(std::size_t wi, const Value& event, std::int64_t id,
+void Dispatcher::offer_late(std::size_t wi, const Value& event, std::int64_t id, bool ours,
                             std::shared_ptr<const SharedEvent>& json) {
   WorkerSlot& w = *workers_[wi];
   std::optional<QueuedEvent> entry;
-  const bool ours = made_by_daemon(event);
   for (std::size_t i = 0; i < w.plugins.size(); ++i) {
     PluginSlot& p = *w.plugins[i];
     // Only a plugin that passed over this id without it takes it now; one that has not read
@@ -107,12 +105,13 @@ void Dispatcher::offer_late(std::size_t wi, const Value& event, std::int64_t id,
 void Dispatcher::on_feed_batch(source::FeedBatch& batch) {
   for (source::SourcedEvent& e : batch.events) {
     std::shared_ptr<const SharedEvent> json;  // made once, on first need
+    const bool ours = made_by_daemon(e.event);
     for (std::size_t w = 0; w < workers_.size(); ++w) {
       if (workers_[w]->removing) continue;
       if (e.late) {
-        offer_late(w, e.event, e.id, json);
+        offer_late(w, e.event, e.id, ours, json);
       } else if (workers_[w]->mode == WorkerSlot::Mode::kFeed) {
-        offer_regular(w, e.event, e.id, json);
+        offer_regular(w, e.event, e.id, ours, json);
       }
     }
     if (!e.late) feed_head_ = std::max(feed_head_, e.id);
@@ -195,7 +194,7 @@ void Dispatcher::on_catch_up_page(CatchUpResult& page) {
     const auto id = event["id"].if_int();
     if (!id || *id <= last) continue;
     std::shared_ptr<const SharedEvent> json;
-    offer_regular(page.request.worker, event, *id, json);
+    offer_regular(page.request.worker, event, *id, made_by_daemon(event), json);
     last = *id;
   }
   const bool full = static_cast<int>(page.events->size()) >= page.request.limit;
