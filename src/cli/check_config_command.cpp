@@ -11,13 +11,14 @@
 #include "daemon/config.h"
 
 namespace sgeventd::cli {
-namespace {
 
 std::string executable_dir() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string() : exe.parent_path().string();
 }
+
+namespace {
 
 int run_check_config(const std::string& config_arg) {
   const auto env = config::IniFile::process_environment();

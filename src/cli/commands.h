@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 namespace CLI {
 class App;
@@ -16,6 +17,10 @@ constexpr int kExitFailure = 1;  // the operation failed (API error, server erro
 constexpr int kExitUsage = 2;    // bad arguments or configuration
 
 using Runner = std::function<int()>;
+
+// The folder of the running sgeventd binary (where the config search and the Python worker
+// look); empty if /proc cannot tell.
+std::string executable_dir();  // check_config_command.cpp
 
 void add_api_command(CLI::App& app, Runner& run);           // api_command.cpp
 void add_sandbox_command(CLI::App& app, Runner& run);       // sandbox_command.cpp

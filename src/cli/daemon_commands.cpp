@@ -26,12 +26,6 @@ namespace {
 
 constexpr int kExitNotRunning = 3;  // status: the LSB's "program is not running"
 
-std::string executable_dir() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : exe.parent_path().string();
-}
-
 // Finds and loads the config; prints every problem. nullopt: refuse (exit 2).
 std::optional<daemon::Config> load(const std::string& config_arg, const char* verb) {
   const auto env = config::IniFile::process_environment();

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <random>
 #include <thread>
 
 #include "daemon/activity.h"
@@ -85,6 +86,14 @@ int wait_signal(milliseconds timeout) {
               static_cast<long>((timeout.count() % 1000) * 1'000'000)};
   const int sig = sigtimedwait(&set, nullptr, &ts);
   return sig > 0 ? sig : 0;
+}
+
+source::PollerOptions poller_options(const Config& config) {
+  source::PollerOptions o;
+  o.fetch_interval = config.daemon.fetch_interval;
+  o.max_retry = std::max<milliseconds>(config.daemon.conn_retry_sleep, milliseconds(250));
+  o.max_conn_retries = config.daemon.max_conn_retries;
+  return o;
 }
 
 dispatch::DispatcherOptions dispatcher_options(const Config& config, const std::string& url) {
@@ -171,7 +180,9 @@ bool Engine::start_site() {
 
 sg::Result<std::int64_t> Engine::newest_event_id() {
   // The site may be down at startup: keep trying (as the poll would) until it answers or we
-  // are asked to stop.
+  // are asked to stop, with the poll's backoff.
+  std::mt19937 random{std::random_device{}()};
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
   int failures = 0;
   for (;;) {
     auto id = feed_site_.reader->newest_id();
@@ -183,8 +194,8 @@ sg::Result<std::int64_t> Engine::newest_event_id() {
       log_->warn("Cannot reach the site to find its newest event (attempt {}): {}", failures,
                  id.error().message);
     }
-    const int sig = wait_signal(std::min<milliseconds>(config_.daemon.conn_retry_sleep,
-                                                       milliseconds(250 << std::min(failures, 6))));
+    const int sig =
+        wait_signal(source::retry_pause(poller_options(config_), failures, uniform(random)));
     if (sig == SIGTERM || sig == SIGINT) return tl::unexpected(id.error());
   }
 }
@@ -375,11 +386,7 @@ int Engine::run() {
   so.backlog_timeout = config_.daemon.backlog_timeout;
   source::EventSource source(*feed_site_.reader, Clock::real(), so, feed_start,
                              std::move(source_gaps));
-  source::PollerOptions po;
-  po.fetch_interval = config_.daemon.fetch_interval;
-  po.max_retry = std::max<milliseconds>(config_.daemon.conn_retry_sleep, milliseconds(250));
-  po.max_conn_retries = config_.daemon.max_conn_retries;
-  source::Poller poller(source, dispatcher, po, log_, feed_site_.cancel);
+  source::Poller poller(source, dispatcher, poller_options(config_), log_, feed_site_.cancel);
   if (config_.daemon.server_side_filters) {
     poller.set_before_each([this, &dispatcher] {
       auto f = feed_site_.reader->filters();
