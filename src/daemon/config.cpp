@@ -56,6 +56,7 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
         "checkpoint_interval",
         "backlog_timeout",
         "queue_size",
+        "pipeline_window",
         "worker_memory_limit",
         "shutdown_grace",
         "server_side_filters",
@@ -227,6 +228,7 @@ void read_daemon(Reader& r, DaemonSettings& d) {
   r.seconds(s, "checkpoint_interval", d.checkpoint_interval, 3600);
   r.seconds(s, "backlog_timeout", d.backlog_timeout, 7 * 86400);
   r.integer(s, "queue_size", d.queue_size, 1, 10000000);
+  r.integer(s, "pipeline_window", d.pipeline_window, 1, 4096);
   r.integer64(s, "worker_memory_limit", d.worker_memory_limit_mb, 0, 1 << 20);
   r.seconds(s, "shutdown_grace", d.shutdown_grace, 3600);
   r.boolean(s, "server_side_filters", d.server_side_filters);

@@ -50,6 +50,7 @@ struct DaemonSettings {
   std::chrono::milliseconds checkpoint_interval{1000};
   std::chrono::milliseconds backlog_timeout{300000};
   int queue_size = 1000;                    // events queued per plugin before it reads alone
+  int pipeline_window = 128;                // events sent to a worker before their results
   std::int64_t worker_memory_limit_mb = 0;  // 0: none
   std::chrono::milliseconds shutdown_grace{10000};
   bool server_side_filters = false;  // push event types to the site

@@ -78,6 +78,7 @@ fetch_interval = soon
 max_event_batch_size = 0
 worker_per = thread
 misspelled_key = 1
+pipeline_window = 0
 
 [shotgun]
 server: ftp://x
@@ -98,8 +99,9 @@ use_session_uuid: maybe
   EXPECT_TRUE(has("bad.conf:5: error: [daemon] max_event_batch_size must be between 1"));
   EXPECT_TRUE(has("bad.conf:6: error: [daemon] worker_per must be 'plugin' or 'path'"));
   EXPECT_TRUE(has("bad.conf:7: warning: [daemon] misspelled_key is not a known key"));
-  EXPECT_TRUE(has("bad.conf:10: error: [shotgun] server must be an http(s) URL or 'sandbox'"));
-  EXPECT_TRUE(has("bad.conf:13: error: [shotgun] use_session_uuid must be a boolean"));
+  EXPECT_TRUE(has("bad.conf:8: error: [daemon] pipeline_window must be between 1 and 4096"));
+  EXPECT_TRUE(has("bad.conf:11: error: [shotgun] server must be an http(s) URL or 'sandbox'"));
+  EXPECT_TRUE(has("bad.conf:14: error: [shotgun] use_session_uuid must be a boolean"));
   EXPECT_TRUE(has("error: [daemon] eventidfile is required"));
   EXPECT_TRUE(has("error: the [plugins] section is missing"));
 }
@@ -125,6 +127,7 @@ TEST(DaemonConfig, NewKeysParse) {
   ConfigLoad load = parse_config(
       "[daemon]\npidFile: p\neventIdFile: s\nworker_per: path\ncallback_timeout: 2.5\n"
       "retries: 3\ninclude_projects: 1, 2\nworker_memory_limit: 512\nlog_json: yes\n"
+      "pipeline_window: 16\n"
       "[shotgun]\nserver: https://x\nname: n\nkey: k\n[plugins]\npaths: a\n"
       "[python]\ninterpreter: /opt/py/bin/python3.9\npath: /a, /b\nenv: A=1, B = two\n",
       "n.conf", {});
@@ -136,6 +139,7 @@ TEST(DaemonConfig, NewKeysParse) {
   EXPECT_EQ(c.daemon.include_projects, (std::vector<std::int64_t>{1, 2}));
   EXPECT_EQ(c.daemon.worker_memory_limit_mb, 512);
   EXPECT_TRUE(c.daemon.log_json);
+  EXPECT_EQ(c.daemon.pipeline_window, 16);
   EXPECT_EQ(c.python.interpreter, "/opt/py/bin/python3.9");
   EXPECT_EQ(c.python.path, (std::vector<std::string>{"/a", "/b"}));
   EXPECT_EQ(c.python.env,

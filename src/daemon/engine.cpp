@@ -100,6 +100,7 @@ dispatch::DispatcherOptions dispatcher_options(const Config& config, const std::
   const DaemonSettings& d = config.daemon;
   dispatch::DispatcherOptions o;
   o.queue_size = static_cast<std::size_t>(std::max(1, d.queue_size));
+  o.window = static_cast<std::size_t>(std::max(1, d.pipeline_window));
   o.batch_size = d.max_event_batch_size;
   o.backlog_timeout = d.backlog_timeout;
   o.retry.retries = d.retries;

@@ -44,7 +44,7 @@ struct DispatcherOptions {
   std::chrono::milliseconds shutdown_grace{10'000};
   bool loop_prevention = false;
   std::vector<std::string> own_script_names;  // besides the callbacks' script names
-  std::size_t window = 32;
+  std::size_t window = 128;                   // pipeline_window
   workers::SupervisorOptions supervisor;
   workers::HelloInfo hello;  // worker_id and per are filled per worker
 };
