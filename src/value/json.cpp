@@ -12,8 +12,11 @@ namespace sgeventd {
 namespace {
 
 // Documents up to this size are parsed with a parser kept per thread (no allocation per
-// call); larger ones get their own, so one huge answer does not pin its buffers for good.
-constexpr std::size_t kReusableParserBytes = std::size_t{4} << 20;
+// call); larger ones get their own, freed after the call. A parser keeps buffers of about 14
+// times the largest document it has read (simdjson's tape and index), so a thread that once
+// read a 500-event page (~400 KB) would pin megabytes for good; a page costs one allocation
+// and a few hundred page faults instead, next to a network round trip.
+constexpr std::size_t kReusableParserBytes = std::size_t{64} << 10;
 
 Value convert(simdjson::dom::element e, bool datetimes) {
   using Type = simdjson::dom::element_type;

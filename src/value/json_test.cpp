@@ -102,6 +102,21 @@ TEST(Json, DepthIsBounded) {
   EXPECT_TRUE(parse_json(std::string(20, '[') + std::string(20, ']')));
 }
 
+TEST(Json, LargeAndSmallDocumentsAlternate) {
+  // Over 64 KB a document gets a parser of its own (freed after); smaller ones share the
+  // thread's. Both must keep working in any order.
+  std::string big = "[";
+  for (int i = 0; i < 20000; ++i) big += (i ? ",\"" : "\"") + std::to_string(i) + "\"";
+  big += "]";
+  ASSERT_GT(big.size(), std::size_t{64} << 10);
+  for (int round = 0; round < 3; ++round) {
+    const Value b = parse_ok(big);
+    ASSERT_EQ(b.as_list().size(), 20000u);
+    EXPECT_EQ(b.as_list()[19999].as_string(), "19999");
+    EXPECT_EQ(parse_ok(R"({"a": [1, 2]})")["a"].as_list().size(), 2u);
+  }
+}
+
 TEST(Json, RoundTrip) {
   const char* text =
       R"({"type": "EventLogEntry", "id": 5, "meta": {"old_value": null, "new_value": 1.25, )"

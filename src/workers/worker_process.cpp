@@ -18,6 +18,8 @@ namespace sgeventd::workers {
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;
+// Write-buffer capacity kept once everything is written; more is given back.
+constexpr std::size_t kKeptBufferBytes = 64 * 1024;
 // Reads per fd per handle() call: enough to move megabytes, little enough that one chatty
 // worker cannot starve the others sharing the loop.
 constexpr int kReadsPerCall = 16;
@@ -201,6 +203,9 @@ void WorkerProcess::reclaim_sent() {
   if (out_sent_ == 0) return;
   if (out_sent_ == out_.size()) {
     out_.clear();
+    // A burst leaves a window of events' worth of capacity behind; an idle daemon with many
+    // workers should not keep it.
+    if (out_.capacity() > kKeptBufferBytes) out_.shrink_to_fit();
   } else if (out_sent_ >= out_.size() / 2) {
     out_.erase(0, out_sent_);
   } else {
