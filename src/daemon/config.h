@@ -81,8 +81,15 @@ struct EmailSettings {
   std::string subject;
 };
 
+// The system Python (CMake SGEVENTD_STANDIN_PYTHON, /usr/bin/python3): the one the
+// shotgun_api3 stand-in is built for, and what "the system python3" means on a server where
+// pyenv or a module system may put another python3 first on PATH.
+#ifndef SGEVENTD_DEFAULT_PYTHON
+#define SGEVENTD_DEFAULT_PYTHON "/usr/bin/python3"
+#endif
+
 struct PythonSettings {
-  std::string interpreter = "python3";
+  std::string interpreter = SGEVENTD_DEFAULT_PYTHON;
   std::vector<std::string> path;
   std::vector<std::pair<std::string, std::string>> env;
 };

@@ -68,6 +68,8 @@ TEST(DaemonConfig, TheOriginalExampleWorksUnchanged) {
   EXPECT_EQ(c.daemon.worker_per, WorkerPer::kPlugin);
   EXPECT_EQ(c.daemon.backlog_timeout, std::chrono::minutes(5));
   EXPECT_EQ(c.daemon.checkpoint_interval, std::chrono::seconds(1));
+  EXPECT_EQ(c.python.interpreter, SGEVENTD_DEFAULT_PYTHON);
+  EXPECT_EQ(c.python.interpreter[0], '/') << "the system's Python, not PATH's";
 }
 
 TEST(DaemonConfig, EveryProblemIsReportedWithItsLine) {
