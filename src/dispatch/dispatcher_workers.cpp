@@ -81,6 +81,7 @@ void Dispatcher::start_session(WorkerSlot& w) {
     return;
   }
   w.session = std::move(*session);
+  w.window = PipelineWindow(options_.window);  // a new process: its speed is learnt again
   loop_.add(*w.session);
   w.supervisor.started();
 }
@@ -89,10 +90,10 @@ void Dispatcher::pump(WorkerSlot& w) {
   if (!w.session || !w.session->ready() || stopping_) return;
   // Refill the pipeline by halves: topping it up one event per result would hand the worker
   // one event per read, a wake-up on both sides for every event.
-  if (!w.strict && w.session->in_flight_count() > options_.window / 2) return;
+  const std::size_t window = w.strict ? 1 : w.window.size();
+  if (w.session->in_flight_count() > window / 2) return;
   const auto now = clock_.now();
-  while (!w.queue.empty() && w.session->can_send() &&
-         (!w.strict || w.session->in_flight_count() == 0)) {
+  while (!w.queue.empty() && w.session->can_send() && w.session->in_flight_count() < window) {
     QueuedEvent& q = w.queue.front();
     if (q.not_before > now) break;
     // Matched again now: a reload may have changed the callbacks since it was queued.
@@ -241,6 +242,10 @@ void Dispatcher::on_result(workers::WorkerSession& s, const workers::InFlight& a
   if (w->in_flight.empty() || w->in_flight.front().first != answered.seq) return;
   QueuedEvent entry = std::move(w->in_flight.front().second);
   w->in_flight.pop_front();
+  // The worker's speed as seen from here (from when it could start this event to its answer),
+  // not its own duration_ms: any exec plugin may report 0 there.
+  w->window.observe(
+      std::chrono::duration<double, std::milli>(clock_.now() - answered.started_at).count());
   handle_result(*w, entry, result);
 }
 

@@ -13,6 +13,7 @@
 
 #include "dispatch/cursor_tracker.h"
 #include "dispatch/event_matcher.h"
+#include "dispatch/pipeline_window.h"
 #include "sgeventd/clock.h"
 #include "source/gap_set.h"
 #include "state/state_types.h"
@@ -109,6 +110,7 @@ struct WorkerSlot {
   // before it runs the next event, as in shotgunEvents; pipelining would run events past it.
   bool strict = false;
   bool stops_itself = false;  // the worker has the stop_on_error feature
+  PipelineWindow window{1};   // sized per session from pipeline_window and the worker's speed
 
   enum class Mode { kFeed, kCatchUp } mode = Mode::kFeed;
   std::int64_t fetched_upto = 0;  // catch-up: ids up to here are read

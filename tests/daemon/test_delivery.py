@@ -66,6 +66,24 @@ class Delivery(DaemonTestCase):
             self.assertLessEqual(duplicates, kills * (window + 16),
                                  "too many replays for %d kills" % kills)
 
+    def test_a_slow_plugin_stops_quickly_and_replays_nothing(self):
+        # A worker gets about 250 ms of its own recent work in flight, not the whole pipeline
+        # window: with 128 events of 200 ms sent ahead, a clean stop would wait out all of
+        # shutdown_grace and then kill the callback running, which runs again after restart.
+        d = self.daemon({"slow": "--sleep-ms 200"}, {"pipeline_window": "128"})
+        d.start()
+        ids = self.site.generate(40)
+        # Past the first answers (the window starts at 8 until the worker's speed is known).
+        wait_for(lambda: len(d.records("slow")) >= 10, what="10 slow events")
+        started = time.monotonic()
+        self.assertEqual(d.stop(), 0, d.log()[-2000:])
+        took = time.monotonic() - started
+        self.assertLess(took, 2.0 * SLOWDOWN, "a stop took %.2f s" % took)
+        d.start()
+        wait_for(lambda: len(d.records("slow")) >= len(ids), what="every event")
+        d.stop()
+        self.assert_exactly_once_in_order(d.records("slow"), ids)
+
     def test_slow_plugin_does_not_hold_back_fast_ones(self):
         fast = {"fast%d" % i: "" for i in range(4)}
         d = self.daemon(dict(fast, slow="--sleep-ms 100"))
