@@ -388,13 +388,14 @@ int Engine::run() {
   source::EventSource source(*feed_site_.reader, Clock::real(), so, feed_start,
                              std::move(source_gaps));
   source::Poller poller(source, dispatcher, poller_options(config_), log_, feed_site_.cancel);
-  if (config_.daemon.server_side_filters) {
-    poller.set_before_each([this, &dispatcher] {
+  poller.set_before_each([this, &dispatcher, &source] {
+    for (const source::GapRange& g : dispatcher.take_ids_to_look_for()) source.look_again(g);
+    if (config_.daemon.server_side_filters) {
       auto f = feed_site_.reader->filters();
       f.event_types = dispatcher.feed_event_types().value_or(std::vector<std::string>{});
       feed_site_.reader->set_filters(std::move(f));
-    });
-  }
+    }
+  });
 
   // Poll once every worker has loaded its plugins, so nothing is read past a plugin still
   // importing (it would have to read it again).

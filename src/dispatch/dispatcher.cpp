@@ -162,6 +162,11 @@ std::optional<std::vector<std::string>> Dispatcher::feed_event_types() const {
   return feed_types_;
 }
 
+std::vector<source::GapRange> Dispatcher::take_ids_to_look_for() {
+  std::lock_guard lock(status_mutex_);
+  return std::exchange(look_for_, {});
+}
+
 Value Dispatcher::status() const {
   std::lock_guard lock(status_mutex_);
   return status_;

@@ -85,6 +85,11 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   // when one accepts any type or none is loaded yet.
   std::optional<std::vector<std::string>> feed_event_types() const;
 
+  // Ids the source must look for again (the poll thread takes them before each poll): the
+  // gaps of a plugin coming back from deactivation, whose late events the feed handed on
+  // while it was away or that it skipped. Found again, they reach only plugins missing them.
+  std::vector<source::GapRange> take_ids_to_look_for();
+
   // A JSON-ready snapshot for `sgeventd status` (refreshed each pass, at most twice a second).
   Value status() const;
 
@@ -187,6 +192,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   mutable std::mutex status_mutex_;
   Value status_;
   std::optional<std::vector<std::string>> feed_types_;
+  std::vector<source::GapRange> look_for_;  // under status_mutex_
 };
 
 }  // namespace sgeventd::dispatch

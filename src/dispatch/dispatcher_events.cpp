@@ -209,7 +209,9 @@ void Dispatcher::expire_gaps() {
   const auto now = std::chrono::system_clock::now();
   for (auto& w : workers_) {
     for (auto& p : w->plugins) {
-      if (p->gaps.empty()) continue;
+      // A deactivated plugin's gaps wait for it: their events may have come while it was
+      // away, and it looks for them when it comes back.
+      if (p->gaps.empty() || p->deactivated) continue;
       for (const source::GapRange& g : p->gaps.expire(now, options_.backlog_timeout)) {
         pending_.remove_gap_ids(p->key, g.first, g.last);
       }

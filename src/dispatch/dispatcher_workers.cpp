@@ -101,7 +101,10 @@ void Dispatcher::pump(WorkerSlot& w) {
     std::vector<std::uint16_t> plugins;
     for (std::uint16_t i : q.plugins) {
       PluginSlot& p = *w.plugins[i];
-      if (!p.on_feed()) continue;  // deactivated since: its cursor waits before this event
+      if (!p.on_feed()) {  // deactivated since: its cursor waits before this event
+        if (q.late) p.gaps.add(q.id, q.id, std::chrono::system_clock::now());  // see handle_result
+        continue;
+      }
       bool any = false;
       for (std::size_t c = 0; c < p.callbacks.size(); ++c) {
         const CallbackSlot& cb = p.callbacks[c];
@@ -305,10 +308,12 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
   }
   for (std::size_t pi : entry.plugins) {
     PluginSlot& p = *w.plugins[pi];
-    if (p.deactivated || retry.count(pi) ||
-        std::find(skipped.begin(), skipped.end(), pi) != skipped.end()) {
-      continue;
+    const bool skipped_here = std::find(skipped.begin(), skipped.end(), pi) != skipped.end();
+    if (entry.late && !retry.count(pi) && (p.deactivated || skipped_here)) {
+      // A late event is not read again by replaying from the cursor: it is a gap again.
+      p.gaps.add(entry.id, entry.id, std::chrono::system_clock::now());
     }
+    if (p.deactivated || retry.count(pi) || skipped_here) continue;
     ++p.handled;
     resolve(p, entry);
   }
@@ -361,6 +366,14 @@ void Dispatcher::reactivate(WorkerSlot& w, PluginSlot& p, const std::string& why
   p.reactivate_at.reset();
   p.failures.clear();
   p.tracker = CursorTracker(from);
+  // Its gaps below `from` are not read again by catching up from there: the late events among
+  // them that arrived (or were skipped) while it was away must be looked for by id.
+  if (!p.gaps.empty()) {
+    std::lock_guard lock(status_mutex_);
+    for (const source::GapRange& g : p.gaps.ranges()) {
+      look_for_.push_back({g.first, g.last, std::chrono::system_clock::now()});
+    }
+  }
   pending_.set_status(p.key, {state::Activity::kActive, "", state::wall_now()});
   logging_.plugin(p.key.name)
       ->info("Plugin {} reactivated ({}): resuming after event {}", p.key.name, why, from);

@@ -12,6 +12,12 @@ EventSource::EventSource(EventLogReader& reader, Clock& clock, SourceOptions opt
       cursor_(start_after),
       gaps_(std::move(gaps)) {}
 
+void EventSource::look_again(const GapRange& range) {
+  if (range.first > range.last || range.first > cursor_) return;
+  gaps_.add(range.first, std::min(range.last, cursor_), range.first_seen);
+  last_recheck_.reset();  // at the next poll
+}
+
 bool EventSource::recheck_due(WallTime now) const {
   if (gaps_.empty()) return false;
   if (!last_recheck_ || clock_.now() - *last_recheck_ >= options_.recheck_interval) return true;

@@ -52,6 +52,11 @@ class EventSource {
   std::int64_t cursor() const { return cursor_; }
   const GapSet& gaps() const { return gaps_; }
 
+  // Look for these ids (below the cursor) again, as if they were gaps seen `seen`: a plugin
+  // that was deactivated while one of its late events arrived needs it after all. What is
+  // found is handed on `late` again; the dispatcher gives it only to plugins still missing it.
+  void look_again(const GapRange& range);
+
  private:
   bool recheck_due(WallTime now) const;
 

@@ -81,6 +81,22 @@ TEST(EventSource, IdCommittedTwentySecondsLateIsDeliveredOnceFlaggedLate) {
   EXPECT_TRUE(f.source->gaps().empty());
 }
 
+TEST(EventSource, LookAgainHandsOnAnEventBehindTheCursorOnceMore) {
+  Fixture f;
+  for (int id = 1; id <= 5; ++id) f.log.add(id);
+  f.start();
+  EXPECT_EQ(ids(f.poll()), (std::vector<std::int64_t>{1, 2, 3, 4, 5}));
+  // A deactivated plugin missed 2 and 3; nothing else is read again for it.
+  f.source->look_again(GapRange{2, 3, f.clock.wall_now()});
+  f.source->look_again(GapRange{9, 12, f.clock.wall_now()});  // above the cursor: ignored
+  auto again = f.poll();
+  EXPECT_EQ(ids(again), (std::vector<std::int64_t>{2, 3}));
+  EXPECT_TRUE(again.events[0].late);
+  EXPECT_TRUE(f.source->gaps().empty());
+  f.clock.advance(2s);
+  EXPECT_TRUE(f.poll().events.empty());
+}
+
 TEST(EventSource, GapFirstSeenLongAfterTheEventsIsStillHeld) {
   // The original measures a gap's age from the created_at of the event after it, so a daemon
   // ten minutes behind gives gaps up at once. Here the clock starts when the gap is seen.

@@ -93,6 +93,28 @@ class PluginFailures(DaemonTestCase):
         self.assert_exactly_once_in_order(received[3:], ids[2:] + more)
         self.assertEqual(plugin_row(d, "strict")[1], "active")
 
+    def test_a_late_event_that_came_while_deactivated_reaches_the_plugin_after_the_fix(self):
+        d = self.daemon({"strict": "--fail-on 3 --stop-on-error", "calm": ""})
+        d.start()
+        reserved = self.site.reserve(1)  # a long transaction: an id gap below what follows
+        ids = self.site.generate(10)
+        wait_for(lambda: "deactivated" in d.plugin_log("strict"))
+        wait_for(lambda: len(d.records("calm")) >= len(ids))
+        # The gap's event commits while "strict" is deactivated: only "calm" can take it now.
+        self.site.commit(reserved)
+        wait_for(lambda: reserved[0] in d.records("calm"), what="the late event for calm")
+        self.assertNotIn(reserved[0], d.records("strict"))
+        # The fix. Replaying from the failing event does not reach the late id (it is below
+        # it), so the daemon must look for it again.
+        d.add_plugin("strict", "--stop-on-error")
+        wait_for(lambda: reserved[0] in d.records("strict") and
+                 set(ids) <= set(d.records("strict")), what="strict to get everything")
+        d.stop()
+        received = d.records("strict")
+        self.assertEqual(received[:3], ids[:3])  # the third failed and stopped it
+        self.assertEqual(sorted(received[3:]), sorted(ids[2:] + reserved))
+        self.assertEqual(sorted(d.records("calm")), sorted(ids + reserved))
+
     def test_retries_then_success_leave_no_dead_letter(self):
         d = self.daemon({"flaky": "--fail-on 3"}, {"retries": "2", "retry_backoff": "0.1"})
         d.start()
