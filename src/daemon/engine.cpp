@@ -228,6 +228,16 @@ bool Engine::resolve_starts(
         log_->info("Plugin {} was deactivated ({}): active again after the restart", ref.path,
                    (*known)->status.reason);
         batch.set_status(key, {state::Activity::kActive, "", state::wall_now()});
+        // Its gaps did not expire while it was away (late events may have come for it): they
+        // are waited for from now, so the first look for them comes before they expire.
+        const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now());
+        for (auto& g : s.gaps) {
+          batch.remove_gap_ids(key, g.first_id, g.last_id);
+          g.first_seen = now;
+          g.expiry = now + config_.daemon.backlog_timeout;
+          batch.add_gap(key, g);
+        }
       }
       out[w.id][ref.name] = s;
     }

@@ -128,6 +128,10 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   void request_catch_up_reads(std::size_t w);
   void expire_gaps();
   void add_plugin_gap(PluginSlot& p, std::int64_t first, std::int64_t last);
+  // A late event a plugin did not run (deactivated, skipped, not loaded): a gap of it again.
+  void regap_late(PluginSlot& p, std::int64_t id);
+  // A plugin back on the feed after an absence, resuming after `from`: see the definition.
+  void recover_gaps(WorkerSlot& w, PluginSlot& p, std::int64_t from);
 
   // dispatcher_workers.cpp: processes, sending, results, failures.
   void supervise(std::size_t w);

@@ -61,6 +61,49 @@ void Dispatcher::add_plugin_gap(PluginSlot& p, std::int64_t first, std::int64_t 
   pending_.add_gap(p.key, state::Gap{first, last, ms, ms + options_.backlog_timeout});
 }
 
+void Dispatcher::regap_late(PluginSlot& p, std::int64_t id) {
+  // Replaying from the cursor never reaches it again (it is below), so it becomes a gap again,
+  // waited for from now, in memory and in the state alike.
+  pending_.remove_gap_ids(p.key, id, id);
+  add_plugin_gap(p, id, id);
+  // An active plugin looks for it at once; one that is away does when it comes back.
+  if (p.on_feed()) {
+    std::lock_guard lock(status_mutex_);
+    look_for_.push_back({id, id, std::chrono::system_clock::now()});
+  }
+}
+
+void Dispatcher::recover_gaps(WorkerSlot& w, PluginSlot& p, std::int64_t from) {
+  // Late events queued or in flight for it are still on their way: their gaps must go from the
+  // state when they are handled (resolve() looks at the tracker, which was just reset).
+  const std::size_t index = w.plugin_index(p.key.name);
+  const auto has_plugin = [index](const QueuedEvent& q) {
+    return std::find(q.plugins.begin(), q.plugins.end(), index) != q.plugins.end();
+  };
+  for (const QueuedEvent& q : w.queue) {
+    if (q.late && has_plugin(q)) p.tracker.observe_late(q.id);
+  }
+  for (const auto& sent : w.in_flight) {
+    if (sent.second.late && has_plugin(sent.second)) p.tracker.observe_late(sent.second.id);
+  }
+  if (p.gaps.empty()) return;
+  // Catching up from `from` reads every id above it again: gaps there would come twice.
+  if (from < feed_head_) pending_.remove_gap_ids(p.key, from + 1, feed_head_);
+  p.gaps.remove_above(from);
+  // The ones below, late events it missed while away among them, are waited for from now
+  // (while it was away they did not expire) and looked for by id; what is found reaches only
+  // the plugins still missing it.
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(now);
+  p.gaps.restamp(now);
+  std::lock_guard lock(status_mutex_);
+  for (const source::GapRange& g : p.gaps.ranges()) {
+    pending_.remove_gap_ids(p.key, g.first, g.last);
+    pending_.add_gap(p.key, state::Gap{g.first, g.last, ms, ms + options_.backlog_timeout});
+    look_for_.push_back({g.first, g.last, now});
+  }
+}
+
 void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t id, bool ours,
                                std::shared_ptr<const SharedEvent>& json) {
   WorkerSlot& w = *workers_[wi];

@@ -102,7 +102,7 @@ void Dispatcher::pump(WorkerSlot& w) {
     for (std::uint16_t i : q.plugins) {
       PluginSlot& p = *w.plugins[i];
       if (!p.on_feed()) {  // deactivated since: its cursor waits before this event
-        if (q.late) p.gaps.add(q.id, q.id, std::chrono::system_clock::now());  // see handle_result
+        if (q.late) regap_late(p, q.id);
         continue;
       }
       bool any = false;
@@ -199,7 +199,10 @@ void Dispatcher::on_loaded(workers::WorkerSession& s, const workers::Loaded& loa
     reactivate(*w, *p, "its files changed");
   } else if (!p->deactivated) {
     p->reason.clear();
-    if (!was_on_feed && p->tracker.head() < feed_head_) start_catch_up(*w, p->tracker.head());
+    if (!was_on_feed) {
+      recover_gaps(*w, *p, p->tracker.head());
+      if (p->tracker.head() < feed_head_) start_catch_up(*w, p->tracker.head());
+    }
   }
 }
 
@@ -310,8 +313,7 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
     PluginSlot& p = *w.plugins[pi];
     const bool skipped_here = std::find(skipped.begin(), skipped.end(), pi) != skipped.end();
     if (entry.late && !retry.count(pi) && (p.deactivated || skipped_here)) {
-      // A late event is not read again by replaying from the cursor: it is a gap again.
-      p.gaps.add(entry.id, entry.id, std::chrono::system_clock::now());
+      regap_late(p, entry.id);
     }
     if (p.deactivated || retry.count(pi) || skipped_here) continue;
     ++p.handled;
@@ -366,14 +368,7 @@ void Dispatcher::reactivate(WorkerSlot& w, PluginSlot& p, const std::string& why
   p.reactivate_at.reset();
   p.failures.clear();
   p.tracker = CursorTracker(from);
-  // Its gaps below `from` are not read again by catching up from there: the late events among
-  // them that arrived (or were skipped) while it was away must be looked for by id.
-  if (!p.gaps.empty()) {
-    std::lock_guard lock(status_mutex_);
-    for (const source::GapRange& g : p.gaps.ranges()) {
-      look_for_.push_back({g.first, g.last, std::chrono::system_clock::now()});
-    }
-  }
+  recover_gaps(w, p, from);
   pending_.set_status(p.key, {state::Activity::kActive, "", state::wall_now()});
   logging_.plugin(p.key.name)
       ->info("Plugin {} reactivated ({}): resuming after event {}", p.key.name, why, from);

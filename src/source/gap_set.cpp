@@ -61,6 +61,10 @@ void GapSet::remove_above(std::int64_t id) {
   ranges_.erase(it, ranges_.end());
 }
 
+void GapSet::restamp(WallTime seen) {
+  for (auto& entry : ranges_) entry.second.first_seen = seen;
+}
+
 std::vector<GapRange> GapSet::expire(WallTime now, std::chrono::milliseconds timeout) {
   std::vector<GapRange> expired;
   for (auto it = ranges_.begin(); it != ranges_.end();) {

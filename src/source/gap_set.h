@@ -40,6 +40,9 @@ class GapSet {
   bool contains(std::int64_t id) const;
   // Forgets every missing id above `id` (a reader going back will find them again).
   void remove_above(std::int64_t id);
+  // Every gap counts as first seen at `seen` (a plugin back after a long absence waits for
+  // its gaps from then).
+  void restamp(WallTime seen);
   // Removes and returns the ranges first seen at or before `now - timeout`.
   std::vector<GapRange> expire(WallTime now, std::chrono::milliseconds timeout);
 

@@ -87,5 +87,14 @@ TEST(GapSet, RemoveAboveCutsRanges) {
   EXPECT_TRUE(g.empty());
 }
 
+TEST(GapSet, RestampMakesEveryGapWaitFromThen) {
+  GapSet g;
+  g.add(3, 3, t0);
+  g.add(7, 12, t0 + 10s);
+  g.restamp(t0 + 1h);
+  EXPECT_TRUE(g.expire(t0 + 1h + 4min, 5min).empty());
+  EXPECT_EQ(g.expire(t0 + 1h + 5min, 5min).size(), 2u);
+}
+
 }  // namespace
 }  // namespace sgeventd::source

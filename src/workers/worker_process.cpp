@@ -203,9 +203,6 @@ void WorkerProcess::reclaim_sent() {
   if (out_sent_ == 0) return;
   if (out_sent_ == out_.size()) {
     out_.clear();
-    // A burst leaves a window of events' worth of capacity behind; an idle daemon with many
-    // workers should not keep it.
-    if (out_.capacity() > kKeptBufferBytes) out_.shrink_to_fit();
   } else if (out_sent_ >= out_.size() / 2) {
     out_.erase(0, out_sent_);
   } else {
@@ -232,8 +229,9 @@ void WorkerProcess::flush() {
   if (out_sent_ == out_.size()) {
     out_.clear();
     out_sent_ = 0;
-    // A 16 MiB event should not pin 16 MiB per worker forever.
-    if (out_.capacity() > (std::size_t{1} << 20)) out_.shrink_to_fit();
+    // A burst (or one huge event) leaves capacity behind; an idle daemon with many workers
+    // should not keep it.
+    if (out_.capacity() > kKeptBufferBytes) out_.shrink_to_fit();
   }
 }
 

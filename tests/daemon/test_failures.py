@@ -115,6 +115,33 @@ class PluginFailures(DaemonTestCase):
         self.assertEqual(sorted(received[3:]), sorted(ids[2:] + reserved))
         self.assertEqual(sorted(d.records("calm")), sorted(ids + reserved))
 
+    def test_a_gap_above_the_failing_event_comes_once_after_the_fix(self):
+        # generate(n) writes n events and those of the Shot they edit: learn how many, before
+        # the daemon starts (a new plugin starts after the newest event, so these are not its).
+        per_call = len(self.site.generate(2))
+        fail_on = per_call + 1  # strict fails on the first event after the next batch
+        d = self.daemon({"strict": "--fail-on %d --stop-on-error" % fail_on, "calm": ""})
+        d.start()
+        first = self.site.generate(2)
+        self.assertEqual(len(first), per_call)
+        wait_for(lambda: d.records("strict") == first, what="strict's first events")
+        reserved = self.site.reserve(1)  # a gap just above strict's cursor ...
+        after = self.site.generate(5)  # ... and strict fails on the first event after it
+        wait_for(lambda: "deactivated" in d.plugin_log("strict"))
+        self.site.commit(reserved)
+        wait_for(lambda: reserved[0] in d.records("calm"), what="the late event for calm")
+        # Back from the failing event: catching up reads the late id again in order, so it
+        # must not also be looked for as a gap (it would come twice).
+        d.add_plugin("strict", "--stop-on-error")
+        wait_for(lambda: set(reserved + after) <= set(d.records("strict")), what="strict")
+        tail = self.site.generate(1)  # read after any look for gaps: a twin would be here
+        wait_for(lambda: tail[0] in d.records("strict"), what="strict to rejoin the feed")
+        d.stop()
+        received = d.records("strict")
+        self.assertEqual(received[:fail_on], first + after[:1])  # that one failed
+        self.assertEqual(sorted(received[fail_on:]), sorted(reserved + after + tail))
+        self.assertEqual(sorted(d.records("calm")), sorted(first + reserved + after + tail))
+
     def test_retries_then_success_leave_no_dead_letter(self):
         d = self.daemon({"flaky": "--fail-on 3"}, {"retries": "2", "retry_backoff": "0.1"})
         d.start()
