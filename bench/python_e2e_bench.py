@@ -221,7 +221,7 @@ def worker_start(binary, interpreter):
 def machine_speed_us():
     """A fixed pure-Python workload (the benchmark plugin's callback body, 5,000 calls, best
     of 3) in µs per call, measured before and after the run: this 2-core virtual machine's
-    speed drifts with its neighbours' load (about 12 µs quiet, two to four times that busy),
+    speed drifts with its neighbours' load (16-19 µs when quick, up to 57 µs when busy),
     so each result carries it to be read against."""
     folder = tempfile.mkdtemp(prefix="sgeventd-pybench-")
     path = os.path.join(folder, "out.txt")
