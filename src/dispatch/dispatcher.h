@@ -132,6 +132,8 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   void regap_late(PluginSlot& p, std::int64_t id);
   // A plugin back on the feed after an absence, resuming after `from`: see the definition.
   void recover_gaps(WorkerSlot& w, PluginSlot& p, std::int64_t from);
+  // A plugin back from deactivation waits for its gaps from now.
+  void restamp_gaps(PluginSlot& p);
 
   // dispatcher_workers.cpp: processes, sending, results, failures.
   void supervise(std::size_t w);

@@ -90,17 +90,20 @@ void Dispatcher::recover_gaps(WorkerSlot& w, PluginSlot& p, std::int64_t from) {
   // Catching up from `from` reads every id above it again: gaps there would come twice.
   if (from < feed_head_) pending_.remove_gap_ids(p.key, from + 1, feed_head_);
   p.gaps.remove_above(from);
-  // The ones below, late events it missed while away among them, are waited for from now
-  // (while it was away they did not expire) and looked for by id; what is found reaches only
-  // the plugins still missing it.
+  // The ones below, late events it missed while away among them, are looked for by id; what
+  // is found reaches only the plugins still missing it.
   const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(now);
-  p.gaps.restamp(now);
   std::lock_guard lock(status_mutex_);
+  for (const source::GapRange& g : p.gaps.ranges()) look_for_.push_back({g.first, g.last, now});
+}
+
+void Dispatcher::restamp_gaps(PluginSlot& p) {
+  // A deactivated plugin's gaps do not expire (expire_gaps): back, it waits for them from now,
+  // in memory and in the state alike.
+  p.gaps.restamp(std::chrono::system_clock::now());
   for (const source::GapRange& g : p.gaps.ranges()) {
     pending_.remove_gap_ids(p.key, g.first, g.last);
-    pending_.add_gap(p.key, state::Gap{g.first, g.last, ms, ms + options_.backlog_timeout});
-    look_for_.push_back({g.first, g.last, now});
+    add_plugin_gap(p, g.first, g.last);  // the state's row, stamped now (memory already is)
   }
 }
 

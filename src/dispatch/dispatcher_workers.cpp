@@ -369,6 +369,7 @@ void Dispatcher::reactivate(WorkerSlot& w, PluginSlot& p, const std::string& why
   p.failures.clear();
   p.tracker = CursorTracker(from);
   recover_gaps(w, p, from);
+  restamp_gaps(p);
   pending_.set_status(p.key, {state::Activity::kActive, "", state::wall_now()});
   logging_.plugin(p.key.name)
       ->info("Plugin {} reactivated ({}): resuming after event {}", p.key.name, why, from);
