@@ -144,6 +144,8 @@ class Plugin(object):
         # Set once a stopOnError callback raised: shotgunEvents deactivates such a plugin at
         # once, so the worker runs none of its callbacks any more (until it is restarted).
         self.stopped = False
+        # Its completion file (completions.CompletionLog), when the daemon gave one.
+        self.completions = None
         self.logger = logging.getLogger("plugin." + name)
         self.logger.setLevel(host.log_level)
         self.logger.config = host.site_config

@@ -10,6 +10,8 @@
 //   --fail-on K          report ok:false for event K (every callback)
 //   --crash-on K         abort() on event K        --crash-every   abort() on every event
 //   --exit-on K[:CODE]   exit(CODE, default 1) on event K
+//   --die-unflushed K    _exit(1) at event K, or the first event after it that comes while
+//                        answers are still unwritten (they are lost with the process)
 //   --hang-on K          never answer event K (sleeps forever; SIGTERM still works)
 //   --ignore-term        ignore SIGTERM (so only SIGKILL ends it)
 //   --leak-mb N          allocate and touch N MiB per event, never freed
@@ -23,6 +25,8 @@
 //   --record FILE        append "<event id>\n" to FILE for every event handled
 //   --no-bye             exit 0 on shutdown without saying bye
 //   --stop-on-error      register the callbacks with stopOnError=True (default False)
+//   --no-completions     do not offer the "completions" feature (it is on by default: every
+//                        event whose callbacks all succeeded is noted in the file `load` names)
 #include <signal.h>
 #include <unistd.h>
 
@@ -37,6 +41,7 @@
 #include <vector>
 
 #include "sgeventd/json.h"
+#include "workers/completion_log.h"
 
 namespace {
 
@@ -48,10 +53,11 @@ struct Options {
   int callbacks = 1;
   Value match = nullptr;
   int sleep_ms = 0;
-  long fail_on = 0, crash_on = 0, exit_on = 0, hang_on = 0, garbage_on = 0;
+  long fail_on = 0, crash_on = 0, exit_on = 0, hang_on = 0, garbage_on = 0, die_unflushed = 0;
   int exit_code = 1;
   bool crash_every = false, ignore_term = false, exit_at_hello = false, no_hello = false;
   bool load_fail = false, out_of_order = false, no_bye = false, stop_on_error = false;
+  bool completions = true;
   int protocol = 1;
   int leak_mb = 0;
   int log_level = 0;
@@ -83,6 +89,8 @@ void parse_options(std::vector<std::string> args, Options& o) {
       o.fail_on = number();
     else if (a == "--crash-on")
       o.crash_on = number();
+    else if (a == "--die-unflushed")
+      o.die_unflushed = number();
     else if (a == "--crash-every")
       o.crash_every = true;
     else if (a == "--exit-on") {
@@ -119,6 +127,8 @@ void parse_options(std::vector<std::string> args, Options& o) {
       o.record = value();
     else if (a == "--no-bye")
       o.no_bye = true;
+    else if (a == "--no-completions")
+      o.completions = false;
     else
       usage("unknown option " + a);
   }
@@ -191,6 +201,16 @@ std::optional<std::vector<std::pair<std::string_view, std::string_view>>> member
     if (i < text.size() && text[i] == '}' && skip_space(text, i + 1) == text.size()) return out;
     return std::nullopt;
   }
+}
+
+// The event's own "id" (a top-level member), without parsing the rest; 0 if there is none.
+std::int64_t top_level_id(std::string_view event_text) {
+  if (auto m = members(event_text)) {
+    for (const auto& [key, raw] : *m) {
+      if (key == "id") return std::atoll(std::string(raw).c_str());
+    }
+  }
+  return 0;
 }
 
 class Worker {
@@ -283,17 +303,27 @@ class Worker {
       send_error("this worker speaks protocol " + std::to_string(o_.protocol) + " only");
       return 3;
     }
-    out_ += to_json(Dict{{"type", "hello"},
-                         {"protocol", 1},
-                         {"worker", "sgeventd-test-worker 0.1.0"},
-                         {"runtime", "C++"}},
-                    kWire);
+    Dict hello{{"type", "hello"},
+               {"protocol", 1},
+               {"worker", "sgeventd-test-worker 0.1.0"},
+               {"runtime", "C++"}};
+    if (o_.completions) hello.set("features", List{"completions"});
+    out_ += to_json(hello, kWire);
     out_ += '\n';
     return -1;
   }
 
   int on_load(const Value& msg) {
     name_ = msg["plugin"]["name"].if_string() ? msg["plugin"]["name"].as_string() : "test";
+    if (const std::string* path = msg["plugin"]["completions"]["path"].if_string()) {
+      auto writer = sgeventd::workers::CompletionWriter::open(*path);
+      if (writer) {
+        completions_ = std::move(*writer);
+      } else {
+        const std::string text = "cannot note completions: " + writer.error() + "\n";
+        [[maybe_unused]] ssize_t w = ::write(2, text.data(), text.size());
+      }
+    }
     Dict answer;
     if (o_.load_fail) {
       answer = Dict{{"type", "load_failed"},
@@ -325,10 +355,16 @@ class Worker {
     std::int64_t id = msg["event"]["id"].if_int().value_or(0);
     if (!event_text.empty() && (o_.log_level > 0 || !o_.record.empty())) {
       if (auto event = sgeventd::parse_json(event_text)) id = (*event)["id"].if_int().value_or(0);
+    } else if (!event_text.empty() && completions_.is_open()) {
+      id = top_level_id(event_text);
     }
     if (o_.crash_every || k == o_.crash_on) {
       flush();
       std::abort();
+    }
+    if (o_.die_unflushed > 0 && k >= o_.die_unflushed &&
+        out_.find("\"result\"") != std::string::npos) {
+      ::_exit(1);
     }
     if (k == o_.exit_on) {
       flush();
@@ -366,6 +402,8 @@ class Worker {
     if (!o_.record.empty()) record(id);
 
     const bool ok = k != o_.fail_on;
+    // Noted before the answer: a kill between the two does not run the event again.
+    if (ok && id > 0) completions_.record(id);
     std::string result = R"({"type":"result","seq":)" + std::to_string(seq) + R"(,"results":[)";
     bool first = true;
     if (const List* callbacks = msg["callbacks"].if_list()) {
@@ -428,6 +466,7 @@ class Worker {
   long events_ = 0;
   std::optional<std::string> held_;
   std::vector<char*> leaked_;
+  sgeventd::workers::CompletionWriter completions_;
 };
 
 }  // namespace

@@ -194,7 +194,11 @@ void WorkerSession::on_message(WorkerMessage& message) {
 
 void WorkerSession::send_next_load() {
   if (next_plugin_ < options_.plugins.size()) {
-    process_->send(encode_load(options_.plugins[next_plugin_]));
+    PluginRef ref = options_.plugins[next_plugin_];
+    // Only a worker that said it notes completions is told where (others would ignore it,
+    // but the daemon must not count on notes nobody writes).
+    if (!worker_hello_ || !worker_hello_->has_feature("completions")) ref.completions.clear();
+    process_->send(encode_load(ref));
     deadline_ = clock_.now() + options_.load_timeout;
     return;
   }
