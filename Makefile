@@ -49,7 +49,7 @@ format:
 format-check:
 	@scripts/check-format.sh
 
-# libFuzzer on the response decoder for FUZZ_SECONDS (needs clang; see docs/development.md).
+# libFuzzer on every parser of untrusted bytes, FUZZ_SECONDS in all (clang; docs/development.md).
 fuzz: deps
 	@scripts/run-fuzz.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 

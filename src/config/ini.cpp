@@ -4,17 +4,21 @@
 #include <cctype>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 extern char** environ;
 
 namespace sgeventd::config {
-namespace {
 
-std::string lower(std::string s) {
+std::string ascii_lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
+
+namespace {
+
+std::string lower(std::string s) { return ascii_lower(std::move(s)); }
 
 std::string_view strip(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -27,6 +31,7 @@ bool is_indented(std::string_view line) {
 }
 
 constexpr int kMaxInterpolationDepth = 10;  // configparser's MAX_INTERPOLATION_DEPTH
+constexpr std::size_t kMaxInterpolatedSize = std::size_t{1} << 20;
 
 }  // namespace
 
@@ -218,6 +223,12 @@ tl::expected<std::string, IniError> IniFile::interpolate(const std::string& name
         auto nested = interpolate(name, e->raw, line, depth + 1);
         if (!nested) return nested;
         out += *nested;
+        // References repeated at every level multiply (ten keys naming the next one eight
+        // times would make a gigabyte): a value this large is a mistake or an attack.
+        if (out.size() > kMaxInterpolatedSize) {
+          return error("interpolation makes a value of [" + name + "] larger than " +
+                       std::to_string(kMaxInterpolatedSize >> 20) + " MiB");
+        }
       } else if (auto it = env_.find(ref); it != env_.end()) {
         // Environment values are not interpolated further (configparser would, but a '%' in
         // an environment variable is data, and failing on it helps nobody).

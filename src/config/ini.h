@@ -23,6 +23,9 @@ struct IniError {
   std::string describe() const;
 };
 
+// ASCII letters lower-cased (configparser folds keys so).
+std::string ascii_lower(std::string s);
+
 class IniFile {
  public:
   using Environment = std::map<std::string, std::string>;

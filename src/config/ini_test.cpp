@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace sgeventd::config {
 namespace {
 
@@ -74,6 +76,25 @@ TEST(Ini, BadInterpolationIsAnErrorWithTheLine) {
   EXPECT_NE(x.error().describe().find("test.conf:3"), std::string::npos);
   EXPECT_FALSE(ini.get("a", "y"));
   EXPECT_FALSE(ini.get("a", "z"));  // a loop
+}
+
+TEST(Ini, InterpolationThatMultipliesIsRefusedQuickly) {
+  // Ten keys naming the next one eight times: 8^10 copies of "x" if expanded.
+  std::string text = "[a]\n";
+  for (int k = 0; k < 10; ++k) {
+    text += "k" + std::to_string(k) + ": ";
+    for (int n = 0; n < 8; ++n) text += "%(k" + std::to_string(k + 1) + ")s";
+    text += "\n";
+  }
+  text += "k10: x\n";
+  IniFile ini = parse_ok(text);
+  const auto started = std::chrono::steady_clock::now();
+  auto v = ini.get("a", "k0");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  ASSERT_FALSE(v);
+  EXPECT_NE(v.error().describe().find("larger than 1 MiB"), std::string::npos)
+      << v.error().describe();
+  EXPECT_EQ(get(ini, "a", "k9"), std::string(8, 'x')) << "ordinary references still work";
 }
 
 TEST(Ini, StructuralErrorsNameTheLine) {

@@ -132,6 +132,7 @@ tl::expected<WorkerMessage, std::string> parse_result(Reader& r) {
       rr.integer("index", cb.index);
       rr.boolean("ok", cb.ok);
       rr.number("duration_ms", cb.duration_ms);
+      rr.number("started", cb.started);
       rr.string("error", cb.error, false);
       rr.string("traceback", cb.traceback, false);
       rr.boolean("skipped", cb.skipped, false);
@@ -199,10 +200,40 @@ struct Scan {
     auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), out);
     return ec == std::errc() && end == tok.data() + tok.size();
   }
+  // JSON's number grammar, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?: from_chars alone
+  // takes "01", "1." or "-.5", which the general parser refuses (the two must agree).
+  static bool json_number(std::string_view tok) {
+    std::size_t k = 0;
+    const auto digits = [&] {
+      const std::size_t from = k;
+      while (k < tok.size() && std::isdigit(static_cast<unsigned char>(tok[k]))) ++k;
+      return k > from;
+    };
+    if (k < tok.size() && tok[k] == '-') ++k;
+    if (k < tok.size() && tok[k] == '0') {
+      ++k;
+    } else if (!digits()) {
+      return false;
+    }
+    if (k < tok.size() && tok[k] == '.') {
+      ++k;
+      if (!digits()) return false;
+    }
+    if (k < tok.size() && (tok[k] == 'e' || tok[k] == 'E')) {
+      ++k;
+      if (k < tok.size() && (tok[k] == '+' || tok[k] == '-')) ++k;
+      if (!digits()) return false;
+    }
+    return k == tok.size();
+  }
   bool number(double& out) {
     const auto tok = number_token();
-    if (tok.empty() || !(tok[0] == '-' || std::isdigit(static_cast<unsigned char>(tok[0])))) {
-      return false;
+    if (!json_number(tok)) return false;
+    if (tok.find_first_of(".eE") == std::string_view::npos) {
+      // An integer the general parser may not take (past 64 bits): leave it to that parser.
+      std::int64_t whole = 0;
+      auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), whole);
+      if (ec != std::errc() || end != tok.data() + tok.size()) return false;
     }
     auto [end, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), out);
     return ec == std::errc() && end == tok.data() + tok.size();
@@ -245,6 +276,8 @@ bool scan_entry(Scan& s, CallbackResult& cb) {
         ok = true;
       } else if (key == "duration_ms") {
         if (!s.number(cb.duration_ms)) return false;
+      } else if (key == "started") {
+        if (!s.number(cb.started)) return false;
       } else {
         return false;  // error, traceback, locals, anything new: the general path
       }
@@ -259,11 +292,16 @@ std::string encode_hello(const HelloInfo& hello) {
   Dict worker{{"id", hello.worker_id}, {"per", hello.worker_per}};
   Dict msg{{"type", "hello"},    {"protocol", kProtocolVersion}, {"daemon", hello.daemon},
            {"site", hello.site}, {"config", hello.config},       {"worker", worker}};
+  if (hello.timing) msg.set("timing", true);
   return to_json(msg, kWire);
 }
 
 std::string encode_load(const PluginRef& plugin) {
-  Dict msg{{"type", "load"}, {"plugin", Dict{{"name", plugin.name}, {"path", plugin.path}}}};
+  Dict ref{{"name", plugin.name}, {"path", plugin.path}};
+  if (!plugin.completions.empty()) {
+    ref.set("completions", Dict{{"path", plugin.completions}});
+  }
+  Dict msg{{"type", "load"}, {"plugin", std::move(ref)}};
   return to_json(msg, kWire);
 }
 

@@ -21,6 +21,26 @@ TEST(Protocol, EncodesHelloAsTheDocShowsIt) {
   EXPECT_EQ((*v)["site"]["url"], Value("https://x.shotgrid.autodesk.com"));
 }
 
+TEST(Protocol, HelloAsksForStartTimesOnlyWithTheTimingLog) {
+  HelloInfo hello;
+  auto plain = parse_json(encode_hello(hello));
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE((*plain)["timing"].is_null());
+  hello.timing = true;
+  auto timed = parse_json(encode_hello(hello));
+  ASSERT_TRUE(timed);
+  EXPECT_EQ((*timed)["timing"], Value(true));
+}
+
+TEST(Protocol, LoadNamesTheCompletionFileWhenThereIsOne) {
+  auto plain = parse_json(encode_load({"notify", "/p/notify.py", ""}));
+  ASSERT_TRUE(plain);
+  EXPECT_TRUE((*plain)["plugin"]["completions"].is_null());
+  auto with = parse_json(encode_load({"notify", "/p/notify.py", "/s.completions/n.done"}));
+  ASSERT_TRUE(with);
+  EXPECT_EQ((*with)["plugin"]["completions"]["path"], Value("/s.completions/n.done"));
+}
+
 TEST(Protocol, EncodesEventAroundPreSerializedJson) {
   const std::string line = encode_event(42, true, R"({"id":7,"event_type":"Shotgun_Task_Change"})",
                                         {{"no\"te", 0}, {"notify", 2}});
@@ -136,6 +156,8 @@ TEST(Protocol, ResultFastPathAgreesWithTheGeneralParser) {
       R"({"seq":2,"results":[{"ok":true,"index":1,"plugin":"x","duration_ms":12}],"type":"result"})",
       R"({"type":"result","seq":3,"results":[{"plugin":"a","index":0,"ok":true,"duration_ms":1.5e-3},)"
       R"({"plugin":"b","index":2,"ok":true,"duration_ms":-0.25}]})",
+      R"({"type":"result","seq":4,"results":[{"plugin":"a","index":0,"ok":true,"duration_ms":2,)"
+      R"("started":1732690000.125}]})",
   };
   for (const char* line : lines) {
     auto fast = detail::parse_result_fast(line);
@@ -158,7 +180,28 @@ TEST(Protocol, ResultFastPathAgreesWithTheGeneralParser) {
       EXPECT_EQ(fast->results[i].index, g.results[i].index);
       EXPECT_EQ(fast->results[i].ok, g.results[i].ok);
       EXPECT_DOUBLE_EQ(fast->results[i].duration_ms, g.results[i].duration_ms);
+      EXPECT_DOUBLE_EQ(fast->results[i].started, g.results[i].started);
     }
+  }
+}
+
+TEST(Protocol, ResultFastPathTakesOnlyJsonNumbers) {
+  // Found by fuzz_worker_protocol: from_chars took these, the general parser refuses them.
+  for (const char* number : {"010", "1.", "00", "01.5", "-.5", "-01", "1.e5", "+1", "1e",
+                             "111111111111111111111111111111111111111111111111111111111112"}) {
+    const std::string line =
+        std::string(R"({"type":"result","seq":1,"results":[{"plugin":"a","index":0,"ok":true,)") +
+        R"("duration_ms":)" + number + "}]}";
+    EXPECT_FALSE(detail::parse_result_fast(line)) << number;
+    EXPECT_FALSE(parse_worker_message(" " + line)) << number;
+  }
+  for (const char* number : {"0", "-0", "10", "1.5", "-0.25", "1e3", "1E-3", "2.5e+2"}) {
+    const std::string line =
+        std::string(R"({"type":"result","seq":1,"results":[{"plugin":"a","index":0,"ok":true,)") +
+        R"("duration_ms":)" + number + "}]}";
+    auto fast = detail::parse_result_fast(line);
+    ASSERT_TRUE(fast) << number;
+    EXPECT_DOUBLE_EQ(fast->results[0].duration_ms, std::stod(number));
   }
 }
 
