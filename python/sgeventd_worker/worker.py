@@ -16,6 +16,10 @@ before the worker would block.
 A plugin whose stopOnError callback raised is stopped in this worker for good (protocol
 feature "stop_on_error"): its callbacks are answered as skipped, never called, until the
 daemon restarts the worker.
+
+Each event whose callbacks of a plugin all succeeded is noted in that plugin's completion file
+before the answer leaves (protocol feature "completions", completions.py), so a daemon killed
+before it read the answer does not send the event again.
 """
 
 import gc
@@ -24,10 +28,11 @@ import logging
 import os
 import signal
 import sys
-from time import perf_counter
+from time import perf_counter, time
 
 from sgeventd_worker import PROTOCOL_VERSION, WORKER_NAME, __version__
 from sgeventd_worker.channel import LineReader, Writer, take_standard_streams
+from sgeventd_worker.completions import CompletionLog
 from sgeventd_worker.connections import STANDIN_DIR_NAME, Connections, install_stand_in
 from sgeventd_worker.events import convert_counted, convert_datetimes
 from sgeventd_worker.logbridge import Attribution, PrintRedirect, install_handler
@@ -73,7 +78,7 @@ _CALLBACKS_LEN = len(_CALLBACKS)
 # At most this many results are held back at once.
 _HOLD_AT_MOST = 256
 # Protocol v1 additions this worker implements (the hello answer's "features").
-FEATURES = ("stop_on_error",)
+FEATURES = ("stop_on_error", "completions")
 # Results of an event that took less than this are held while more input is waiting.
 _HOLD_BELOW_S = 0.002
 
@@ -98,9 +103,13 @@ class Worker(object):
         self.site_config = None
         self.connections = Connections("", None)
         self.use_session_uuid = False
+        # The daemon's timing log is on: each result entry says when its callback started.
+        self.timing = False
         self.worker_id = ""
         self._warned_no_shotgun = False
         self._site_config_sections = {}
+        # Some plugin notes its completions (see dispatch).
+        self._notes = False
         # The callbacks lists of daemon events already seen, resolved (see on_daemon_event).
         self._tails = {}
 
@@ -160,6 +169,7 @@ class Worker(object):
             self.log_level = logging.INFO
         self.connections = Connections(site.get("url"), site.get("proxy"))
         self.use_session_uuid = bool(site.get("use_session_uuid", False))
+        self.timing = msg.get("timing") is True
         self.send(
             {
                 "type": "hello",
@@ -189,7 +199,10 @@ class Worker(object):
             return
         self._ensure_site_config()
         self._tails.clear()
-        self.plugins.pop(name, None)
+        old = self.plugins.pop(name, None)
+        if old is not None and old.completions is not None:
+            old.completions.close()
+            old.completions = None
         self.attribution.set_plugins(list(self.plugins) + [name])
         self.attribution.current = name
         plugin = Plugin(name, path, self)
@@ -218,6 +231,16 @@ class Worker(object):
             )
             return
         self.writer.send(message + "\n")
+        completions = ref.get("completions")
+        if isinstance(completions, dict) and isinstance(completions.get("path"), str):
+            try:
+                plugin.completions = CompletionLog(completions["path"])
+                self._notes = True
+            except (OSError, ValueError) as e:
+                plugin.logger.warning(
+                    "Cannot note completed events (%s): after a daemon kill, the events in "
+                    "flight are delivered again", e
+                )
         # Plugin modules, loggers and connections live as long as the worker: keep the cyclic
         # collector from rescanning them on every collection (3.7+).
         if hasattr(gc, "freeze"):
@@ -307,9 +330,11 @@ class Worker(object):
     def dispatch(self, seq, event, resolved):
         """Run the resolved callbacks on ``event`` in order and answer ``result`` ``seq``."""
         use_session_uuid = self.use_session_uuid
+        timing = self.timing
         attribution = self.attribution
         stdout = self.stdout
         entries = []
+        failed = None  # plugins a callback of which raised on this event
         started = t1 = perf_counter()
         for plugin, cb, missing in resolved:
             if cb is None:
@@ -319,6 +344,8 @@ class Worker(object):
                 entries.append(cb.skipped_entry)
                 continue
             attribution.current = plugin.name
+            if timing:
+                wall = time()
             t0 = perf_counter()
             try:
                 if use_session_uuid and cb.sg_is_real:
@@ -334,22 +361,45 @@ class Worker(object):
                 tb = e.__traceback__
                 entries.append(
                     cb.entry_prefix
-                    + ',"ok":false,"duration_ms":%.3f,"error":%s,"traceback":%s,"locals":%s}'
+                    + ',"ok":false,"duration_ms":%.3f%s,"error":%s,"traceback":%s,"locals":%s}'
                     % (
                         (t1 - t0) * 1000.0,
+                        ',"started":%.6f' % wall if timing else "",
                         _dumps(error_line(e)),
                         _dumps(format_traceback(e, tb)),
                         _dumps(plugin_frame_locals(tb)),
                     )
                 )
                 del tb, e
+                if failed is None:
+                    failed = set()
+                failed.add(plugin)
                 if cb.stop_on_error:
                     plugin.stopped = True
             else:
                 t1 = perf_counter()
-                entries.append(cb.ok_prefix + "%.3f}" % ((t1 - t0) * 1000.0))
+                if timing:
+                    entries.append(
+                        cb.ok_prefix + '%.3f,"started":%.6f}' % ((t1 - t0) * 1000.0, wall)
+                    )
+                else:
+                    entries.append(cb.ok_prefix + "%.3f}" % ((t1 - t0) * 1000.0))
             if stdout.partial:
                 stdout.flush()
+        if self._notes and event.__class__ is dict:
+            # Noted before the answer leaves: killed between the two, the daemon still knows.
+            event_id = event.get("id")
+            if event_id.__class__ is int:
+                noted = None
+                for plugin, cb, missing in resolved:
+                    if plugin is None or plugin is noted:
+                        continue
+                    noted = plugin
+                    log = plugin.completions
+                    if log is not None and not plugin.stopped and (
+                        failed is None or plugin not in failed
+                    ):
+                        log.note(event_id)
         # Hold the answer of a fast event while the next one is already here: everything held
         # leaves with one write once the input read so far is used up (see run).
         writer = self.writer

@@ -128,7 +128,7 @@ class Worker(object):
             raise AssertionError("expected %s, got %r" % (kind, message))
         return message
 
-    def hello(self, site=None, config=None, per="plugin", protocol=1, fake_api=True):
+    def hello(self, site=None, config=None, per="plugin", protocol=1, fake_api=True, **extra):
         """Handshake. With ``fake_api`` the test fake of shotgun_api3 is put on sys.path
         through ``[python] path`` (so plugins get a connection that records its use)."""
         config = {"daemon": {"logging": "20"}} if config is None else dict(config)
@@ -142,6 +142,7 @@ class Worker(object):
                 "site": SITE if site is None else site,
                 "config": config,
                 "worker": {"id": "test", "per": per},
+                **extra,
             }
         )
         return self.expect("hello")

@@ -77,6 +77,34 @@ class HandshakeTest(WorkerTestCase):
             self.assertIn(text, stderr)
 
 
+class TimingTest(WorkerTestCase):
+    PLUGIN = """
+def registerCallbacks(reg):
+    reg.registerCallback("s", "k", ok)
+    reg.registerCallback("s", "k", fails, stopOnError=False)
+def ok(sg, logger, event, args):
+    pass
+def fails(sg, logger, event, args):
+    raise ValueError("no")
+"""
+
+    def test_with_the_timing_log_on_each_entry_says_when_its_callback_started(self):
+        worker = self.start(timing=True)
+        worker.load(self.write_plugin("timed", self.PLUGIN))
+        before = time.time()
+        results = worker.run_event(make_event(1), [("timed", 0), ("timed", 1)])
+        after = time.time()
+        for entry in results:
+            self.assertTrue(before <= entry["started"] <= after, (before, entry, after))
+        self.assertFalse(results[1]["ok"])
+
+    def test_without_it_nothing_is_added(self):
+        worker = self.start()
+        worker.load(self.write_plugin("timed", self.PLUGIN))
+        results = worker.run_event(make_event(1), [("timed", 0), ("timed", 1)])
+        self.assertEqual([("started" in entry) for entry in results], [False, False])
+
+
 class MalformedInputTest(WorkerTestCase):
     def test_bad_lines_are_reported_and_the_worker_goes_on(self):
         worker = self.start()

@@ -3,6 +3,7 @@
 //   sgeventd api find Shot '[["code","is","x"]]' --fields code,id --limit 5
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -59,6 +60,12 @@ template <typename T>
 using Outcome = tl::expected<T, Failure>;
 
 Failure usage(std::string message) { return Failure{kExitUsage, std::move(message)}; }
+
+std::string join(const std::vector<std::string>& words, const std::string& between) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : between) + w;
+  return out;
+}
 
 Outcome<Value> json_arg(const std::string& text, const char* what) {
   auto v = parse_json(text, {.datetimes = true});
@@ -364,22 +371,51 @@ void add_api_command(CLI::App& app, Runner& run) {
   // The method and its arguments are collected raw: a CLI11 vector option would split a
   // "[...]" argument at its commas.
   sub->allow_extras();
-  sub->add_option("--fields", o->fields, "find: fields to return")->delimiter(',');
-  sub->add_option("--order", o->order, "find: JSON list of {field_name, direction}");
-  sub->add_option("--filter-operator", o->filter_operator, "find, summarize: all or any");
-  sub->add_option("--limit", o->limit, "find, text_search: at most N results");
-  sub->add_option("--page", o->page, "find: only page N");
-  sub->add_flag("--retired-only", o->retired_only, "find: retired entities only");
-  sub->add_flag("--no-archived-projects", o->no_archived_projects,
-                "find, summarize: leave out archived projects");
-  sub->add_option("--filter-presets", o->filter_presets, "find: additional_filter_presets JSON");
-  sub->add_option("--return-fields", o->return_fields, "create: fields to return")->delimiter(',');
-  sub->add_option("--modes", o->modes, "update: multi_entity_update_modes JSON");
-  sub->add_option("--grouping", o->grouping, "summarize: grouping JSON");
-  sub->add_option("--project", o->project, "schema_field_read: project entity JSON");
-  sub->add_option("--project-ids", o->project_ids, "text_search: JSON list of project ids");
+  // Options that belong to some methods only: given to another, they are an error rather
+  // than silently ignored (`create ... --fields` would return the default fields).
+  struct MethodOption {
+    CLI::Option* option;
+    std::vector<std::string> methods;
+  };
+  auto only = std::make_shared<std::vector<MethodOption>>();
+  const auto for_methods = [&only](CLI::Option* option, std::vector<std::string> methods) {
+    only->push_back({option, std::move(methods)});
+  };
+  for_methods(
+      sub->add_option("--fields", o->fields, "find, find_one: fields to return")->delimiter(','),
+      {"find", "find_one"});
+  for_methods(sub->add_option("--order", o->order,
+                              "find, find_one: JSON list of {field_name, "
+                              "direction}"),
+              {"find", "find_one"});
+  for_methods(
+      sub->add_option("--filter-operator", o->filter_operator, "find, summarize: all or any"),
+      {"find", "find_one", "summarize"});
+  for_methods(sub->add_option("--limit", o->limit, "find, text_search: at most N results"),
+              {"find", "text_search"});
+  for_methods(sub->add_option("--page", o->page, "find: only page N"), {"find"});
+  for_methods(sub->add_flag("--retired-only", o->retired_only, "find: retired entities only"),
+              {"find", "find_one"});
+  for_methods(sub->add_flag("--no-archived-projects", o->no_archived_projects,
+                            "find, summarize: leave out archived projects"),
+              {"find", "find_one", "summarize"});
+  for_methods(sub->add_option("--filter-presets", o->filter_presets,
+                              "find: additional_filter_presets JSON"),
+              {"find", "find_one"});
+  for_methods(sub->add_option("--return-fields", o->return_fields, "create: fields to return")
+                  ->delimiter(','),
+              {"create"});
+  for_methods(sub->add_option("--modes", o->modes, "update: multi_entity_update_modes JSON"),
+              {"update"});
+  for_methods(sub->add_option("--grouping", o->grouping, "summarize: grouping JSON"),
+              {"summarize"});
+  for_methods(sub->add_option("--project", o->project, "schema_field_read: project entity JSON"),
+              {"schema_field_read"});
+  for_methods(
+      sub->add_option("--project-ids", o->project_ids, "text_search: JSON list of project ids"),
+      {"text_search"});
   sub->add_flag("--compact", o->compact, "print the result on one line");
-  sub->callback([o, sub, &run] {
+  sub->callback([o, sub, only, &run] {
     std::vector<std::string> rest = sub->remaining();
     for (const auto& word : rest) {
       if (word.rfind("--", 0) == 0) {
@@ -399,6 +435,22 @@ void add_api_command(CLI::App& app, Runner& run) {
     }
     o->method = rest.front();
     o->args.assign(rest.begin() + 1, rest.end());
+    for (const MethodOption& m : *only) {
+      if (m.option->count() == 0 ||
+          std::find(m.methods.begin(), m.methods.end(), o->method) != m.methods.end()) {
+        continue;
+      }
+      std::string message = m.option->get_name() + " means nothing for " + o->method +
+                            " (it is for " + join(m.methods, ", ") + ")";
+      if (m.option->get_name() == "--fields" && o->method == "create") {
+        message += "; create returns the fields named by --return-fields";
+      }
+      run = [message] {
+        std::cerr << "sgeventd api: " << message << "\n";
+        return kExitUsage;
+      };
+      return;
+    }
     run = [o] { return run_api(*o); };
   });
 }

@@ -133,6 +133,30 @@ TEST(CliApi, UsageErrorsExitTwo) {
   }
 }
 
+TEST(CliApi, AnOptionOfAnotherMethodIsRefusedNotIgnored) {
+  ScriptedHttpServer server;  // must never be asked anything
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"create", "Shot", "{}", "--fields", "code"}, "--fields means nothing for create"},
+      {{"find", "Shot", "--return-fields", "code"}, "--return-fields means nothing for find"},
+      {{"update", "Shot", "1", "{}", "--limit", "3"}, "--limit means nothing for update"},
+      {{"info", "--retired-only"}, "--retired-only means nothing for info"},
+      {{"find_one", "Shot", "--page", "2"}, "--page means nothing for find_one"},
+  };
+  for (const auto& [call, expected] : cases) {
+    std::vector<std::string> args = {binary("sgeventd"), "api", "--server",     server.url(),
+                                     "--script-name",    "s",   "--script-key", "k"};
+    args.insert(args.end(), call.begin(), call.end());
+    auto r = run_process(args, kCleanEnv);
+    EXPECT_EQ(r.exit_code, 2) << expected << ": " << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << r.err;
+  }
+  auto r = run_process({binary("sgeventd"), "api", "--server", server.url(), "--script-name", "s",
+                        "--script-key", "k", "create", "Shot", "{}", "--fields", "code"},
+                       kCleanEnv);
+  EXPECT_NE(r.err.find("--return-fields"), std::string::npos) << "a hint: " << r.err;
+  EXPECT_TRUE(server.requests().empty()) << "nothing is sent for a refused call";
+}
+
 TEST(CliApi, HelpExplains) {
   auto r = run_process({binary("sgeventd"), "api", "--help"}, kCleanEnv);
   EXPECT_EQ(r.exit_code, 0);

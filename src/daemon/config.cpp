@@ -161,6 +161,21 @@ class Reader {
     out = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(s * 1000)));
   }
 
+  void loop_prevention(const std::string& section, const std::string& key,
+                       dispatch::LoopPrevention& out) {
+    auto v = text(section, key);
+    if (!v) return;
+    if (auto b = config::IniFile::parse_bool(*v)) {
+      out = *b ? dispatch::LoopPrevention::kPerCallback : dispatch::LoopPrevention::kOff;
+    } else if (config::ascii_lower(*v) == "daemon") {
+      out = dispatch::LoopPrevention::kDaemon;
+    } else {
+      error(section, key,
+            "[" + section + "] " + key +
+                " must be on (per callback), daemon (every plugin) or off, got '" + *v + "'");
+    }
+  }
+
   void boolean(const std::string& section, const std::string& key, bool& out) {
     auto v = text(section, key);
     if (!v) return;
@@ -234,7 +249,7 @@ void read_daemon(Reader& r, DaemonSettings& d) {
   r.boolean(s, "server_side_filters", d.server_side_filters);
   r.id_list(s, "include_projects", d.include_projects);
   r.id_list(s, "exclude_projects", d.exclude_projects);
-  r.boolean(s, "loop_prevention", d.loop_prevention);
+  r.loop_prevention(s, "loop_prevention", d.loop_prevention);
   r.boolean(s, "log_json", d.log_json);
   if (d.fetch_interval.count() == 0) {
     r.warning(s, "fetch_interval", "[daemon] fetch_interval 0 polls the site continuously");

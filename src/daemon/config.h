@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/ini.h"
+#include "dispatch/loop_prevention.h"
 
 namespace sgeventd::daemon {
 
@@ -56,8 +57,10 @@ struct DaemonSettings {
   bool server_side_filters = false;  // push event types to the site
   std::vector<std::int64_t> include_projects;
   std::vector<std::int64_t> exclude_projects;
-  bool loop_prevention = false;  // skip events made by the daemon's own scripts
-  bool log_json = false;         // JSON lines on stdout
+  // on: a callback never gets the events its own script made; daemon: no plugin gets the
+  // events of any of the daemon's scripts (dispatch/loop_prevention.h)
+  dispatch::LoopPrevention loop_prevention = dispatch::LoopPrevention::kOff;
+  bool log_json = false;  // JSON lines on stdout
 };
 
 struct ShotgunSettings {

@@ -148,6 +148,31 @@ TEST(DaemonConfig, NewKeysParse) {
             (std::vector<std::pair<std::string, std::string>>{{"A", "1"}, {"B", "two"}}));
 }
 
+TEST(DaemonConfig, LoopPreventionIsPerCallbackDaemonWideOrOff) {
+  const auto parse = [](const std::string& value) {
+    return parse_config("[daemon]\npidFile: p\neventIdFile: s\nloop_prevention: " + value +
+                            "\n[shotgun]\nserver: sandbox\n[plugins]\npaths: a\n",
+                        "l.conf", {});
+  };
+  using dispatch::LoopPrevention;
+  for (const auto& [value, mode] :
+       std::vector<std::pair<std::string, LoopPrevention>>{{"on", LoopPrevention::kPerCallback},
+                                                           {"True", LoopPrevention::kPerCallback},
+                                                           {"Daemon", LoopPrevention::kDaemon},
+                                                           {"off", LoopPrevention::kOff},
+                                                           {"0", LoopPrevention::kOff}}) {
+    ConfigLoad load = parse(value);
+    ASSERT_TRUE(load.ok()) << value;
+    EXPECT_EQ(load.config->daemon.loop_prevention, mode) << value;
+  }
+  ConfigLoad bad = parse("sometimes");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(
+      bad.problems[0].describe().find("must be on (per callback), daemon (every plugin) or off"),
+      std::string::npos)
+      << bad.problems[0].describe();
+}
+
 TEST(DaemonConfig, EmailsEnabledNeedTheirKeys) {
   ConfigLoad load = parse_config(
       "[daemon]\npidFile: p\neventIdFile: s\n[shotgun]\nserver: sandbox\n[plugins]\npaths: a\n"

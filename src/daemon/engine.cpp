@@ -17,6 +17,7 @@
 #include "daemon/pid_file.h"
 #include "daemon/plugin_discovery.h"
 #include "dispatch/dispatcher.h"
+#include "dispatch/plugin_start.h"
 #include "log/logging.h"
 #include "sgeventd/json.h"
 #include "sgeventd/sandbox.h"
@@ -25,6 +26,7 @@
 #include "source/sg_event_log_reader.h"
 #include "state/sqlite_state_store.h"
 #include "state/start_state.h"
+#include "workers/completion_log.h"
 
 #ifndef SGEVENTD_VERSION
 #define SGEVENTD_VERSION "0.0.0"
@@ -208,38 +210,16 @@ bool Engine::resolve_starts(
   for (const auto& w : discovery.workers) {
     for (const auto& ref : w.plugins) {
       const state::PluginKey key{ref.path, ref.name};
-      auto start = state::resolve_start_state(*store_, key);
-      if (!start) {
-        fail(kRunFailed, "reading the state failed: " + start.error().describe());
+      auto decision = dispatch::decide_start(*store_, key, newest, state::wall_now(),
+                                             config_.daemon.backlog_timeout);
+      if (!decision) {
+        fail(kRunFailed,
+             "reading the state of plugin " + ref.path + " failed: " + decision.error().describe());
         return false;
       }
-      dispatch::PluginStart s;
-      s.cursor = start->cursor.value_or(newest);
-      s.gaps = start->gaps;
-      if (start->source != state::StartState::Source::kOwn) {
-        log_->info("Plugin {} starts after event {} ({})", ref.path, s.cursor,
-                   state::source_name(start->source));
-        batch.set_cursor(key, s.cursor);
-        for (const auto& g : s.gaps) batch.add_gap(key, g);
-      }
-      // A plugin deactivated before the restart comes back, as in shotgunEvents.
-      auto known = store_->plugin(key);
-      if (known && *known && (*known)->status.activity == state::Activity::kDeactivated) {
-        log_->info("Plugin {} was deactivated ({}): active again after the restart", ref.path,
-                   (*known)->status.reason);
-        batch.set_status(key, {state::Activity::kActive, "", state::wall_now()});
-        // Its gaps did not expire while it was away (late events may have come for it): they
-        // are waited for from now, so the first look for them comes before they expire.
-        const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now());
-        for (auto& g : s.gaps) {
-          batch.remove_gap_ids(key, g.first_id, g.last_id);
-          g.first_seen = now;
-          g.expiry = now + config_.daemon.backlog_timeout;
-          batch.add_gap(key, g);
-        }
-      }
-      out[w.id][ref.name] = s;
+      if (!decision->note.empty()) log_->info("Plugin {} {}", ref.path, decision->note);
+      batch.append(decision->writes);
+      out[w.id][ref.name] = std::move(decision->start);
     }
   }
   batch.drop_legacy_defaults();
@@ -382,13 +362,24 @@ int Engine::run() {
     }
   }
 
-  dispatch::Dispatcher dispatcher(dispatcher_options(config_, url_), *store_, *logging_,
-                                  feed_start);
+  auto dispatch_options = dispatcher_options(config_, url_);
+  // Beside the state: the workers' completion records (what they finished, should the
+  // daemon be killed before it heard of it).
+  const std::string completions = config_.daemon.event_id_file + ".completions";
+  if (auto made = workers::ensure_completions_dir(completions); made) {
+    dispatch_options.completions_dir = completions;
+  } else {
+    log_->warn(
+        "No completion records ({}): after a kill, plugins may get the events that were "
+        "in flight again",
+        made.error());
+  }
+  dispatch::Dispatcher dispatcher(std::move(dispatch_options), *store_, *logging_, feed_start);
   for (const auto& w : discovery.workers) dispatcher.add_worker(w, starts[w.id]);
-  dispatch::CatchUpReader catch_up(
+  source::CatchUpReader catch_up(
       *catch_up_site_.reader,
-      [&dispatcher](dispatch::CatchUpResult r) { dispatcher.deliver_catch_up(std::move(r)); },
-      catch_up_site_.cancel);
+      [&dispatcher](source::CatchUpResult r) { dispatcher.deliver_catch_up(std::move(r)); },
+      poller_options(config_), log_, catch_up_site_.cancel);
   dispatcher.set_catch_up_reader(&catch_up);
   std::thread dispatch_thread([&dispatcher] { dispatcher.run(); });
 

@@ -3,7 +3,8 @@
 
 #include <algorithm>
 
-#include "state/start_state.h"
+#include "dispatch/plugin_start.h"
+#include "workers/completion_log.h"
 
 namespace sgeventd::dispatch {
 
@@ -24,6 +25,7 @@ Dispatcher::Dispatcher(DispatcherOptions options, state::StateStore& store, log:
       loop_(clock),
       feed_head_(feed_head) {
   for (const auto& name : options_.own_script_names) script_names_.insert(name);
+  if (!options_.own_script_names.empty()) daemon_script_ = options_.own_script_names.front();
   next_checkpoint_ = clock_.now() + options_.checkpoint_interval;
 }
 
@@ -50,10 +52,50 @@ void Dispatcher::add_worker(WorkerDefinition def,
                   std::chrono::time_point_cast<std::chrono::system_clock::duration>(g.first_seen));
     }
     lowest = lowest < 0 ? start.cursor : std::min(lowest, start.cursor);
+    take_over_completions(*p, start);
     slot->plugins.push_back(std::move(p));
+  }
+  for (std::size_t i = 0; i < slot->plugins.size(); ++i) {
+    slot->def.plugins[i].completions = slot->plugins[i]->completions;
   }
   slot->fetched_upto = std::max<std::int64_t>(lowest, 0);
   workers_.push_back(std::move(slot));
+}
+
+void Dispatcher::take_over_completions(PluginSlot& p, const PluginStart& start) {
+  if (options_.completions_dir.empty()) return;
+  const std::string path =
+      options_.completions_dir + "/" + workers::completion_file_name(p.key.path, p.key.name);
+  // Only a cursor of the plugin's own says which of the records are news: a new or imported
+  // start lays the file out anew.
+  auto taken = workers::take_over_completions(path, !start.own_state);
+  if (!taken) {
+    log_->warn(
+        "Plugin {}: no completion records ({}); after a kill it may get the events "
+        "that were in flight again",
+        p.key.path, taken.error());
+    return;
+  }
+  p.completions = path;
+  if (taken->stopped > 0) {
+    log_->warn("Plugin {}: stopped process {}, a worker of an earlier daemon still running",
+               p.key.path, taken->stopped);
+  }
+  for (std::int64_t id : taken->ids) {
+    if (id > start.cursor) {
+      p.done_regular.insert(id);
+    } else if (std::any_of(start.gaps.begin(), start.gaps.end(), [id](const state::Gap& g) {
+                 return id >= g.first_id && id <= g.last_id;
+               })) {
+      p.done_late.insert(id);
+    }
+  }
+  if (!p.done_regular.empty() || !p.done_late.empty()) {
+    log_->info(
+        "Plugin {}: {} event(s) after its cursor were finished before the daemon "
+        "stopped; they are not sent again",
+        p.key.path, p.done_regular.size() + p.done_late.size());
+  }
 }
 
 void Dispatcher::deliver(source::FeedBatch batch) {
@@ -131,21 +173,32 @@ void Dispatcher::reconcile(std::vector<WorkerDefinition>& found) {
     });
     if (known) continue;
     std::map<std::string, PluginStart> starts;
+    state::StateBatch writes;
+    std::string failed;
     for (const auto& ref : def.plugins) {
       const state::PluginKey key{ref.path, ref.name};
-      auto start = state::resolve_start_state(store_, key);
-      PluginStart s;
-      s.cursor = feed_head_;  // a new plugin starts at the newest event read
-      if (start && start->cursor) {
-        s.cursor = *start->cursor;
-        s.gaps = start->gaps;
+      // A new plugin starts at the newest event read, as in shotgunEvents.
+      auto decision =
+          decide_start(store_, key, feed_head_, state::wall_now(), options_.backlog_timeout);
+      if (!decision) {
+        failed =
+            "reading the state of plugin " + ref.path + " failed: " + decision.error().describe();
+        break;
       }
-      if (!start || start->source != state::StartState::Source::kOwn) {
-        pending_.set_cursor(key, s.cursor);
-        for (const auto& g : s.gaps) pending_.add_gap(key, g);
-      }
-      starts[ref.name] = s;
+      if (!decision->note.empty()) log_->info("Plugin {} {}", ref.path, decision->note);
+      writes.append(decision->writes);
+      starts[ref.name] = std::move(decision->start);
     }
+    // Unreadable state: the plugin waits (the next look at the folders tries again) rather
+    // than starting anywhere, which could skip every event since its cursor.
+    if (!failed.empty()) {
+      auto& said = start_errors_[def.id];
+      if (said != failed) log_->error("{}: the plugin waits until it can be read", failed);
+      said = failed;
+      continue;
+    }
+    start_errors_.erase(def.id);
+    pending_.append(writes);
     log_->info("New plugin {}: starting its worker", def.id);
     add_worker(std::move(def), starts);
     next_supervise_ = {};
@@ -262,9 +315,6 @@ milliseconds Dispatcher::next_wait() const {
     if (!w->queue.empty() && w->queue.front().not_before > now) {
       next = std::min(next, w->queue.front().not_before);
     }
-    if (w->mode == WorkerSlot::Mode::kCatchUp && !w->read_pending) {
-      next = std::min(next, std::max(now, w->read_retry_at));
-    }
   }
   next = std::min(next, next_checkpoint_);
   if (starvation_wake_) next = std::min(next, *dry_since_ + milliseconds(100));
@@ -334,6 +384,7 @@ void Dispatcher::publish_status() {
       d["handled"] = static_cast<long long>(p->handled);
       d["errors"] = static_cast<long long>(p->errors);
       d["dead_letters"] = static_cast<long long>(p->dead_letters);
+      if (p->not_resent > 0) d["not_resent"] = static_cast<long long>(p->not_resent);
       if (!p->last_error.empty()) d["last_error"] = p->last_error;
       const char* worker_state = "starting";
       switch (w->supervisor.state()) {
@@ -369,6 +420,14 @@ void Dispatcher::publish_status() {
         if (types) types->insert(types->end(), t->begin(), t->end());
       }
     }
+  }
+  for (const auto& [id, error] : start_errors_) {
+    Dict d;
+    d["name"] = id;
+    d["path"] = id;
+    d["state"] = "waiting";
+    d["reason"] = error;
+    plugins.push_back(std::move(d));
   }
   root["plugins"] = std::move(plugins);
   if (types) {

@@ -24,15 +24,20 @@
 #include <string>
 #include <vector>
 
-#include "dispatch/catch_up_reader.h"
 #include "dispatch/failure_policy.h"
+#include "dispatch/loop_prevention.h"
 #include "dispatch/worker_slot.h"
 #include "log/logging.h"
+#include "source/catch_up_reader.h"
 #include "source/poller.h"
 #include "state/state_store.h"
 #include "workers/worker_loop.h"
 
 namespace sgeventd::dispatch {
+
+using source::CatchUpReader;
+using source::CatchUpRequest;
+using source::CatchUpResult;
 
 struct DispatcherOptions {
   std::size_t queue_size = 1000;
@@ -42,9 +47,13 @@ struct DispatcherOptions {
   std::chrono::milliseconds reactivation{0};  // 0: a deactivated plugin waits for an edit
   std::chrono::milliseconds checkpoint_interval{1000};
   std::chrono::milliseconds shutdown_grace{10'000};
-  bool loop_prevention = false;
-  std::vector<std::string> own_script_names;  // besides the callbacks' script names
-  std::size_t window = 128;                   // pipeline_window
+  LoopPrevention loop_prevention = LoopPrevention::kOff;
+  // The daemon's own script first ([shotgun] name: what callbacks without a script of their
+  // own act as), then any other (kDaemon withholds the events of all, and the callbacks').
+  std::vector<std::string> own_script_names;
+  std::size_t window = 128;  // pipeline_window
+  // Where each plugin's completion file lives (workers/completion_log.h); empty: none.
+  std::string completions_dir;
   workers::SupervisorOptions supervisor;
   workers::HelloInfo hello;  // worker_id and per are filled per worker
 };
@@ -114,20 +123,32 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   // dispatcher_events.cpp: events into queues.
   void on_feed_batch(source::FeedBatch& batch);
   void on_catch_up_page(CatchUpResult& page);
-  // Offers a regular (in-order) event to the on-feed plugins of a worker. `ours`: made by the
-  // daemon's own scripts (loop prevention), decided once per event.
-  void offer_regular(std::size_t w, const Value& event, std::int64_t id, bool ours,
-                     std::shared_ptr<const SharedEvent>& shared);
-  void offer_late(std::size_t w, const Value& event, std::int64_t id, bool ours,
+  // An id the server-side filters hid, passed by the on-feed plugins of a worker.
+  void pass_over(WorkerSlot& w, std::int64_t id);
+  // Offers a regular (in-order) event to the on-feed plugins of a worker. `authors`: the
+  // scripts that made it (loop prevention), found once per event.
+  void offer_regular(std::size_t w, const Value& event, std::int64_t id,
+                     const EventAuthors& authors, std::shared_ptr<const SharedEvent>& shared);
+  void offer_late(std::size_t w, const Value& event, std::int64_t id, const EventAuthors& authors,
                   std::shared_ptr<const SharedEvent>& shared);
   QueuedEvent make_entry(const Value& event, std::int64_t id, bool late,
+                         const EventAuthors& authors,
                          std::shared_ptr<const SharedEvent>& shared) const;
-  bool made_by_daemon(const Value& event) const;
+  EventAuthors authors_if_needed(const Value& event) const;
+  // Loop prevention for one callback (dispatch/loop_prevention.h).
+  bool withheld_from(const CallbackSlot& c, const EventAuthors& authors) const;
+  // Some callback of the plugin matches the event and may have it.
+  bool takes(const PluginSlot& p, const Value& event, const EventAuthors& authors) const;
   void start_catch_up(WorkerSlot& w, std::int64_t from);
   void shed_queue(WorkerSlot& w);
   void request_catch_up_reads(std::size_t w);
   void expire_gaps();
   void add_plugin_gap(PluginSlot& p, std::int64_t first, std::int64_t last);
+  // Reads the plugin's completion file before its first worker starts (see PluginSlot).
+  void take_over_completions(PluginSlot& p, const PluginStart& start);
+  // Of `lost` (sent to a worker that died), those its completion records say were finished:
+  // resolved here, and taken out of `lost`.
+  void resolve_recorded(WorkerSlot& w, std::vector<QueuedEvent>& lost);
   // A late event a plugin did not run (deactivated, skipped, not loaded): a gap of it again.
   void regap_late(PluginSlot& p, std::int64_t id);
   // A plugin back on the feed after an absence, resuming after `from`: see the definition.
@@ -174,7 +195,10 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
 
   std::vector<std::unique_ptr<WorkerSlot>> workers_;
   std::int64_t feed_head_;
-  std::set<std::string> script_names_;  // loop prevention
+  std::set<std::string> script_names_;  // loop prevention: the daemon's and callbacks' scripts
+  std::string daemon_script_;           // what a callback without a script acts as
+  // Plugins found on disk whose state could not be read (worker id -> the error): they wait.
+  std::map<std::string, std::string> start_errors_;
 
   state::StateBatch pending_;  // operations waiting to be committed
   bool state_failing_ = false;

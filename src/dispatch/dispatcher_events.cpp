@@ -1,5 +1,6 @@
 // Events into queues: the shared feed, catch-up pages, late events, per-plugin gaps.
 #include <algorithm>
+#include <limits>
 
 #include "dispatch/dispatcher.h"
 #include "sgeventd/json.h"
@@ -16,8 +17,9 @@ std::chrono::system_clock::time_point created_at_of(const Value& event) {
   return {};
 }
 
-std::shared_ptr<const SharedEvent> share(const Value& event) {
+std::shared_ptr<const SharedEvent> share(const Value& event, const EventAuthors& authors) {
   auto shared = std::make_shared<SharedEvent>();
+  shared->authors = authors;
   shared->json = to_json(event, {.style = JsonStyle::Compact});
   if (const std::string* t = event["event_type"].if_string()) shared->event_type = *t;
   shared->attribute_name = event["attribute_name"];
@@ -25,31 +27,34 @@ std::shared_ptr<const SharedEvent> share(const Value& event) {
   return shared;
 }
 
-bool any_callback_matches(const PluginSlot& p, const Value& event) {
-  return std::any_of(p.callbacks.begin(), p.callbacks.end(),
-                     [&event](const CallbackSlot& c) { return c.matcher.matches(event); });
-}
-
 }  // namespace
 
-bool Dispatcher::made_by_daemon(const Value& event) const {
-  if (!options_.loop_prevention || script_names_.empty()) return false;
-  auto by_script = [this](const Value& user) {
-    const std::string* type = user["type"].if_string();
-    const std::string* name = user["name"].if_string();
-    return type && *type == "ApiUser" && name && script_names_.count(*name) > 0;
-  };
-  return by_script(event["user"]) || by_script(event["meta"]["sudo_actual_user"]);
+bool Dispatcher::withheld_from(const CallbackSlot& c, const EventAuthors& authors) const {
+  if (options_.loop_prevention == LoopPrevention::kOff) return false;
+  // A callback without a script of its own acts as the daemon's.
+  const std::string& own = c.info.script_name.empty() ? daemon_script_ : c.info.script_name;
+  return withheld(options_.loop_prevention, authors, own, script_names_);
+}
+
+bool Dispatcher::takes(const PluginSlot& p, const Value& event, const EventAuthors& authors) const {
+  return std::any_of(p.callbacks.begin(), p.callbacks.end(), [&](const CallbackSlot& c) {
+    return c.matcher.matches(event) && !withheld_from(c, authors);
+  });
 }
 
 QueuedEvent Dispatcher::make_entry(const Value& event, std::int64_t id, bool late,
+                                   const EventAuthors& authors,
                                    std::shared_ptr<const SharedEvent>& shared) const {
-  if (!shared) shared = share(event);
+  if (!shared) shared = share(event, authors);
   QueuedEvent q;
   q.id = id;
   q.late = late;
   q.event = shared;
   return q;
+}
+
+EventAuthors Dispatcher::authors_if_needed(const Value& event) const {
+  return options_.loop_prevention == LoopPrevention::kOff ? EventAuthors{} : authors_of(event);
 }
 
 void Dispatcher::add_plugin_gap(PluginSlot& p, std::int64_t first, std::int64_t last) {
@@ -107,7 +112,8 @@ void Dispatcher::restamp_gaps(PluginSlot& p) {
   }
 }
 
-void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t id, bool ours,
+void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t id,
+                               const EventAuthors& authors,
                                std::shared_ptr<const SharedEvent>& json) {
   WorkerSlot& w = *workers_[wi];
   std::optional<QueuedEvent> entry;
@@ -115,10 +121,20 @@ void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t 
     PluginSlot& p = *w.plugins[i];
     if (!p.on_feed() || id <= p.tracker.head()) continue;
     if (id > p.tracker.head() + 1) add_plugin_gap(p, p.tracker.head() + 1, id - 1);
-    const bool wanted = !ours && any_callback_matches(p, event);
+    bool wanted = takes(p, event, authors);
+    if (!p.done_regular.empty()) {
+      // Its worker finished it before the daemon last stopped (completion records).
+      while (!p.done_regular.empty() && *p.done_regular.begin() <= p.tracker.committed()) {
+        p.done_regular.erase(p.done_regular.begin());
+      }
+      if (wanted && p.done_regular.count(id) > 0) {
+        wanted = false;
+        ++p.not_resent;
+      }
+    }
     p.tracker.observe(id, wanted);
     if (!wanted) continue;
-    if (!entry) entry = make_entry(event, id, false, json);
+    if (!entry) entry = make_entry(event, id, false, authors, json);
     entry->plugins.push_back(static_cast<std::uint16_t>(i));
   }
   if (entry) {
@@ -127,8 +143,8 @@ void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t 
   }
 }
 
-void Dispatcher::offer_late(std::size_t wi, const Value& event, std::int64_t id, bool ours,
-                            std::shared_ptr<const SharedEvent>& json) {
+void Dispatcher::offer_late(std::size_t wi, const Value& event, std::int64_t id,
+                            const EventAuthors& authors, std::shared_ptr<const SharedEvent>& json) {
   WorkerSlot& w = *workers_[wi];
   std::optional<QueuedEvent> entry;
   for (std::size_t i = 0; i < w.plugins.size(); ++i) {
@@ -136,31 +152,63 @@ void Dispatcher::offer_late(std::size_t wi, const Value& event, std::int64_t id,
     // Only a plugin that passed over this id without it takes it now; one that has not read
     // this far yet (catching up) will read it in order.
     if (!p.on_feed() || !p.gaps.fill(id)) continue;
-    const bool wanted = !ours && any_callback_matches(p, event);
+    bool wanted = takes(p, event, authors);
+    if (!p.done_late.empty() && p.done_late.erase(id) > 0 && wanted) {
+      wanted = false;  // finished before the daemon last stopped (completion records)
+      ++p.not_resent;
+    }
     if (!wanted) {
       pending_.remove_gap_ids(p.key, id, id);
       continue;
     }
     p.tracker.observe_late(id);
-    if (!entry) entry = make_entry(event, id, true, json);
+    if (!entry) entry = make_entry(event, id, true, authors, json);
     entry->plugins.push_back(static_cast<std::uint16_t>(i));
   }
   if (entry) w.queue.push_back(std::move(*entry));
 }
 
+void Dispatcher::pass_over(WorkerSlot& w, std::int64_t id) {
+  // An id the server-side filters hid: it exists (no gap), and it needs no work.
+  for (auto& p : w.plugins) {
+    if (!p->on_feed() || id <= p->tracker.head()) continue;
+    if (id > p->tracker.head() + 1) add_plugin_gap(*p, p->tracker.head() + 1, id - 1);
+    p->tracker.observe(id, false);
+  }
+}
+
 void Dispatcher::on_feed_batch(source::FeedBatch& batch) {
+  // New events and hidden ids, merged in id order (late events come first, before both).
+  std::size_t h = 0;
+  const auto pass_hidden_below = [&](std::int64_t limit) {
+    for (; h < batch.hidden.size() && batch.hidden[h] < limit; ++h) {
+      for (auto& w : workers_) {
+        if (!w->removing && w->mode == WorkerSlot::Mode::kFeed) pass_over(*w, batch.hidden[h]);
+      }
+    }
+  };
   for (source::SourcedEvent& e : batch.events) {
+    if (!e.late) pass_hidden_below(e.id);
     std::shared_ptr<const SharedEvent> json;  // made once, on first need
-    const bool ours = made_by_daemon(e.event);
+    const EventAuthors authors = authors_if_needed(e.event);
     for (std::size_t w = 0; w < workers_.size(); ++w) {
       if (workers_[w]->removing) continue;
       if (e.late) {
-        offer_late(w, e.event, e.id, ours, json);
+        offer_late(w, e.event, e.id, authors, json);
       } else if (workers_[w]->mode == WorkerSlot::Mode::kFeed) {
-        offer_regular(w, e.event, e.id, ours, json);
+        offer_regular(w, e.event, e.id, authors, json);
       }
     }
     if (!e.late) feed_head_ = std::max(feed_head_, e.id);
+  }
+  pass_hidden_below(std::numeric_limits<std::int64_t>::max());
+  // Gaps that filled with an event the filters hid: nobody waits for them any more.
+  for (std::int64_t id : batch.settled) {
+    for (auto& w : workers_) {
+      for (auto& p : w->plugins) {
+        if (p->gaps.fill(id)) pending_.remove_gap_ids(p->key, id, id);
+      }
+    }
   }
   feed_head_ = std::max(feed_head_, batch.head);
   for (auto& w : workers_) {
@@ -204,7 +252,6 @@ void Dispatcher::start_catch_up(WorkerSlot& w, std::int64_t from) {
   w.fetched_upto = from;
   ++w.read_generation;  // an answer to an earlier request would skip ids
   w.read_pending = false;
-  w.read_retry_at = clock_.now();
 }
 
 void Dispatcher::request_catch_up_reads(std::size_t wi) {
@@ -215,7 +262,7 @@ void Dispatcher::request_catch_up_reads(std::size_t wi) {
     log_->info("Worker {} caught up with the feed at event {}", w.def.id, feed_head_);
     return;
   }
-  if (w.regular_queued > options_.queue_size / 2 || clock_.now() < w.read_retry_at) return;
+  if (w.regular_queued > options_.queue_size / 2) return;
   if (!catch_up_) return;
   w.read_pending = true;
   catch_up_->request(
@@ -229,22 +276,23 @@ void Dispatcher::on_catch_up_page(CatchUpResult& page) {
     return;
   }
   w.read_pending = false;
-  if (!page.events) {
-    log_->warn("Catch-up read for worker {} failed, retrying: {}", w.def.id,
-               page.events.error().message);
-    w.read_retry_at = clock_.now() + milliseconds(1000);
-    return;
-  }
   std::int64_t last = w.fetched_upto;
-  for (const Value& event : *page.events) {
+  std::size_t h = 0;
+  const auto pass_hidden_below = [&](std::int64_t limit) {
+    for (; h < page.hidden.size() && page.hidden[h] < limit; ++h) {
+      if (page.hidden[h] > last) pass_over(w, page.hidden[h]);
+    }
+  };
+  for (const Value& event : page.events) {
     const auto id = event["id"].if_int();
     if (!id || *id <= last) continue;
+    pass_hidden_below(*id);
     std::shared_ptr<const SharedEvent> json;
-    offer_regular(page.request.worker, event, *id, made_by_daemon(event), json);
+    offer_regular(page.request.worker, event, *id, authors_if_needed(event), json);
     last = *id;
   }
-  const bool full = static_cast<int>(page.events->size()) >= page.request.limit;
-  w.fetched_upto = full ? last : std::max(last, page.request.upto);
+  pass_hidden_below(std::numeric_limits<std::int64_t>::max());
+  w.fetched_upto = std::max(last, page.covered);
   if (w.fetched_upto >= feed_head_) {
     w.mode = WorkerSlot::Mode::kFeed;
     log_->info("Worker {} caught up with the feed at event {}", w.def.id, feed_head_);

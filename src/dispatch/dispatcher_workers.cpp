@@ -4,6 +4,7 @@
 
 #include "dispatch/dispatcher.h"
 #include "sgeventd/json.h"
+#include "workers/completion_log.h"
 #include "workers/manifest.h"
 
 namespace sgeventd::dispatch {
@@ -69,6 +70,7 @@ void Dispatcher::start_session(WorkerSlot& w) {
   o.hello = options_.hello;
   o.hello.worker_id = w.def.id;
   o.hello.worker_per = w.def.per;
+  o.hello.timing = logging_.timing_enabled();
   o.plugins = w.def.plugins;
   o.window = options_.window;
   auto session = workers::WorkerSession::start(w.def.spawn, std::move(o), *this, clock_);
@@ -112,7 +114,10 @@ void Dispatcher::pump(WorkerSlot& w) {
                                                    cb.info.index) == q.only_callbacks.end()) {
           continue;
         }
-        if (!cb.matcher.matches(q.event->event_type, q.event->attribute_name)) continue;
+        if (!cb.matcher.matches(q.event->event_type, q.event->attribute_name) ||
+            withheld_from(cb, q.event->authors)) {
+          continue;
+        }
         callbacks.push_back({p.key.name, cb.info.index});
         any = true;
       }
@@ -273,9 +278,17 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
       t.event_id = entry.id;
       t.created_at = entry.event->created_at;
       t.callback = p.key.name + "." + (cb ? cb->info.name : std::to_string(r.index));
-      t.end = end;
-      t.start = end - std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                          std::chrono::duration<double, std::milli>(r.duration_ms));
+      const auto took = std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::duration<double, std::milli>(r.duration_ms));
+      if (r.started > 0) {  // the worker's own clock: answers may wait behind others
+        t.start = std::chrono::system_clock::time_point(
+            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                std::chrono::duration<double>(r.started)));
+        t.end = t.start + took;
+      } else {
+        t.end = end;
+        t.start = end - took;
+      }
       t.error = !r.ok;
       logging_.timing(t);
     }
@@ -406,6 +419,30 @@ void Dispatcher::on_closed(workers::WorkerSession& s, const workers::SessionEnd&
   if (w) w->ended = end;  // handled after the pass: the session must outlive this call
 }
 
+void Dispatcher::resolve_recorded(WorkerSlot& w, std::vector<QueuedEvent>& lost) {
+  if (lost.empty()) return;
+  for (std::size_t pi = 0; pi < w.plugins.size(); ++pi) {
+    PluginSlot& p = *w.plugins[pi];
+    if (p.completions.empty()) continue;
+    auto ids = workers::read_completions(p.completions);
+    if (!ids || ids->empty()) continue;
+    const std::set<std::int64_t> done(ids->begin(), ids->end());
+    for (QueuedEvent& q : lost) {
+      auto it = std::find(q.plugins.begin(), q.plugins.end(), pi);
+      if (it == q.plugins.end() || done.count(q.id) == 0) continue;
+      // Finished before the worker died; only its answer was lost.
+      q.plugins.erase(it);
+      std::erase_if(q.sent, [&p](const workers::CallbackRef& c) { return c.plugin == p.key.name; });
+      ++p.handled;
+      ++p.not_resent;
+      resolve(p, q);
+    }
+  }
+  lost.erase(std::remove_if(lost.begin(), lost.end(),
+                            [](const QueuedEvent& q) { return q.plugins.empty(); }),
+             lost.end());
+}
+
 void Dispatcher::finish_session(WorkerSlot& w) {
   workers::SessionEnd end = std::move(*w.ended);
   w.ended.reset();
@@ -425,6 +462,7 @@ void Dispatcher::finish_session(WorkerSlot& w) {
   std::vector<QueuedEvent> lost;
   for (auto& [seq, entry] : w.in_flight) lost.push_back(std::move(entry));
   w.in_flight.clear();
+  resolve_recorded(w, lost);
   const bool timed_out = end.error && end.error->kind == workers::WorkerError::Kind::kTimeout;
   for (auto it = lost.rbegin(); it != lost.rend(); ++it) {
     if (timed_out && it == std::prev(lost.rend())) {

@@ -8,11 +8,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "dispatch/cursor_tracker.h"
 #include "dispatch/event_matcher.h"
+#include "dispatch/loop_prevention.h"
 #include "dispatch/pipeline_window.h"
 #include "sgeventd/clock.h"
 #include "source/gap_set.h"
@@ -35,10 +37,13 @@ struct WorkerDefinition {
   std::string manifest;
 };
 
-// Where a plugin starts (resolved from the state by the engine).
+// Where a plugin starts (dispatch/plugin_start.h decides it).
 struct PluginStart {
   std::int64_t cursor = 0;
   std::vector<state::Gap> gaps;
+  // The cursor is the plugin's own (not imported, not new): what its completion file says
+  // about events above it can be trusted.
+  bool own_state = false;
 };
 
 struct CallbackSlot {
@@ -58,6 +63,13 @@ struct PluginSlot {
   source::GapSet gaps{1'000'000};
   // Failed attempts per (event id, callback index), for the retry policy.
   std::map<std::pair<std::int64_t, int>, int> failures;
+  // Completion records (workers/completion_log.h): the plugin's file, and the events above
+  // its cursor (or in its gaps) that its worker finished before the daemon last stopped: they
+  // are resolved when they come, not sent again. Ids fall out as the cursor passes them.
+  std::string completions;
+  std::set<std::int64_t> done_regular;
+  std::set<std::int64_t> done_late;
+  std::int64_t not_resent = 0;  // events resolved from the records instead of sent again
 
   // Counters for status.
   std::int64_t handled = 0;
@@ -75,6 +87,7 @@ struct SharedEvent {
   std::string event_type;
   Value attribute_name;
   std::chrono::system_clock::time_point created_at{};
+  EventAuthors authors;  // for loop prevention (empty when it is off)
 };
 
 // An event waiting for (or at) a worker.
@@ -116,7 +129,6 @@ struct WorkerSlot {
   std::int64_t fetched_upto = 0;  // catch-up: ids up to here are read
   bool read_pending = false;
   std::uint64_t read_generation = 0;
-  Clock::time_point read_retry_at{};
 
   bool reactivate_on_load = false;
 

@@ -89,7 +89,13 @@ Value FaultInjector::counters() const {
   return Dict{{"requests", std::move(methods)},
               {"total", Value(static_cast<long long>(total_))},
               {"faults_injected", Value(static_cast<long long>(faults_))},
-              {"faults_pending", Value(static_cast<long long>(plans_.size()))}};
+              {"faults_pending", Value(static_cast<long long>(plans_.size()))},
+              {"reply_bytes", Value(static_cast<long long>(reply_bytes_))}};
+}
+
+void FaultInjector::count_reply(std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  reply_bytes_ += bytes;
 }
 
 void FaultInjector::reset_counters() {
@@ -97,6 +103,7 @@ void FaultInjector::reset_counters() {
   by_method_.clear();
   total_ = 0;
   faults_ = 0;
+  reply_bytes_ = 0;
 }
 
 std::string sniff_method(std::string_view body) {

@@ -43,6 +43,8 @@ class FaultInjector {
   std::optional<FaultPlan> on_request(const std::string& method);
   Value counters() const;
   void reset_counters();
+  // The body of an answer sent (before compression): counters' "reply_bytes".
+  void count_reply(std::size_t bytes);
 
  private:
   mutable std::mutex mutex_;
@@ -50,6 +52,7 @@ class FaultInjector {
   std::map<std::string, std::uint64_t> by_method_;
   std::uint64_t total_ = 0;
   std::uint64_t faults_ = 0;
+  std::uint64_t reply_bytes_ = 0;
 };
 
 // The method_name of an api3 body, found without parsing it all ("" when absent).

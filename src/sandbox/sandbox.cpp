@@ -270,6 +270,7 @@ void Sandbox::Impl::handle_api(const httplib::Request& req, httplib::Response& r
     return;
   }
   res.status = reply.status;
+  if (options.test_controls) faults.count_reply(reply.body.size());
   if (reply.status == 200) {
     res.set_content(std::move(reply.body), kJsonType);
   } else {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
+#include <vector>
 
 #include "sgeventd/sg/error.h"
 #include "sgeventd/value.h"
@@ -22,6 +24,21 @@ class EventLogReader {
   virtual sg::Result<List> read_matching(const List& any_of, int limit) = 0;
   // The newest event id (0 for an empty log).
   virtual sg::Result<std::int64_t> newest_id() = 0;
+
+  // Server-side filters (event types, projects) leave events out of the three reads above:
+  // their pages then do not say which ids exist, so a hidden id would look like a hole. A
+  // filtered reader says so, and answers the two reads below on ids alone, without filters
+  // (small rows), so that holes are told from hidden ids. For an unfiltered reader they are
+  // the reads above, reduced to ids.
+  virtual bool filtered() const { return false; }
+  // Every id > after_id and <= upto, ascending, at most `limit`.
+  virtual sg::Result<std::vector<std::int64_t>> ids_between(std::int64_t after_id,
+                                                            std::int64_t upto, int limit);
+  // Every id any of these conditions names, ascending, at most `limit`.
+  virtual sg::Result<std::vector<std::int64_t>> ids_matching(const List& any_of, int limit);
 };
+
+// The ids of a page of events, in its order (events without an integer id are left out).
+std::vector<std::int64_t> ids_of(const List& events);
 
 }  // namespace sgeventd::source

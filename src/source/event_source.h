@@ -37,6 +37,10 @@ struct PollOutcome {
   std::vector<GapRange> expired;     // gaps given up: their ids never appeared in time
   std::vector<GapRange> dropped;     // gaps given up early because too many were open
   int requests = 0;                  // reads made by this poll
+  // With server-side filters: ids read past that the filters hid (they exist, so they are not
+  // gaps), ascending; and gap ids that filled with a hidden event (no plugin waits for them).
+  std::vector<std::int64_t> hidden;
+  std::vector<std::int64_t> settled;
 };
 
 class EventSource {
@@ -59,6 +63,10 @@ class EventSource {
 
  private:
   bool recheck_due(WallTime now) const;
+  // One page of new events, unfiltered or through the server-side filters (then with
+  // out.hidden filled).
+  sg::Result<List> read_plain(PollOutcome& out);
+  sg::Result<List> read_filtered(PollOutcome& out);
 
   EventLogReader& reader_;
   Clock& clock_;

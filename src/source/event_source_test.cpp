@@ -221,5 +221,91 @@ RC_GTEST_PROP(EventSourceProperty, EveryIdExactlyOnce, ()) {
   for (int id = 1; id <= count; ++id) RC_ASSERT(delivered.count(id) == 1u);
 }
 
+// Server-side filters: the event reads leave most ids out; only real holes become gaps.
+TEST(EventSource, IdsTheFiltersHideAreNotGaps) {
+  Fixture f;
+  for (int id = 1; id <= 100; ++id) {
+    if (id != 55) f.log.add(id);  // 55: a transaction still open
+  }
+  f.log.hide([](std::int64_t id) { return id % 10 != 0; });  // 1 in 10 matches
+  f.start();
+  auto first = f.poll();
+  EXPECT_EQ(ids(first), (std::vector<std::int64_t>{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}));
+  EXPECT_EQ(first.hidden.size(), 89u);
+  EXPECT_EQ(f.source->cursor(), 100);
+  ASSERT_EQ(f.source->gaps().ranges().size(), 1u) << "only the open transaction";
+  EXPECT_EQ(f.source->gaps().ranges()[0].first, 55);
+  EXPECT_EQ(f.source->gaps().ranges()[0].last, 55);
+  EXPECT_EQ(first.requests, 2);
+  // The hole fills with an event the filters hide: the gap closes, nothing is handed on.
+  f.log.add(55);
+  f.clock.advance(2s);
+  auto second = f.poll();
+  EXPECT_TRUE(second.events.empty());
+  EXPECT_EQ(second.settled, (std::vector<std::int64_t>{55}));
+  EXPECT_TRUE(f.source->gaps().empty());
+  f.clock.advance(10min);
+  EXPECT_TRUE(f.poll().expired.empty()) << "nothing is given up";
+}
+
+TEST(EventSource, AFilteredPollAtRestIsOneSmallRead) {
+  Fixture f;
+  for (int id = 1; id <= 3; ++id) f.log.add(id);
+  f.log.hide([](std::int64_t) { return true; });
+  f.start();
+  f.poll();
+  const int before = f.log.read_after_calls;
+  auto idle = f.poll();
+  EXPECT_EQ(idle.requests, 1);
+  EXPECT_EQ(f.log.read_after_calls, before) << "no event read when no id is new";
+}
+
+TEST(EventSource, MoreMatchesThanAPageCoverOnlyUpToTheLastOne) {
+  Fixture f;
+  f.options.batch_size = 3;
+  for (int id = 1; id <= 6; ++id) f.log.add(id);
+  f.log.hide([](std::int64_t id) { return id == 2; });
+  f.start();
+  // Ids 1-3 read; events 1 and 3 (2 hidden) fit the page.
+  auto first = f.poll();
+  EXPECT_EQ(ids(first), (std::vector<std::int64_t>{1, 3}));
+  EXPECT_EQ(first.hidden, (std::vector<std::int64_t>{2}));
+  EXPECT_TRUE(first.page_full);
+  auto second = f.poll();
+  EXPECT_EQ(ids(second), (std::vector<std::int64_t>{4, 5, 6}));
+  EXPECT_TRUE(f.source->gaps().empty());
+}
+
+RC_GTEST_PROP(EventSourceProperty, FilteredOrNotTheSameIdsAreGaps, ()) {
+  // Whatever the filters hide, the gaps are the ids that do not exist, as without filters.
+  const auto present = *rc::gen::container<std::vector<bool>>(60, rc::gen::arbitrary<bool>());
+  const auto hidden = *rc::gen::container<std::vector<bool>>(60, rc::gen::arbitrary<bool>());
+  const int batch = *rc::gen::inRange(1, 20);
+  Fixture plain, filtered;
+  for (auto* f : {&plain, &filtered}) {
+    f->options.batch_size = batch;
+    for (int id = 1; id <= 60; ++id) {
+      if (present[id - 1]) f->log.add(id);
+    }
+  }
+  filtered.log.hide([hidden](std::int64_t id) { return hidden[id - 1]; });
+  plain.start();
+  filtered.start();
+  std::vector<std::int64_t> got;
+  for (int i = 0; i < 200 && filtered.source->cursor() < 60; ++i) {
+    for (const auto& e : filtered.poll().events) got.push_back(e.id);
+  }
+  for (int i = 0; i < 200 && plain.source->cursor() < 60; ++i) plain.poll();
+  std::vector<std::int64_t> expected;
+  std::int64_t last = 0;
+  for (int id = 1; id <= 60; ++id) {
+    if (present[id - 1]) last = id;
+    if (present[id - 1] && !hidden[id - 1]) expected.push_back(id);
+  }
+  RC_ASSERT(got == expected);
+  RC_ASSERT(filtered.source->cursor() == last);
+  RC_ASSERT(filtered.source->gaps().ranges() == plain.source->gaps().ranges());
+}
+
 }  // namespace
 }  // namespace sgeventd::source

@@ -46,7 +46,7 @@ sg::Result<List> FakeEventLog::read_after(std::int64_t after_id, int limit) {
   List out;
   for (auto it = events_.upper_bound(after_id); it != events_.end(); ++it) {
     if (static_cast<int>(out.size()) >= limit) break;
-    if (visible(it->first)) out.push_back(make_event(it->first));
+    if (shown(it->first)) out.push_back(make_event(it->first));
   }
   rows_returned += static_cast<std::int64_t>(out.size());
   return out;
@@ -68,7 +68,7 @@ sg::Result<List> FakeEventLog::read_matching(const List& any_of, int limit) {
   List out;
   for (const auto& [id, when] : events_) {
     if (static_cast<int>(out.size()) >= limit) break;
-    if (!visible(id)) continue;
+    if (!shown(id)) continue;
     for (const Value& condition : any_of) {
       if (satisfies(id, condition)) {
         out.push_back(make_event(id));
@@ -77,6 +77,35 @@ sg::Result<List> FakeEventLog::read_matching(const List& any_of, int limit) {
     }
   }
   rows_returned += static_cast<std::int64_t>(out.size());
+  return out;
+}
+
+sg::Result<std::vector<std::int64_t>> FakeEventLog::ids_between(std::int64_t after_id,
+                                                                std::int64_t upto, int limit) {
+  ++id_reads;
+  if (auto f = failure()) return tl::unexpected(*f);
+  std::vector<std::int64_t> out;
+  for (auto it = events_.upper_bound(after_id); it != events_.end() && it->first <= upto; ++it) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    if (visible(it->first)) out.push_back(it->first);
+  }
+  return out;
+}
+
+sg::Result<std::vector<std::int64_t>> FakeEventLog::ids_matching(const List& any_of, int limit) {
+  ++id_reads;
+  if (auto f = failure()) return tl::unexpected(*f);
+  std::vector<std::int64_t> out;
+  for (const auto& [id, when] : events_) {
+    if (static_cast<int>(out.size()) >= limit) break;
+    if (!visible(id)) continue;
+    for (const Value& condition : any_of) {
+      if (satisfies(id, condition)) {
+        out.push_back(id);
+        break;
+      }
+    }
+  }
   return out;
 }
 

@@ -97,10 +97,11 @@ void Poller::run() {
     for (const GapRange& g : outcome->dropped) {
       log_->warn("Event ids {}-{} given up early: too many id gaps open at once", g.first, g.last);
     }
-    const bool more = outcome->page_full || !outcome->events.empty();
-    if (!outcome->events.empty()) {
+    const bool more = outcome->page_full || !outcome->events.empty() || !outcome->hidden.empty();
+    if (!outcome->events.empty() || !outcome->hidden.empty() || !outcome->settled.empty()) {
       head_ = source_.cursor();
-      sink_.deliver(FeedBatch{std::move(outcome->events), source_.cursor()});
+      sink_.deliver(FeedBatch{std::move(outcome->events), source_.cursor(),
+                              std::move(outcome->hidden), std::move(outcome->settled)});
     }
     if (more) {
       // Poll again at once, as soon as someone can take more.

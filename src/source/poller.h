@@ -32,6 +32,10 @@ namespace sgeventd::source {
 struct FeedBatch {
   std::vector<SourcedEvent> events;  // late ones first, then new ones in id order
   std::int64_t head = 0;             // the source's cursor after this batch
+  // Server-side filters: ids that exist but were hidden (not holes), ascending; gaps that
+  // filled with a hidden event (see PollOutcome).
+  std::vector<std::int64_t> hidden;
+  std::vector<std::int64_t> settled;
 };
 
 class FeedSink {

@@ -1,5 +1,7 @@
 #include "source/sg_event_log_reader.h"
 
+#include <limits>
+
 namespace sgeventd::source {
 
 const std::vector<std::string>& event_fields() {
@@ -50,6 +52,30 @@ sg::Result<List> SgEventLogReader::read_between(std::int64_t after_id, std::int6
 
 sg::Result<List> SgEventLogReader::read_matching(const List& any_of, int limit) {
   return read_ascending(List{Dict{{"filter_operator", "any"}, {"filters", any_of}}}, limit);
+}
+
+sg::Result<std::vector<std::int64_t>> SgEventLogReader::ids_ascending(List conditions, int limit) {
+  sg::FindOptions o;
+  o.fields = {"id"};
+  o.order = List{Dict{{"field_name", "id"}, {"direction", "asc"}}};
+  o.limit = limit;
+  auto page = client_.find("EventLogEntry", std::move(conditions), o);
+  if (!page) return tl::unexpected(page.error());
+  return ids_of(*page);
+}
+
+sg::Result<std::vector<std::int64_t>> SgEventLogReader::ids_between(std::int64_t after_id,
+                                                                    std::int64_t upto, int limit) {
+  List conditions{List{"id", "greater_than", static_cast<long long>(after_id)}};
+  if (upto < std::numeric_limits<std::int64_t>::max()) {
+    conditions.push_back(List{"id", "less_than", static_cast<long long>(upto) + 1});
+  }
+  return ids_ascending(std::move(conditions), limit);
+}
+
+sg::Result<std::vector<std::int64_t>> SgEventLogReader::ids_matching(const List& any_of,
+                                                                     int limit) {
+  return ids_ascending(List{Dict{{"filter_operator", "any"}, {"filters", any_of}}}, limit);
 }
 
 sg::Result<std::int64_t> SgEventLogReader::newest_id() {

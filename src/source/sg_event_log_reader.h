@@ -33,9 +33,19 @@ class SgEventLogReader final : public EventLogReader {
   sg::Result<List> read_matching(const List& any_of, int limit) override;
   sg::Result<std::int64_t> newest_id() override;
 
+  bool filtered() const override {
+    return !filters_.event_types.empty() || !filters_.include_projects.empty() ||
+           !filters_.exclude_projects.empty();
+  }
+  sg::Result<std::vector<std::int64_t>> ids_between(std::int64_t after_id, std::int64_t upto,
+                                                    int limit) override;
+  sg::Result<std::vector<std::int64_t>> ids_matching(const List& any_of, int limit) override;
+
  private:
   List with_server_filters(List conditions) const;
   sg::Result<List> read_ascending(List conditions, int limit);
+  // Ids only, with no server-side filter.
+  sg::Result<std::vector<std::int64_t>> ids_ascending(List conditions, int limit);
 
   sg::Client& client_;
   ServerFilters filters_;

@@ -63,6 +63,8 @@ class StateBatch {
   StateBatch& park_dead_letter(DeadLetter letter);
   StateBatch& set_legacy_default(LegacyDefault value);
   StateBatch& drop_legacy_defaults();
+  // Every operation of `other`, after these.
+  StateBatch& append(const StateBatch& other);
 
   const std::vector<Operation>& operations() const { return operations_; }
   bool empty() const { return operations_.empty(); }

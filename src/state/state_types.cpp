@@ -69,4 +69,9 @@ StateBatch& StateBatch::drop_legacy_defaults() {
   return *this;
 }
 
+StateBatch& StateBatch::append(const StateBatch& other) {
+  operations_.insert(operations_.end(), other.operations_.begin(), other.operations_.end());
+  return *this;
+}
+
 }  // namespace sgeventd::state

@@ -25,11 +25,16 @@ struct HelloInfo {
   Value config = Dict{};            // config sections as strings
   std::string worker_id;            // plugin path (per=plugin) or folder (per=path)
   std::string worker_per = "plugin";
+  // The timing log is on: result entries should say when each callback started.
+  bool timing = false;
 };
 
 struct PluginRef {
   std::string name;  // file name without extension
   std::string path;
+  // Where the worker notes the events it finished (feature "completions", completion_log.h);
+  // sent in `load` only to a worker that has the feature.
+  std::string completions;
 };
 
 // One callback an event is for: event.callbacks[] in the protocol.
@@ -59,6 +64,7 @@ struct WorkerHello {
   std::string runtime;  // optional
   // Optional abilities (docs/plugin-protocol.md): "stop_on_error" = the worker itself stops a
   // plugin whose stopOnError callback raised, so the daemon may keep pipelining to it.
+  // "completions" = it notes each finished event in the file `load` names (completion_log.h).
   std::vector<std::string> features;
   bool has_feature(std::string_view name) const {
     for (const auto& f : features)
@@ -92,6 +98,9 @@ struct CallbackResult {
   int index = 0;
   bool ok = true;
   double duration_ms = 0;
+  // When the callback started, in seconds since the epoch by the worker's clock; 0 when the
+  // worker did not say (it is asked to only while the timing log is on).
+  double started = 0;
   std::string error;      // when !ok
   std::string traceback;  // when !ok
   std::string locals;     // when !ok, if the worker knows them
