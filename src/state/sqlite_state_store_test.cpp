@@ -55,20 +55,6 @@ TEST(SqliteStateStore, CursorsSurviveReopening) {
   EXPECT_EQ(cursor_of(*store, kB), 20);
 }
 
-DeadLetter letter(const PluginKey& plugin, std::string callback, EventId event, int attempts,
-                  WallTime at, std::string error = "ValueError: boom") {
-  DeadLetter d;
-  d.plugin = plugin;
-  d.callback = std::move(callback);
-  d.event_id = event;
-  d.event_json = R"({"id": )" + std::to_string(event) + "}";
-  d.error = std::move(error);
-  d.attempts = attempts;
-  d.first_failure = at;
-  d.last_failure = at;
-  return d;
-}
-
 TEST(SqliteStateStore, CheckpointIsCheapWhenIdleAndRecordsDurability) {
   TempDir dir;
   auto store = open_ok(dir.file("state.db"));
@@ -159,7 +145,7 @@ TEST(SqliteStateStore, ADamagedDatabaseIsAClearError) {
     auto store = open_ok(dir.file("state.db"));
     StateBatch batch;
     for (int i = 0; i < 200; ++i) {
-      batch.park_dead_letter(letter(kA, "cb", i, 1, kT0, std::string(500, 'x')));
+      batch.park_dead_letter(testing::dead_letter(kA, "cb", i, 1, kT0, std::string(500, 'x')));
     }
     ASSERT_TRUE(store->commit(batch));
   }

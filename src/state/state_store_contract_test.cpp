@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <functional>
-#include <ostream>
 #include <limits>
 #include <memory>
+#include <ostream>
 
 #include "state/memory_state_store.h"
 #include "state/sqlite_state_store.h"
@@ -51,20 +51,6 @@ std::vector<Gap> gaps_of(StateStore& store, const PluginKey& key) {
   auto p = store.plugin(key);
   EXPECT_TRUE(p && *p);
   return p && *p ? (*p)->gaps : std::vector<Gap>{};
-}
-
-DeadLetter letter(const PluginKey& plugin, std::string callback, EventId event, int attempts,
-                  WallTime at, std::string error = "ValueError: boom") {
-  DeadLetter d;
-  d.plugin = plugin;
-  d.callback = std::move(callback);
-  d.event_id = event;
-  d.event_json = R"({"id": )" + std::to_string(event) + "}";
-  d.error = std::move(error);
-  d.attempts = attempts;
-  d.first_failure = at;
-  d.last_failure = at;
-  return d;
 }
 
 TEST_P(StateStoreContract, AdvanceNeverMovesBackButSetDoes) {
@@ -165,10 +151,11 @@ TEST_P(StateStoreContract, ABadOperationRollsBackTheWholeBatch) {
 
 TEST_P(StateStoreContract, DeadLettersAreListedPagedAndFiltered) {
   auto store = open();
-  ASSERT_TRUE(store->commit(StateBatch()
-                                .park_dead_letter(letter(kA, "onShot", 100, 3, kT0))
-                                .park_dead_letter(letter(kB, "onTask", 101, 1, kT0))
-                                .park_dead_letter(letter(kA, "onShot", 102, 2, kT0))));
+  ASSERT_TRUE(
+      store->commit(StateBatch()
+                        .park_dead_letter(testing::dead_letter(kA, "onShot", 100, 3, kT0))
+                        .park_dead_letter(testing::dead_letter(kB, "onTask", 101, 1, kT0))
+                        .park_dead_letter(testing::dead_letter(kA, "onShot", 102, 2, kT0))));
   auto all = store->dead_letters({});
   ASSERT_TRUE(all);
   ASSERT_EQ(all->size(), 3u);
@@ -192,9 +179,10 @@ TEST_P(StateStoreContract, DeadLettersAreListedPagedAndFiltered) {
 
 TEST_P(StateStoreContract, ADeadLetterParkedAgainCountsAttempts) {
   auto store = open();
-  ASSERT_TRUE(store->commit(StateBatch().park_dead_letter(letter(kA, "onShot", 100, 3, kT0))));
   ASSERT_TRUE(store->commit(
-      StateBatch().park_dead_letter(letter(kA, "onShot", 100, 2, kT0 + 1h, "KeyError: 'entity'"))));
+      StateBatch().park_dead_letter(testing::dead_letter(kA, "onShot", 100, 3, kT0))));
+  ASSERT_TRUE(store->commit(StateBatch().park_dead_letter(
+      testing::dead_letter(kA, "onShot", 100, 2, kT0 + 1h, "KeyError: 'entity'"))));
   auto all = store->dead_letters({});
   ASSERT_TRUE(all);
   ASSERT_EQ(all->size(), 1u);
@@ -206,7 +194,8 @@ TEST_P(StateStoreContract, ADeadLetterParkedAgainCountsAttempts) {
 
 TEST_P(StateStoreContract, DeadLettersCanBeFetchedMarkedAndDeleted) {
   auto store = open();
-  ASSERT_TRUE(store->commit(StateBatch().park_dead_letter(letter(kA, "onShot", 100, 1, kT0))));
+  ASSERT_TRUE(store->commit(
+      StateBatch().park_dead_letter(testing::dead_letter(kA, "onShot", 100, 1, kT0))));
   const std::int64_t id = (*store->dead_letters({}))[0].id;
 
   auto marked = store->mark_dead_letter_retried(id, kT0 + 2min);
@@ -245,7 +234,7 @@ TEST_P(StateStoreContract, CommitsAreAllOrNothingAcrossEveryKindOfOperation) {
   auto store = open(kT0);
   ASSERT_TRUE(store->commit(StateBatch().advance_cursor(kA, 5).set_legacy_default({"", 3})));
   auto r = store->commit(StateBatch()
-                             .park_dead_letter(letter(kA, "cb", 6, 1, kT0))
+                             .park_dead_letter(testing::dead_letter(kA, "cb", 6, 1, kT0))
                              .drop_legacy_defaults()
                              .set_status(kA, {Activity::kDeactivated, "x", kT0})
                              .add_gap(kA, Gap{9, 8, kT0, kT0}));

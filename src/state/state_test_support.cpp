@@ -55,4 +55,18 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+DeadLetter dead_letter(const PluginKey& plugin, std::string callback, EventId event, int attempts,
+                       WallTime at, std::string error) {
+  DeadLetter d;
+  d.plugin = plugin;
+  d.callback = std::move(callback);
+  d.event_id = event;
+  d.event_json = R"({"id": )" + std::to_string(event) + "}";
+  d.error = std::move(error);
+  d.attempts = attempts;
+  d.first_failure = at;
+  d.last_failure = at;
+  return d;
+}
+
 }  // namespace sgeventd::state::testing

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "state/state_types.h"
+
 namespace sgeventd::state::testing {
 
 // A fresh folder under $TMPDIR (or /tmp), removed with its contents on destruction.
@@ -30,5 +32,9 @@ int run_python(const std::string& program, const std::string& arg);
 void write_file(const std::string& path, const std::string& bytes);
 std::string read_file(const std::string& path);
 bool exists(const std::string& path);
+
+// A dead letter for `event` of `plugin`'s `callback`, failed `attempts` times at `at`.
+DeadLetter dead_letter(const PluginKey& plugin, std::string callback, EventId event, int attempts,
+                       WallTime at, std::string error = "ValueError: boom");
 
 }  // namespace sgeventd::state::testing
