@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "daemon/activity.h"
+#include "daemon/logging_options.h"
 #include "daemon/pid_file.h"
 #include "daemon/plugin_discovery.h"
 #include "dispatch/dispatcher.h"
@@ -294,7 +295,7 @@ int Engine::run() {
   auto pid = PidFile::acquire(config_.daemon.pid_file);
   if (!pid) return fail(kRunFailed, pid.error());
 
-  auto logging = log::Logging::open(log::logging_options(config_, options_.foreground));
+  auto logging = log::Logging::open(logging_options(config_, options_.foreground));
   if (!logging) return fail(kRunFailed, logging.error());
   logging_ = std::move(*logging);
   log_ = logging_->engine();

@@ -29,10 +29,6 @@
 #include "log/records.h"
 #include "log/redactor.h"
 
-namespace sgeventd::daemon {
-struct Config;
-}
-
 namespace sgeventd::log {
 
 struct LoggingOptions {
@@ -53,11 +49,6 @@ struct LoggingOptions {
   ConsoleWriter console_writer;  // instead of stdout
   MailSender mail_sender;        // instead of SMTP
 };
-
-// The options the config asks for. Emails are on when [emails] enabled is true and server,
-// from, to and subject are all set (the original's condition). The script key, the SMTP
-// password and a proxy password are registered as secrets.
-LoggingOptions logging_options(const daemon::Config& config, bool foreground);
 
 // reg.setEmails(...): True = the config's `to`, False = nobody, or these addresses.
 struct PluginEmails {

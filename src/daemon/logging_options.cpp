@@ -1,9 +1,6 @@
-// LoggingOptions from the parsed config (reads its structs only: no link dependency on the
-// daemon library, which links this one).
-#include "daemon/config.h"
-#include "log/logging.h"
+#include "daemon/logging_options.h"
 
-namespace sgeventd::log {
+namespace sgeventd::daemon {
 
 namespace {
 
@@ -18,9 +15,9 @@ std::string proxy_password(const std::string& proxy) {
 
 }  // namespace
 
-LoggingOptions logging_options(const daemon::Config& config, bool foreground) {
-  const daemon::DaemonSettings& d = config.daemon;
-  LoggingOptions options;
+log::LoggingOptions logging_options(const Config& config, bool foreground) {
+  const DaemonSettings& d = config.daemon;
+  log::LoggingOptions options;
   options.mode = d.log_mode;
   options.log_path = d.log_path;
   options.log_file = d.log_file;
@@ -45,4 +42,4 @@ LoggingOptions logging_options(const daemon::Config& config, bool foreground) {
   return options;
 }
 
-}  // namespace sgeventd::log
+}  // namespace sgeventd::daemon
