@@ -32,7 +32,7 @@ from time import perf_counter, time
 
 from sgeventd_worker import PROTOCOL_VERSION, WORKER_NAME, __version__
 from sgeventd_worker.channel import LineReader, Writer, take_standard_streams
-from sgeventd_worker.completions import CompletionLog
+from sgeventd_worker.completions import CompletionLog, note
 from sgeventd_worker.connections import STANDIN_DIR_NAME, Connections, install_stand_in
 from sgeventd_worker.events import convert_counted, convert_datetimes
 from sgeventd_worker.logbridge import Attribution, PrintRedirect, install_handler
@@ -108,8 +108,10 @@ class Worker(object):
         self.worker_id = ""
         self._warned_no_shotgun = False
         self._site_config_sections = {}
-        # Some plugin notes its completions (see dispatch).
+        # Some plugin notes its completions (see dispatch); _only: the worker's one plugin, when
+        # it is alone and notes them (the common case, taken without a loop).
         self._notes = False
+        self._only = None
         # The callbacks lists of daemon events already seen, resolved (see on_daemon_event).
         self._tails = {}
 
@@ -182,6 +184,14 @@ class Worker(object):
         return None
 
     def on_load(self, msg):
+        try:
+            self._load(msg)
+        finally:
+            self._notes = any(p.completions is not None for p in self.plugins.values())
+            alone = list(self.plugins.values()) if len(self.plugins) == 1 else []
+            self._only = alone[0] if alone and alone[0].completions is not None else None
+
+    def _load(self, msg):
         ref = msg.get("plugin") or {}
         path = ref.get("path") or ""
         name = ref.get("name") or os.path.splitext(os.path.basename(path))[0]
@@ -235,7 +245,6 @@ class Worker(object):
         if isinstance(completions, dict) and isinstance(completions.get("path"), str):
             try:
                 plugin.completions = CompletionLog(completions["path"])
-                self._notes = True
             except (OSError, ValueError) as e:
                 plugin.logger.warning(
                     "Cannot note completed events (%s): after a daemon kill, the events in "
@@ -339,6 +348,9 @@ class Worker(object):
         for plugin, cb, missing in resolved:
             if cb is None:
                 entries.append(missing)
+                if failed is None:
+                    failed = set()
+                failed.add(None)  # not this worker's callback: the event is not finished
                 continue
             if plugin.stopped:
                 entries.append(cb.skipped_entry)
@@ -386,8 +398,14 @@ class Worker(object):
                     entries.append(cb.ok_prefix + "%.3f}" % ((t1 - t0) * 1000.0))
             if stdout.partial:
                 stdout.flush()
-        if self._notes and event.__class__ is dict:
-            # Noted before the answer leaves: killed between the two, the daemon still knows.
+        # Noted before the answer leaves: killed between the two, the daemon still knows.
+        only = self._only
+        if only is not None:
+            if failed is None and not only.stopped and event.__class__ is dict:
+                event_id = event.get("id")
+                if event_id.__class__ is int:
+                    note(only.completions, event_id)
+        elif self._notes and event.__class__ is dict:
             event_id = event.get("id")
             if event_id.__class__ is int:
                 noted = None
@@ -399,7 +417,7 @@ class Worker(object):
                     if log is not None and not plugin.stopped and (
                         failed is None or plugin not in failed
                     ):
-                        log.note(event_id)
+                        note(log, event_id)
         # Hold the answer of a fast event while the next one is already here: everything held
         # leaves with one write once the input read so far is used up (see run).
         writer = self.writer

@@ -95,6 +95,25 @@ class CompletionsTest(WorkerTestCase):
         self.assertEqual(noted(done_good), [7])
         self.assertEqual(noted(done_stop), [])
 
+    def test_only_the_plugins_an_event_was_for_note_it(self):
+        good = self.write_plugin(
+            "good",
+            """
+            def registerCallbacks(reg):
+                reg.registerCallback("s", "k", cb)
+            def cb(sg, logger, event, args):
+                pass
+            """,
+        )
+        done_good = lay_out(os.path.join(self.tmp, "good.done"))
+        worker = self.start(per="path")
+        self.load(worker, good, completions=done_good)
+        self.load(worker, STOP)  # no completion file
+        worker.run_event(make_event(1, meta={}), ALL)  # for the other plugin only
+        worker.run_event(make_event(2, meta={}), [("good", 0)])
+        worker.run_event(make_event(3, meta={}), [("good", 7)])  # no such callback: failed
+        self.assertEqual(noted(done_good), [2])
+
     def test_the_worker_holds_the_lock_while_it_lives(self):
         done = lay_out(os.path.join(self.tmp, "p.done"))
         worker = self.start()
