@@ -190,12 +190,14 @@ tl::expected<std::optional<std::string>, IniError> IniFile::get(const std::strin
                                                                 const std::string& key) const {
   const Entry* e = lookup(name, lower(key));
   if (!e) return std::optional<std::string>();
-  auto value = interpolate(name, e->raw, e->line, 0);
+  std::size_t budget = kMaxInterpolatedSize;
+  auto value = interpolate(budget, name, e->raw, e->line, 0);
   if (!value) return tl::unexpected(value.error());
   return std::optional<std::string>(std::move(*value));
 }
 
-tl::expected<std::string, IniError> IniFile::interpolate(const std::string& name,
+tl::expected<std::string, IniError> IniFile::interpolate(std::size_t& budget,
+                                                         const std::string& name,
                                                          const std::string& raw, int line,
                                                          int depth) const {
   const auto error = [&](std::string message) {
@@ -220,15 +222,17 @@ tl::expected<std::string, IniError> IniFile::interpolate(const std::string& name
       }
       const std::string ref = lower(raw.substr(i + 2, close - i - 2));
       if (const Entry* e = lookup(name, ref)) {
-        auto nested = interpolate(name, e->raw, line, depth + 1);
+        auto nested = interpolate(budget, name, e->raw, line, depth + 1);
         if (!nested) return nested;
-        out += *nested;
         // References repeated at every level multiply (ten keys naming the next one eight
-        // times would make a gigabyte): a value this large is a mistake or an attack.
-        if (out.size() > kMaxInterpolatedSize) {
+        // times would make a gigabyte): the whole expansion, nested levels included, may
+        // produce so much, so the work stays bounded too.
+        if (nested->size() > budget) {
           return error("interpolation makes a value of [" + name + "] larger than " +
                        std::to_string(kMaxInterpolatedSize >> 20) + " MiB");
         }
+        budget -= nested->size();
+        out += *nested;
       } else if (auto it = env_.find(ref); it != env_.end()) {
         // Environment values are not interpolated further (configparser would, but a '%' in
         // an environment variable is data, and failing on it helps nobody).

@@ -67,7 +67,8 @@ class IniFile {
   };
   const Section* section(const std::string& name) const;
   const Entry* lookup(const std::string& section, const std::string& key) const;
-  tl::expected<std::string, IniError> interpolate(const std::string& section,
+  // `budget`: bytes the whole expansion may still produce, nested levels included.
+  tl::expected<std::string, IniError> interpolate(std::size_t& budget, const std::string& section,
                                                   const std::string& raw, int line,
                                                   int depth) const;
 
