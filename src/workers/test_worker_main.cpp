@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -203,12 +204,29 @@ std::optional<std::vector<std::pair<std::string_view, std::string_view>>> member
   }
 }
 
-// The event's own "id" (a top-level member), without parsing the rest; 0 if there is none.
-std::int64_t top_level_id(std::string_view event_text) {
-  if (auto m = members(event_text)) {
-    for (const auto& [key, raw] : *m) {
-      if (key == "id") return std::atoll(std::string(raw).c_str());
+// The event's own "id" (a top-level member), without parsing or even walking the rest (it
+// comes first or second): 0 if there is none.
+std::int64_t top_level_id(std::string_view text) {
+  std::size_t i = skip_space(text, 0);
+  if (i >= text.size() || text[i] != '{') return 0;
+  i = skip_space(text, i + 1);
+  while (i < text.size() && text[i] == '"') {
+    const std::size_t key_end = skip_value(text, i);
+    if (key_end == std::string_view::npos) return 0;
+    const std::string_view key = text.substr(i + 1, key_end - i - 2);
+    i = skip_space(text, key_end);
+    if (i >= text.size() || text[i] != ':') return 0;
+    i = skip_space(text, i + 1);
+    const std::size_t value_end = skip_value(text, i);
+    if (value_end == std::string_view::npos) return 0;
+    if (key == "id") {
+      std::int64_t id = 0;
+      const auto [end, ec] = std::from_chars(text.data() + i, text.data() + value_end, id);
+      return ec == std::errc() && end == text.data() + value_end ? id : 0;
     }
+    i = skip_space(text, value_end);
+    if (i >= text.size() || text[i] != ',') return 0;
+    i = skip_space(text, i + 1);
   }
   return 0;
 }
