@@ -12,6 +12,12 @@ from harness import PLUGINS, WorkerTestCase, make_event
 STOP = os.path.join(PLUGINS, "stop_on_error.py")
 ALL = [("stop_on_error", 0), ("stop_on_error", 1), ("stop_on_error", 2)]
 SLOTS = 8
+GOOD = """
+def registerCallbacks(reg):
+    reg.registerCallback("s", "k", cb)
+def cb(sg, logger, event, args):
+    pass
+"""
 
 
 def lay_out(path, slots=SLOTS):
@@ -77,15 +83,7 @@ class CompletionsTest(WorkerTestCase):
         self.assertEqual(noted(done), list(range(4, 12)))
 
     def test_each_plugin_of_a_folder_worker_notes_only_its_own_successes(self):
-        good = self.write_plugin(
-            "good",
-            """
-            def registerCallbacks(reg):
-                reg.registerCallback("s", "k", cb)
-            def cb(sg, logger, event, args):
-                pass
-            """,
-        )
+        good = self.write_plugin("good", GOOD)
         done_good = lay_out(os.path.join(self.tmp, "good.done"))
         done_stop = lay_out(os.path.join(self.tmp, "stop.done"))
         worker = self.start(per="path")
@@ -96,15 +94,7 @@ class CompletionsTest(WorkerTestCase):
         self.assertEqual(noted(done_stop), [])
 
     def test_only_the_plugins_an_event_was_for_note_it(self):
-        good = self.write_plugin(
-            "good",
-            """
-            def registerCallbacks(reg):
-                reg.registerCallback("s", "k", cb)
-            def cb(sg, logger, event, args):
-                pass
-            """,
-        )
+        good = self.write_plugin("good", GOOD)
         done_good = lay_out(os.path.join(self.tmp, "good.done"))
         worker = self.start(per="path")
         self.load(worker, good, completions=done_good)

@@ -58,11 +58,7 @@ sg::Result<CatchUpResult> CatchUpReader::read(const CatchUpRequest& r) {
   if (static_cast<int>(page->size()) >= r.limit) {
     if (auto last = (*page).back()["id"].if_int()) out.covered = *last;
   }
-  const std::vector<std::int64_t> shown = ids_of(*page);
-  for (std::int64_t id : ids) {
-    if (id > out.covered) break;
-    if (!std::binary_search(shown.begin(), shown.end(), id)) out.hidden.push_back(id);
-  }
+  out.hidden = hidden_ids(ids, *page, out.covered);
   out.events = std::move(*page);
   return out;
 }

@@ -41,4 +41,9 @@ class EventLogReader {
 // The ids of a page of events, in its order (events without an integer id are left out).
 std::vector<std::int64_t> ids_of(const List& events);
 
+// Of `ids` (ascending, every event that exists), those up to `upto` that the filtered `page`
+// left out: hidden, not holes.
+std::vector<std::int64_t> hidden_ids(const std::vector<std::int64_t>& ids, const List& page,
+                                     std::int64_t upto);
+
 }  // namespace sgeventd::source

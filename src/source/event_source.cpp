@@ -16,6 +16,17 @@ std::vector<std::int64_t> ids_of(const List& events) {
   return ids;
 }
 
+std::vector<std::int64_t> hidden_ids(const std::vector<std::int64_t>& ids, const List& page,
+                                     std::int64_t upto) {
+  const std::vector<std::int64_t> shown = ids_of(page);
+  std::vector<std::int64_t> hidden;
+  for (std::int64_t id : ids) {
+    if (id > upto) break;
+    if (!std::binary_search(shown.begin(), shown.end(), id)) hidden.push_back(id);
+  }
+  return hidden;
+}
+
 sg::Result<std::vector<std::int64_t>> EventLogReader::ids_between(std::int64_t after_id,
                                                                   std::int64_t upto, int limit) {
   auto page = upto == std::numeric_limits<std::int64_t>::max()
@@ -139,11 +150,7 @@ sg::Result<List> EventSource::read_filtered(PollOutcome& out) {
   }
   // An event committed between the two reads is in the page but not among the ids: it
   // exists all the same, and must not become a gap (it would come twice).
-  const std::vector<std::int64_t> shown = ids_of(*page);
-  for (std::int64_t id : *ids) {
-    if (id > upto) break;
-    if (!std::binary_search(shown.begin(), shown.end(), id)) out.hidden.push_back(id);
-  }
+  out.hidden = hidden_ids(*ids, *page, upto);
   return page;
 }
 
