@@ -20,7 +20,7 @@ endfunction()
 
 # A gtest binary registered with ctest. LABEL is "unit" or "integration".
 function(sgeventd_test name)
-  cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "LABEL;ENVIRONMENT" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   sgeventd_warnings(${name})
@@ -28,5 +28,5 @@ function(sgeventd_test name)
     set(ARG_LABEL unit)
   endif()
   gtest_discover_tests(${name} NO_PRETTY_VALUES PROPERTIES LABELS ${ARG_LABEL} TIMEOUT 120
-                       DISCOVERY_TIMEOUT 30)
+                       ENVIRONMENT "${ARG_ENVIRONMENT}" DISCOVERY_TIMEOUT 30)
 endfunction()

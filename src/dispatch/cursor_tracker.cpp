@@ -29,11 +29,12 @@ void CursorTracker::resolve(std::int64_t id) {
 }
 
 void CursorTracker::rewind(std::int64_t id) {
+  const std::int64_t floor = committed();
   while (!pending_.empty() && pending_.back().first > id) {
     if (!pending_.back().second) --unresolved_;
     pending_.pop_back();
   }
-  head_ = std::max(std::min(head_, id), floor_);
+  head_ = std::max(std::min(head_, id), floor);
 }
 
 std::int64_t CursorTracker::committed() const {

@@ -18,18 +18,21 @@ namespace sgeventd::dispatch {
 
 class CursorTracker {
  public:
-  explicit CursorTracker(std::int64_t committed) : head_(committed), floor_(committed) {}
+  explicit CursorTracker(std::int64_t committed) : head_(committed) {}
 
   // A regular event, in increasing id order. `needs_work` when it matched a callback.
   // Ids at or below the head are ignored (already seen).
   void observe(std::int64_t id, bool needs_work);
   // A late event (below the head) that needs work.
   void observe_late(std::int64_t id);
+  // A late event that will not be resolved now (it is waited for again).
+  void forget_late(std::int64_t id) { late_.erase(id); }
   // The worker finished (or the event was given up on).
   void resolve(std::int64_t id);
   // Forgets the regular events above `id` that were never handed to the worker (they were
   // dropped from its queue and will be read again): the head goes back to `id`, but never
-  // below the cursor the tracker started from, so nothing resolved before is accepted twice.
+  // below the committed cursor: everything up to it is resolved, and an id it passed that was
+  // taken for done (completion records) must not be taken as new.
   void rewind(std::int64_t id);
 
   std::int64_t committed() const;
@@ -39,7 +42,6 @@ class CursorTracker {
 
  private:
   std::int64_t head_;
-  std::int64_t floor_;  // the committed cursor it started from
   // Regular ids in the order seen (ascending), each with whether it is resolved; resolved ones
   // leave from the front. Events mostly resolve in order, so this costs no allocation per
   // event, unlike a tree.

@@ -69,6 +69,17 @@ TEST(CursorTracker, RewindForgetsUnsentEventsButNeverGoesBelowItsStart) {
   EXPECT_EQ(ahead.in_flight(), 0u);
 }
 
+// What the cursor passed was resolved: going back below it would take those ids as new (an
+// event its completion records called done would be sent again).
+TEST(CursorTracker, RewindNeverGoesBelowTheCommittedCursor) {
+  CursorTracker t(100);
+  t.observe(101, false);
+  t.observe(102, false);
+  t.rewind(100);  // nothing was sent after 100
+  EXPECT_EQ(t.head(), 102);
+  EXPECT_EQ(t.committed(), 102);
+}
+
 RC_GTEST_PROP(CursorTrackerProperty, NeverPassesAnUnresolvedEvent, ()) {
   const auto needs = *rc::gen::container<std::vector<bool>>(rc::gen::arbitrary<bool>());
   CursorTracker c(0);

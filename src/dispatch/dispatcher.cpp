@@ -24,6 +24,7 @@ Dispatcher::Dispatcher(DispatcherOptions options, state::StateStore& store, log:
       log_(logging.engine()),
       loop_(clock),
       feed_head_(feed_head) {
+  ledger_.backlog_timeout = options_.backlog_timeout;
   for (const auto& name : options_.own_script_names) script_names_.insert(name);
   if (!options_.own_script_names.empty()) daemon_script_ = options_.own_script_names.front();
   next_checkpoint_ = clock_.now() + options_.checkpoint_interval;
@@ -40,17 +41,10 @@ void Dispatcher::add_worker(WorkerDefinition def,
   auto slot = std::make_unique<WorkerSlot>(std::move(def), options_.supervisor, clock_);
   std::int64_t lowest = -1;
   for (const auto& ref : slot->def.plugins) {
-    auto p = std::make_unique<PluginSlot>();
-    p->key = {ref.path, ref.name};
-    p->reason = "not loaded yet";
     PluginStart start;
     if (auto it = starts.find(ref.name); it != starts.end()) start = it->second;
-    p->tracker = CursorTracker(start.cursor);
-    p->persisted = start.cursor;
-    for (const state::Gap& g : start.gaps) {
-      p->gaps.add(g.first_id, g.last_id,
-                  std::chrono::time_point_cast<std::chrono::system_clock::duration>(g.first_seen));
-    }
+    auto p = std::make_unique<PluginSlot>(PluginLedger({ref.path, ref.name}, start, ledger_));
+    p->reason = "not loaded yet";
     lowest = lowest < 0 ? start.cursor : std::min(lowest, start.cursor);
     take_over_completions(*p, start);
     slot->plugins.push_back(std::move(p));
@@ -81,20 +75,11 @@ void Dispatcher::take_over_completions(PluginSlot& p, const PluginStart& start) 
     log_->warn("Plugin {}: stopped process {}, a worker of an earlier daemon still running",
                p.key.path, taken->stopped);
   }
-  for (std::int64_t id : taken->ids) {
-    if (id > start.cursor) {
-      p.done_regular.insert(id);
-    } else if (std::any_of(start.gaps.begin(), start.gaps.end(), [id](const state::Gap& g) {
-                 return id >= g.first_id && id <= g.last_id;
-               })) {
-      p.done_late.insert(id);
-    }
-  }
-  if (!p.done_regular.empty() || !p.done_late.empty()) {
+  if (const std::size_t n = p.ledger.take_recorded(taken->ids); n > 0) {
     log_->info(
         "Plugin {}: {} event(s) after its cursor were finished before the daemon "
         "stopped; they are not sent again",
-        p.key.path, p.done_regular.size() + p.done_late.size());
+        p.key.path, n);
   }
 }
 
@@ -374,18 +359,22 @@ void Dispatcher::publish_status() {
       Dict d;
       d["name"] = p->key.name;
       d["path"] = p->key.path;
-      d["state"] = p->deactivated ? "deactivated" : (p->loaded ? "active" : "not loaded");
-      if (!p->reason.empty() && !p->on_feed()) d["reason"] = p->reason;
-      d["cursor"] = static_cast<long long>(p->tracker.committed());
-      d["lag"] =
-          static_cast<long long>(std::max<std::int64_t>(0, feed_head_ - p->tracker.committed()));
-      d["in_flight"] = static_cast<long long>(p->tracker.in_flight());
-      d["gaps"] = static_cast<long long>(p->gaps.id_count());
-      d["handled"] = static_cast<long long>(p->handled);
-      d["errors"] = static_cast<long long>(p->errors);
-      d["dead_letters"] = static_cast<long long>(p->dead_letters);
-      if (p->not_resent > 0) d["not_resent"] = static_cast<long long>(p->not_resent);
-      if (!p->last_error.empty()) d["last_error"] = p->last_error;
+      const PluginLedger& l = p->ledger;
+      d["state"] = l.deactivated() ? "deactivated" : (p->loaded ? "active" : "not loaded");
+      if (l.deactivated()) {
+        d["reason"] = l.deactivation_reason();
+      } else if (!p->reason.empty() && !p->loaded) {
+        d["reason"] = p->reason;
+      }
+      d["cursor"] = static_cast<long long>(l.cursor());
+      d["lag"] = static_cast<long long>(std::max<std::int64_t>(0, feed_head_ - l.cursor()));
+      d["in_flight"] = static_cast<long long>(l.in_flight());
+      d["gaps"] = static_cast<long long>(l.gap_ids());
+      d["handled"] = static_cast<long long>(l.handled());
+      d["errors"] = static_cast<long long>(l.errors());
+      d["dead_letters"] = static_cast<long long>(l.dead_letters());
+      if (l.not_resent() > 0) d["not_resent"] = static_cast<long long>(l.not_resent());
+      if (!l.last_error().empty()) d["last_error"] = l.last_error();
       const char* worker_state = "starting";
       switch (w->supervisor.state()) {
         case workers::Supervisor::State::kRunning:

@@ -143,7 +143,10 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   void shed_queue(WorkerSlot& w);
   void request_catch_up_reads(std::size_t w);
   void expire_gaps();
-  void add_plugin_gap(PluginSlot& p, std::int64_t first, std::int64_t last);
+  // Wall time to the millisecond, as the ledger and the state keep it.
+  state::WallTime wall_now() const;
+  // Ids the source is to look for (the poll thread takes them).
+  void look_for(std::vector<source::GapRange> ranges);
   // Reads the plugin's completion file before its first worker starts (see PluginSlot).
   void take_over_completions(PluginSlot& p, const PluginStart& start);
   // Of `lost` (sent to a worker that died), those its completion records say were finished:
@@ -151,10 +154,8 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   void resolve_recorded(WorkerSlot& w, std::vector<QueuedEvent>& lost);
   // A late event a plugin did not run (deactivated, skipped, not loaded): a gap of it again.
   void regap_late(PluginSlot& p, std::int64_t id);
-  // A plugin back on the feed after an absence, resuming after `from`: see the definition.
-  void recover_gaps(WorkerSlot& w, PluginSlot& p, std::int64_t from);
-  // A plugin back from deactivation waits for its gaps from now.
-  void restamp_gaps(PluginSlot& p);
+  // A plugin back on the feed after an absence, resuming after `from` (PluginLedger::rejoin).
+  void rejoin(WorkerSlot& w, PluginSlot& p, std::int64_t from);
 
   // dispatcher_workers.cpp: processes, sending, results, failures.
   void supervise(std::size_t w);
@@ -162,7 +163,9 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   void pump(WorkerSlot& w);
   void finish_session(WorkerSlot& w);
   void handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Result& result);
-  void resolve(PluginSlot& p, const QueuedEvent& entry);
+  void resolve(PluginSlot& p, const QueuedEvent& entry) {
+    p.ledger.resolve(entry.id, entry.late, pending_);
+  }
   void deactivate(WorkerSlot& w, PluginSlot& p, const std::string& reason);
   void reactivate(WorkerSlot& w, PluginSlot& p, const std::string& why);
   void park(PluginSlot& p, const QueuedEvent& entry, const CallbackSlot* callback,
@@ -186,6 +189,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   void on_closed(workers::WorkerSession&, const workers::SessionEnd&) override;
 
   DispatcherOptions options_;
+  LedgerSettings ledger_;  // every plugin's
   state::StateStore& store_;
   log::Logging& logging_;
   Clock& clock_;

@@ -57,59 +57,42 @@ EventAuthors Dispatcher::authors_if_needed(const Value& event) const {
   return options_.loop_prevention == LoopPrevention::kOff ? EventAuthors{} : authors_of(event);
 }
 
-void Dispatcher::add_plugin_gap(PluginSlot& p, std::int64_t first, std::int64_t last) {
-  const auto now = std::chrono::system_clock::now();
-  for (const source::GapRange& dropped : p.gaps.add(first, last, now)) {
-    pending_.remove_gap_ids(p.key, dropped.first, dropped.last);
-  }
-  const auto ms = std::chrono::time_point_cast<std::chrono::milliseconds>(now);
-  pending_.add_gap(p.key, state::Gap{first, last, ms, ms + options_.backlog_timeout});
+state::WallTime Dispatcher::wall_now() const {
+  return std::chrono::floor<milliseconds>(clock_.wall_now());
+}
+
+void Dispatcher::look_for(std::vector<source::GapRange> ranges) {
+  if (ranges.empty()) return;
+  std::lock_guard lock(status_mutex_);
+  look_for_.insert(look_for_.end(), ranges.begin(), ranges.end());
 }
 
 void Dispatcher::regap_late(PluginSlot& p, std::int64_t id) {
-  // Replaying from the cursor never reaches it again (it is below), so it becomes a gap again,
-  // waited for from now, in memory and in the state alike.
-  pending_.remove_gap_ids(p.key, id, id);
-  add_plugin_gap(p, id, id);
+  const auto now = wall_now();
   // An active plugin looks for it at once; one that is away does when it comes back.
-  if (p.on_feed()) {
-    std::lock_guard lock(status_mutex_);
-    look_for_.push_back({id, id, std::chrono::system_clock::now()});
-  }
+  if (p.ledger.regap(id, now, pending_) && p.loaded) look_for({{id, id, now}});
 }
 
-void Dispatcher::recover_gaps(WorkerSlot& w, PluginSlot& p, std::int64_t from) {
+void Dispatcher::rejoin(WorkerSlot& w, PluginSlot& p, std::int64_t from) {
   // Late events queued or in flight for it are still on their way: their gaps must go from the
-  // state when they are handled (resolve() looks at the tracker, which was just reset).
+  // state when they are handled.
   const std::size_t index = w.plugin_index(p.key.name);
   const auto has_plugin = [index](const QueuedEvent& q) {
     return std::find(q.plugins.begin(), q.plugins.end(), index) != q.plugins.end();
   };
+  std::vector<std::int64_t> on_the_way;
   for (const QueuedEvent& q : w.queue) {
-    if (q.late && has_plugin(q)) p.tracker.observe_late(q.id);
+    if (q.late && has_plugin(q)) on_the_way.push_back(q.id);
   }
   for (const auto& sent : w.in_flight) {
-    if (sent.second.late && has_plugin(sent.second)) p.tracker.observe_late(sent.second.id);
+    if (sent.second.late && has_plugin(sent.second)) on_the_way.push_back(sent.second.id);
   }
-  if (p.gaps.empty()) return;
-  // Catching up from `from` reads every id above it again: gaps there would come twice.
-  if (from < feed_head_) pending_.remove_gap_ids(p.key, from + 1, feed_head_);
-  p.gaps.remove_above(from);
-  // The ones below, late events it missed while away among them, are looked for by id; what
-  // is found reaches only the plugins still missing it.
-  const auto now = std::chrono::system_clock::now();
-  std::lock_guard lock(status_mutex_);
-  for (const source::GapRange& g : p.gaps.ranges()) look_for_.push_back({g.first, g.last, now});
-}
-
-void Dispatcher::restamp_gaps(PluginSlot& p) {
-  // A deactivated plugin's gaps do not expire (expire_gaps): back, it waits for them from now,
-  // in memory and in the state alike.
-  p.gaps.restamp(std::chrono::system_clock::now());
-  for (const source::GapRange& g : p.gaps.ranges()) {
-    pending_.remove_gap_ids(p.key, g.first, g.last);
-    add_plugin_gap(p, g.first, g.last);  // the state's row, stamped now (memory already is)
-  }
+  // The gaps below `from`, late events it missed while away among them, are looked for by id;
+  // what is found reaches only the plugins still missing it.
+  auto ranges = p.ledger.rejoin(from, feed_head_, on_the_way, pending_);
+  const auto now = wall_now();
+  for (auto& r : ranges) r.first_seen = now;
+  look_for(std::move(ranges));
 }
 
 void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t id,
@@ -117,23 +100,12 @@ void Dispatcher::offer_regular(std::size_t wi, const Value& event, std::int64_t 
                                std::shared_ptr<const SharedEvent>& json) {
   WorkerSlot& w = *workers_[wi];
   std::optional<QueuedEvent> entry;
+  const auto now = wall_now();
   for (std::size_t i = 0; i < w.plugins.size(); ++i) {
     PluginSlot& p = *w.plugins[i];
-    if (!p.on_feed() || id <= p.tracker.head()) continue;
-    if (id > p.tracker.head() + 1) add_plugin_gap(p, p.tracker.head() + 1, id - 1);
-    bool wanted = takes(p, event, authors);
-    if (!p.done_regular.empty()) {
-      // Its worker finished it before the daemon last stopped (completion records).
-      while (!p.done_regular.empty() && *p.done_regular.begin() <= p.tracker.committed()) {
-        p.done_regular.erase(p.done_regular.begin());
-      }
-      if (wanted && p.done_regular.count(id) > 0) {
-        wanted = false;
-        ++p.not_resent;
-      }
-    }
-    p.tracker.observe(id, wanted);
-    if (!wanted) continue;
+    // Seen already (the ledger would say so too): not worth matching.
+    if (!p.on_feed() || id <= p.ledger.head()) continue;
+    if (p.ledger.offer(id, takes(p, event, authors), now, pending_) != Offer::kDeliver) continue;
     if (!entry) entry = make_entry(event, id, false, authors, json);
     entry->plugins.push_back(static_cast<std::uint16_t>(i));
   }
@@ -149,19 +121,8 @@ void Dispatcher::offer_late(std::size_t wi, const Value& event, std::int64_t id,
   std::optional<QueuedEvent> entry;
   for (std::size_t i = 0; i < w.plugins.size(); ++i) {
     PluginSlot& p = *w.plugins[i];
-    // Only a plugin that passed over this id without it takes it now; one that has not read
-    // this far yet (catching up) will read it in order.
-    if (!p.on_feed() || !p.gaps.fill(id)) continue;
-    bool wanted = takes(p, event, authors);
-    if (!p.done_late.empty() && p.done_late.erase(id) > 0 && wanted) {
-      wanted = false;  // finished before the daemon last stopped (completion records)
-      ++p.not_resent;
-    }
-    if (!wanted) {
-      pending_.remove_gap_ids(p.key, id, id);
-      continue;
-    }
-    p.tracker.observe_late(id);
+    if (!p.on_feed()) continue;
+    if (p.ledger.offer_late(id, takes(p, event, authors), pending_) != Offer::kDeliver) continue;
     if (!entry) entry = make_entry(event, id, true, authors, json);
     entry->plugins.push_back(static_cast<std::uint16_t>(i));
   }
@@ -170,10 +131,9 @@ void Dispatcher::offer_late(std::size_t wi, const Value& event, std::int64_t id,
 
 void Dispatcher::pass_over(WorkerSlot& w, std::int64_t id) {
   // An id the server-side filters hid: it exists (no gap), and it needs no work.
+  const auto now = wall_now();
   for (auto& p : w.plugins) {
-    if (!p->on_feed() || id <= p->tracker.head()) continue;
-    if (id > p->tracker.head() + 1) add_plugin_gap(*p, p->tracker.head() + 1, id - 1);
-    p->tracker.observe(id, false);
+    if (p->on_feed()) p->ledger.pass_over(id, now, pending_);
   }
 }
 
@@ -205,9 +165,7 @@ void Dispatcher::on_feed_batch(source::FeedBatch& batch) {
   // Gaps that filled with an event the filters hid: nobody waits for them any more.
   for (std::int64_t id : batch.settled) {
     for (auto& w : workers_) {
-      for (auto& p : w->plugins) {
-        if (p->gaps.fill(id)) pending_.remove_gap_ids(p->key, id, id);
-      }
+      for (auto& p : w->plugins) p->ledger.settle(id, pending_);
     }
   }
   feed_head_ = std::max(feed_head_, batch.head);
@@ -231,13 +189,8 @@ void Dispatcher::shed_queue(WorkerSlot& w) {
   std::int64_t from = -1;
   for (auto& p : w.plugins) {
     if (!p->on_feed()) continue;
-    p->tracker.rewind(w.last_sent_regular);
-    // Gaps above the rewind point are found again by the catch-up reads.
-    if (p->tracker.head() < feed_head_) {
-      pending_.remove_gap_ids(p->key, p->tracker.head() + 1, feed_head_);
-      p->gaps.remove_above(p->tracker.head());
-    }
-    from = from < 0 ? p->tracker.head() : std::min(from, p->tracker.head());
+    p->ledger.rewind(feed_head_, pending_);
+    from = from < 0 ? p->ledger.head() : std::min(from, p->ledger.head());
   }
   log_->info("Worker {} is {} events behind: it reads on its own until it catches up", w.def.id,
              dropped);
@@ -300,16 +253,9 @@ void Dispatcher::on_catch_up_page(CatchUpResult& page) {
 }
 
 void Dispatcher::expire_gaps() {
-  const auto now = std::chrono::system_clock::now();
+  const auto now = wall_now();
   for (auto& w : workers_) {
-    for (auto& p : w->plugins) {
-      // A deactivated plugin's gaps wait for it: their events may have come while it was
-      // away, and it looks for them when it comes back.
-      if (p->gaps.empty() || p->deactivated) continue;
-      for (const source::GapRange& g : p->gaps.expire(now, options_.backlog_timeout)) {
-        pending_.remove_gap_ids(p->key, g.first, g.last);
-      }
-    }
+    for (auto& p : w->plugins) p->ledger.expire(now, pending_);
   }
 }
 

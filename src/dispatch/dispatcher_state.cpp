@@ -9,10 +9,9 @@ void Dispatcher::commit_state() {
   std::vector<std::pair<PluginSlot*, std::int64_t>> advanced;
   for (auto& w : workers_) {
     for (auto& p : w->plugins) {
-      const std::int64_t c = p->tracker.committed();
-      if (c > p->persisted) {
-        batch.advance_cursor(p->key, c);
-        advanced.emplace_back(p.get(), c);
+      if (const auto c = p->ledger.cursor_to_commit()) {
+        batch.advance_cursor(p->key, *c);
+        advanced.emplace_back(p.get(), *c);
       }
     }
   }
@@ -31,14 +30,14 @@ void Dispatcher::commit_state() {
   if (state_failing_) log_->warn("The state is writable again");
   state_failing_ = false;
   pending_.clear();
-  for (auto& [p, c] : advanced) p->persisted = c;
+  for (auto& [p, c] : advanced) p->ledger.committed(c);
 }
 
 bool Dispatcher::state_dirty() const {
   if (!pending_.empty()) return true;
   for (const auto& w : workers_) {
     for (const auto& p : w->plugins) {
-      if (p->tracker.committed() > p->persisted) return true;
+      if (p->ledger.cursor_to_commit()) return true;
     }
   }
   return false;

@@ -24,7 +24,7 @@ void Dispatcher::supervise(std::size_t wi) {
   const auto now = clock_.now();
   // A deactivated plugin whose reactivation delay is over comes back (reactivation > 0).
   for (auto& p : w.plugins) {
-    if (p->deactivated && p->reactivate_at && now >= *p->reactivate_at) {
+    if (p->ledger.deactivated() && p->reactivate_at && now >= *p->reactivate_at) {
       p->reactivate_at.reset();
       if (w.stops_itself && w.session && !w.session->closed()) {
         // The worker holds the plugin stopped: a new worker process brings it back.
@@ -131,7 +131,7 @@ void Dispatcher::pump(WorkerSlot& w) {
     w.queue.pop_front();
     if (!entry.late && !entry.resent) {
       --w.regular_queued;
-      w.last_sent_regular = std::max(w.last_sent_regular, entry.id);
+      for (std::uint16_t i : entry.plugins) w.plugins[i]->ledger.sent(entry.id);
     }
     if (callbacks.empty()) continue;
     auto seq = w.session->send_event(entry.event->json, callbacks, entry.late);
@@ -144,17 +144,6 @@ void Dispatcher::pump(WorkerSlot& w) {
     entry.plugins = std::move(plugins);
     entry.sent = std::move(callbacks);
     w.in_flight.emplace_back(*seq, std::move(entry));
-  }
-}
-
-void Dispatcher::resolve(PluginSlot& p, const QueuedEvent& entry) {
-  if (entry.late) {
-    if (p.tracker.late_pending(entry.id)) pending_.remove_gap_ids(p.key, entry.id, entry.id);
-  }
-  p.tracker.resolve(entry.id);
-  for (auto it = p.failures.lower_bound({entry.id, -1});
-       it != p.failures.end() && it->first.first == entry.id;) {
-    it = p.failures.erase(it);
   }
 }
 
@@ -200,13 +189,13 @@ void Dispatcher::on_loaded(workers::WorkerSession& s, const workers::Loaded& loa
   const bool was_on_feed = p->on_feed();
   p->loaded = true;
   log->info("Loaded {} with {} callback(s)", p->key.path, p->callbacks.size());
-  if (p->deactivated && w->reactivate_on_load) {
+  if (p->ledger.deactivated() && w->reactivate_on_load) {
     reactivate(*w, *p, "its files changed");
-  } else if (!p->deactivated) {
+  } else if (!p->ledger.deactivated()) {
     p->reason.clear();
     if (!was_on_feed) {
-      recover_gaps(*w, *p, p->tracker.head());
-      if (p->tracker.head() < feed_head_) start_catch_up(*w, p->tracker.head());
+      rejoin(*w, *p, p->ledger.head());
+      if (p->ledger.head() < feed_head_) start_catch_up(*w, p->ledger.head());
     }
   }
 }
@@ -218,7 +207,7 @@ void Dispatcher::on_load_failed(workers::WorkerSession& s, const workers::LoadFa
   if (!p) return;
   p->loaded = false;
   p->reason = "load failed: " + failed.error;
-  p->last_error = failed.error;
+  p->ledger.note_error(failed.error);
   logging_.plugin(p->key.name)
       ->error("Could not load {}: it stays inactive until its file changes.\n{}", p->key.path,
               failed.traceback.empty() ? failed.error : failed.traceback);
@@ -297,9 +286,7 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
       skipped.push_back(pi);
       continue;
     }
-    ++p.errors;
-    p.last_error = r.error;
-    const int failures = ++p.failures[{entry.id, r.index}];
+    const int failures = p.ledger.count_failure(entry.id, r.index, r.error);
     const bool stop_on_error = cb ? cb->info.stop_on_error : true;
     auto log = logging_.plugin(p.key.name);
     std::string text = r.traceback.empty() ? r.error : r.traceback;
@@ -325,11 +312,12 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
   for (std::size_t pi : entry.plugins) {
     PluginSlot& p = *w.plugins[pi];
     const bool skipped_here = std::find(skipped.begin(), skipped.end(), pi) != skipped.end();
-    if (entry.late && !retry.count(pi) && (p.deactivated || skipped_here)) {
+    const bool deactivated = p.ledger.deactivated();
+    if (entry.late && !retry.count(pi) && (deactivated || skipped_here)) {
       regap_late(p, entry.id);
     }
-    if (p.deactivated || retry.count(pi) || skipped_here) continue;
-    ++p.handled;
+    if (deactivated || retry.count(pi) || skipped_here) continue;
+    p.ledger.count_handled();
     resolve(p, entry);
   }
   // Retries go to the front: per plugin, events stay in order.
@@ -347,25 +335,20 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
 void Dispatcher::park(PluginSlot& p, const QueuedEvent& entry, const CallbackSlot* callback,
                       const workers::CallbackResult& r) {
   state::DeadLetter letter;
-  letter.plugin = p.key;
   letter.callback = callback ? callback->info.name : std::to_string(r.index);
   letter.event_id = entry.id;
   letter.event_json = entry.event->json;
   letter.error = r.traceback.empty() ? r.error : r.error + "\n" + r.traceback;
   letter.attempts = 1;
-  letter.first_failure = letter.last_failure = state::wall_now();
-  pending_.park_dead_letter(std::move(letter));
-  ++p.dead_letters;
+  letter.first_failure = letter.last_failure = wall_now();
   logging_.plugin(p.key.name)
       ->warn("Event {} parked as a dead letter for {}", entry.id, letter.callback);
+  p.ledger.park(std::move(letter), pending_);
 }
 
 void Dispatcher::deactivate(WorkerSlot& w, PluginSlot& p, const std::string& reason) {
-  if (p.deactivated) return;
-  p.deactivated = true;
-  p.reason = reason;
+  if (!p.ledger.deactivate(reason, wall_now(), pending_)) return;
   if (options_.reactivation.count() > 0) p.reactivate_at = clock_.now() + options_.reactivation;
-  pending_.set_status(p.key, {state::Activity::kDeactivated, reason, state::wall_now()});
   logging_.plugin(p.key.name)
       ->error("Plugin {} deactivated ({}). {}", p.key.name, reason,
               options_.reactivation.count() > 0
@@ -375,15 +358,10 @@ void Dispatcher::deactivate(WorkerSlot& w, PluginSlot& p, const std::string& rea
 }
 
 void Dispatcher::reactivate(WorkerSlot& w, PluginSlot& p, const std::string& why) {
-  const std::int64_t from = p.tracker.committed();
-  p.deactivated = false;
   p.reason.clear();
   p.reactivate_at.reset();
-  p.failures.clear();
-  p.tracker = CursorTracker(from);
-  recover_gaps(w, p, from);
-  restamp_gaps(p);
-  pending_.set_status(p.key, {state::Activity::kActive, "", state::wall_now()});
+  const std::int64_t from = p.ledger.reactivate(wall_now(), pending_);
+  rejoin(w, p, from);
   logging_.plugin(p.key.name)
       ->info("Plugin {} reactivated ({}): resuming after event {}", p.key.name, why, from);
   if (from < feed_head_ || w.mode == WorkerSlot::Mode::kCatchUp) start_catch_up(w, from);
@@ -433,8 +411,8 @@ void Dispatcher::resolve_recorded(WorkerSlot& w, std::vector<QueuedEvent>& lost)
       // Finished before the worker died; only its answer was lost.
       q.plugins.erase(it);
       std::erase_if(q.sent, [&p](const workers::CallbackRef& c) { return c.plugin == p.key.name; });
-      ++p.handled;
-      ++p.not_resent;
+      p.ledger.count_handled();
+      p.ledger.count_not_resent();
       resolve(p, q);
     }
   }

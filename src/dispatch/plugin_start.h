@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <string>
 
-#include "dispatch/worker_slot.h"
+#include "dispatch/ledger.h"
 #include "state/state_batch.h"
 #include "state/state_store.h"
 

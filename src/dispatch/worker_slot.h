@@ -12,12 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "dispatch/cursor_tracker.h"
 #include "dispatch/event_matcher.h"
+#include "dispatch/ledger.h"
 #include "dispatch/loop_prevention.h"
 #include "dispatch/pipeline_window.h"
 #include "sgeventd/clock.h"
-#include "source/gap_set.h"
 #include "state/state_types.h"
 #include "workers/protocol.h"
 #include "workers/supervisor.h"
@@ -37,47 +36,27 @@ struct WorkerDefinition {
   std::string manifest;
 };
 
-// Where a plugin starts (dispatch/plugin_start.h decides it).
-struct PluginStart {
-  std::int64_t cursor = 0;
-  std::vector<state::Gap> gaps;
-  // The cursor is the plugin's own (not imported, not new): what its completion file says
-  // about events above it can be trusted.
-  bool own_state = false;
-};
-
 struct CallbackSlot {
   workers::CallbackInfo info;
   EventMatcher matcher;
 };
 
+// A plugin as the dispatcher sees it: its worker's view (loaded, callbacks, completion file)
+// beside its ledger, which owns every cursor, gap, failure and activity of its delivery.
 struct PluginSlot {
+  explicit PluginSlot(PluginLedger l) : key(l.key()), ledger(std::move(l)) {}
+
   state::PluginKey key;
   std::vector<CallbackSlot> callbacks;
   bool loaded = false;  // its worker answered `loaded` (callbacks known)
-  bool deactivated = false;
-  std::string reason;  // why it is deactivated or not loaded
+  std::string reason;   // why it is not loaded
+  // reactivation > 0: when a deactivated plugin comes back (the daemon's steady clock).
   std::optional<Clock::time_point> reactivate_at;
-  CursorTracker tracker{0};
-  std::int64_t persisted = 0;  // the cursor last committed to the state
-  source::GapSet gaps{1'000'000};
-  // Failed attempts per (event id, callback index), for the retry policy.
-  std::map<std::pair<std::int64_t, int>, int> failures;
-  // Completion records (workers/completion_log.h): the plugin's file, and the events above
-  // its cursor (or in its gaps) that its worker finished before the daemon last stopped: they
-  // are resolved when they come, not sent again. Ids fall out as the cursor passes them.
+  // Its completion file (workers/completion_log.h), empty when it has none.
   std::string completions;
-  std::set<std::int64_t> done_regular;
-  std::set<std::int64_t> done_late;
-  std::int64_t not_resent = 0;  // events resolved from the records instead of sent again
+  PluginLedger ledger;
 
-  // Counters for status.
-  std::int64_t handled = 0;
-  std::int64_t errors = 0;
-  std::int64_t dead_letters = 0;
-  std::string last_error;
-
-  bool on_feed() const { return loaded && !deactivated; }
+  bool on_feed() const { return loaded && !ledger.deactivated(); }
 };
 
 // What every worker's copy of an event shares: made once per event, whatever the number of
@@ -118,7 +97,6 @@ struct WorkerSlot {
   // the front (its seq is checked).
   std::deque<std::pair<std::uint64_t, QueuedEvent>> in_flight;
   std::size_t regular_queued = 0;  // queue entries that are new, in id order
-  std::int64_t last_sent_regular = 0;
   // One event at a time: a callback with stopOnError (or any retries) must stop the plugin
   // before it runs the next event, as in shotgunEvents; pipelining would run events past it.
   bool strict = false;
