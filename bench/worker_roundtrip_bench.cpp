@@ -33,9 +33,9 @@ struct Counter : SessionListener {
   bool ready = false;
   bool closed = false;
   std::string error;
-  void on_ready(WorkerSession&) override { ready = true; }
-  void on_result(WorkerSession&, const InFlight&, Result&) override { ++results; }
-  void on_closed(WorkerSession&, const SessionEnd& e) override {
+  void on_ready(Worker&) override { ready = true; }
+  void on_result(Worker&, const InFlight&, Result&) override { ++results; }
+  void on_closed(Worker&, const SessionEnd& e) override {
     closed = true;
     if (e.error) error = e.error->describe();
   }

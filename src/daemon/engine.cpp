@@ -28,6 +28,7 @@
 #include "state/sqlite_state_store.h"
 #include "state/start_state.h"
 #include "workers/completion_log.h"
+#include "workers/process_worker_host.h"
 
 #ifndef SGEVENTD_VERSION
 #define SGEVENTD_VERSION "0.0.0"
@@ -375,7 +376,9 @@ int Engine::run() {
         "in flight again",
         made.error());
   }
-  dispatch::Dispatcher dispatcher(std::move(dispatch_options), *store_, *logging_, feed_start);
+  workers::ProcessWorkerHost worker_host;
+  dispatch::Dispatcher dispatcher(std::move(dispatch_options), *store_, *logging_, feed_start,
+                                  worker_host);
   for (const auto& w : discovery.workers) dispatcher.add_worker(w, starts[w.id]);
   source::CatchUpReader catch_up(
       *catch_up_site_.reader,

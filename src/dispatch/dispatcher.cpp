@@ -16,13 +16,13 @@ constexpr milliseconds kSuperviseEvery{10};
 }  // namespace
 
 Dispatcher::Dispatcher(DispatcherOptions options, state::StateStore& store, log::Logging& logging,
-                       std::int64_t feed_head, Clock& clock)
+                       std::int64_t feed_head, workers::WorkerHost& host, Clock& clock)
     : options_(std::move(options)),
       store_(store),
       logging_(logging),
       clock_(clock),
       log_(logging.engine()),
-      loop_(clock),
+      host_(host),
       feed_head_(feed_head) {
   ledger_.backlog_timeout = options_.backlog_timeout;
   for (const auto& name : options_.own_script_names) script_names_.insert(name);
@@ -32,7 +32,7 @@ Dispatcher::Dispatcher(DispatcherOptions options, state::StateStore& store, log:
 
 Dispatcher::~Dispatcher() {
   for (auto& w : workers_) {
-    if (w->session) loop_.remove(*w->session);
+    if (w->session) host_.remove(*w->session);
   }
 }
 
@@ -89,7 +89,7 @@ void Dispatcher::deliver(source::FeedBatch batch) {
     inbox_.batches.push_back(std::move(batch));
     demand_ = false;
   }
-  loop_.wake();
+  host_.wake();
 }
 
 bool Dispatcher::wait_for_demand(milliseconds max_wait) {
@@ -103,7 +103,7 @@ void Dispatcher::deliver_catch_up(CatchUpResult result) {
     std::lock_guard lock(inbox_mutex_);
     inbox_.pages.push_back(std::move(result));
   }
-  loop_.wake();
+  host_.wake();
 }
 
 void Dispatcher::request_stop() {
@@ -112,7 +112,7 @@ void Dispatcher::request_stop() {
     inbox_.stop = true;
   }
   demand_cv_.notify_all();
-  loop_.wake();
+  host_.wake();
 }
 
 void Dispatcher::request_reload() {
@@ -120,7 +120,7 @@ void Dispatcher::request_reload() {
     std::lock_guard lock(inbox_mutex_);
     inbox_.reload = true;
   }
-  loop_.wake();
+  host_.wake();
 }
 
 void Dispatcher::update_plugins(std::vector<WorkerDefinition> found) {
@@ -128,7 +128,7 @@ void Dispatcher::update_plugins(std::vector<WorkerDefinition> found) {
     std::lock_guard lock(inbox_mutex_);
     inbox_.found = std::move(found);
   }
-  loop_.wake();
+  host_.wake();
 }
 
 void Dispatcher::reconcile(std::vector<WorkerDefinition>& found) {
@@ -223,20 +223,23 @@ void Dispatcher::take_inbox(Inbox& into) {
 }
 
 void Dispatcher::run() {
-  Inbox inbox;
-  for (;;) {
-    take_inbox(inbox);
-    if (inbox.stop) break;
-    pass(inbox);
-    loop_.run_once(next_wait());
-    for (auto& w : workers_) {
-      if (w->ended) {
-        finish_session(*w);
-        next_supervise_ = {};  // restart it (or note its end) without waiting
-      }
-    }
+  while (step()) {
   }
   drain_and_stop();
+}
+
+bool Dispatcher::step() {
+  take_inbox(taken_);
+  if (taken_.stop) return false;
+  pass(taken_);
+  host_.run_once(next_wait());
+  for (auto& w : workers_) {
+    if (w->ended) {
+      finish_session(*w);
+      next_supervise_ = {};  // restart it (or note its end) without waiting
+    }
+  }
+  return true;
 }
 
 void Dispatcher::pass(Inbox& inbox) {
@@ -391,7 +394,7 @@ void Dispatcher::publish_status() {
       }
       d["worker"] = worker_state;
       if (w->session && !w->session->closed()) {
-        d["pid"] = static_cast<long long>(w->session->process().pid());
+        d["pid"] = static_cast<long long>(w->session->pid());
       }
       if (!w->supervisor.last_failure().empty()) d["worker_failure"] = w->supervisor.last_failure();
       d["mode"] = w->mode == WorkerSlot::Mode::kFeed ? "feed" : "catch-up";
@@ -441,7 +444,7 @@ void Dispatcher::drain_and_stop() {
   while (busy() && clock_.now() < deadline) {
     Inbox ignored;
     take_inbox(ignored);  // late catch-up pages are dropped: they are read again next start
-    loop_.run_once(milliseconds(50));
+    host_.run_once(milliseconds(50));
     commit_state();
   }
   for (auto& w : workers_) {
@@ -456,7 +459,7 @@ void Dispatcher::drain_and_stop() {
   };
   const auto hard_deadline = clock_.now() + options_.shutdown_grace + milliseconds(2000);
   while (running() && clock_.now() < hard_deadline) {
-    loop_.run_once(milliseconds(50));
+    host_.run_once(milliseconds(50));
     commit_state();
   }
   for (auto& w : workers_) {
@@ -464,10 +467,10 @@ void Dispatcher::drain_and_stop() {
       w->session->abort(
           {workers::WorkerError::Kind::kTimeout, "did not stop in time", std::nullopt});
   }
-  while (running()) loop_.run_once(milliseconds(50));
+  while (running()) host_.run_once(milliseconds(50));
   for (auto& w : workers_) {
     if (w->session) {
-      loop_.remove(*w->session);
+      host_.remove(*w->session);
       w->session.reset();
     }
   }

@@ -31,7 +31,7 @@
 #include "source/catch_up_reader.h"
 #include "source/poller.h"
 #include "state/state_store.h"
-#include "workers/worker_loop.h"
+#include "workers/worker.h"
 
 namespace sgeventd::dispatch {
 
@@ -62,19 +62,25 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
  public:
   // `catch_up_reader` reads for workers off the feed (its results come back through the
   // dispatcher's inbox). `feed_head`: where the shared feed starts.
+  // `host` starts the workers and runs their I/O (workers::ProcessWorkerHost in the daemon);
+  // `clock` is the one every timeout, retry and checkpoint reads.
   Dispatcher(DispatcherOptions options, state::StateStore& store, log::Logging& logging,
-             std::int64_t feed_head, Clock& clock = Clock::real());
+             std::int64_t feed_head, workers::WorkerHost& host, Clock& clock = Clock::real());
   ~Dispatcher() override;
 
   // Before run(): the workers and where their plugins start.
   void add_worker(WorkerDefinition def, const std::map<std::string, PluginStart>& starts);
-  void set_catch_up_reader(CatchUpReader* reader) { catch_up_ = reader; }
+  void set_catch_up_reader(source::CatchUpService* reader) { catch_up_ = reader; }
   // Delivers a catch-up page (called from the reader's thread).
   void deliver_catch_up(CatchUpResult result);
 
   // The dispatcher thread's body: returns after request_stop() once the workers are drained
   // and stopped (or the grace period is over) and the state is committed.
   void run();
+  // What run() does, one pass at a time (for tests that drive the dispatcher themselves):
+  // false once a stop was requested (then call drain_and_stop()).
+  bool step();
+  void drain_and_stop();
   void request_stop();
   // True once every worker has answered its first loads (or could not start): the engine
   // starts polling then, so nothing read is skipped for a plugin still loading.
@@ -117,7 +123,6 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   std::chrono::milliseconds next_wait() const;
   void update_demand();
   void publish_status();
-  void drain_and_stop();
   void reconcile(std::vector<WorkerDefinition>& found);
 
   // dispatcher_events.cpp: events into queues.
@@ -170,7 +175,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   void reactivate(WorkerSlot& w, PluginSlot& p, const std::string& why);
   void park(PluginSlot& p, const QueuedEvent& entry, const CallbackSlot* callback,
             const workers::CallbackResult& r);
-  WorkerSlot* slot_of(const workers::WorkerSession& s);
+  WorkerSlot* slot_of(const workers::Worker& s);
   void check_initial_loads();
 
   // dispatcher_state.cpp: persistence.
@@ -179,14 +184,14 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   bool state_dirty() const;  // something to commit
 
   // workers::SessionListener
-  void on_loaded(workers::WorkerSession&, const workers::Loaded&) override;
-  void on_load_failed(workers::WorkerSession&, const workers::LoadFailed&) override;
-  void on_ready(workers::WorkerSession&) override;
-  void on_result(workers::WorkerSession&, const workers::InFlight&, workers::Result&) override;
-  void on_log(workers::WorkerSession&, const workers::LogMessage&) override;
-  void on_stderr(workers::WorkerSession&, std::string_view line) override;
-  void on_worker_error(workers::WorkerSession&, const workers::ErrorMessage&) override;
-  void on_closed(workers::WorkerSession&, const workers::SessionEnd&) override;
+  void on_loaded(workers::Worker&, const workers::Loaded&) override;
+  void on_load_failed(workers::Worker&, const workers::LoadFailed&) override;
+  void on_ready(workers::Worker&) override;
+  void on_result(workers::Worker&, const workers::InFlight&, workers::Result&) override;
+  void on_log(workers::Worker&, const workers::LogMessage&) override;
+  void on_stderr(workers::Worker&, std::string_view line) override;
+  void on_worker_error(workers::Worker&, const workers::ErrorMessage&) override;
+  void on_closed(workers::Worker&, const workers::SessionEnd&) override;
 
   DispatcherOptions options_;
   LedgerSettings ledger_;  // every plugin's
@@ -194,8 +199,8 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   log::Logging& logging_;
   Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
-  workers::WorkerLoop loop_;
-  CatchUpReader* catch_up_ = nullptr;
+  workers::WorkerHost& host_;
+  source::CatchUpService* catch_up_ = nullptr;
 
   std::vector<std::unique_ptr<WorkerSlot>> workers_;
   std::int64_t feed_head_;
@@ -219,6 +224,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   mutable std::mutex inbox_mutex_;
   std::condition_variable demand_cv_;
   Inbox inbox_;
+  Inbox taken_;  // the dispatcher thread's: what step() took from inbox_ (kept, not reallocated)
   bool demand_ = false;
   bool initial_loads_done_ = false;
   std::condition_variable loads_cv_;

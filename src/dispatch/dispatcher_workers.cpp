@@ -12,7 +12,7 @@ namespace sgeventd::dispatch {
 using std::chrono::milliseconds;
 using workers::Supervisor;
 
-WorkerSlot* Dispatcher::slot_of(const workers::WorkerSession& s) {
+WorkerSlot* Dispatcher::slot_of(const workers::Worker& s) {
   for (auto& w : workers_) {
     if (w->session.get() == &s) return w.get();
   }
@@ -73,7 +73,7 @@ void Dispatcher::start_session(WorkerSlot& w) {
   o.hello.timing = logging_.timing_enabled();
   o.plugins = w.def.plugins;
   o.window = options_.window;
-  auto session = workers::WorkerSession::start(w.def.spawn, std::move(o), *this, clock_);
+  auto session = host_.start(w.def.spawn, std::move(o), *this);
   if (!session) {
     for (auto& p : w.plugins) {
       logging_.plugin(p->key.name)
@@ -84,7 +84,6 @@ void Dispatcher::start_session(WorkerSlot& w) {
   }
   w.session = std::move(*session);
   w.window = PipelineWindow(options_.window);  // a new process: its speed is learnt again
-  loop_.add(*w.session);
   w.supervisor.started();
 }
 
@@ -147,7 +146,7 @@ void Dispatcher::pump(WorkerSlot& w) {
   }
 }
 
-void Dispatcher::on_loaded(workers::WorkerSession& s, const workers::Loaded& loaded) {
+void Dispatcher::on_loaded(workers::Worker& s, const workers::Loaded& loaded) {
   WorkerSlot* w = slot_of(s);
   if (!w) return;
   PluginSlot* p = w->plugin(loaded.plugin);
@@ -200,7 +199,7 @@ void Dispatcher::on_loaded(workers::WorkerSession& s, const workers::Loaded& loa
   }
 }
 
-void Dispatcher::on_load_failed(workers::WorkerSession& s, const workers::LoadFailed& failed) {
+void Dispatcher::on_load_failed(workers::Worker& s, const workers::LoadFailed& failed) {
   WorkerSlot* w = slot_of(s);
   if (!w) return;
   PluginSlot* p = w->plugin(failed.plugin);
@@ -213,7 +212,7 @@ void Dispatcher::on_load_failed(workers::WorkerSession& s, const workers::LoadFa
               failed.traceback.empty() ? failed.error : failed.traceback);
 }
 
-void Dispatcher::on_ready(workers::WorkerSession& s) {
+void Dispatcher::on_ready(workers::Worker& s) {
   WorkerSlot* w = slot_of(s);
   if (w) w->reactivate_on_load = false;
   check_initial_loads();
@@ -234,7 +233,7 @@ void Dispatcher::check_initial_loads() {
   }
 }
 
-void Dispatcher::on_result(workers::WorkerSession& s, const workers::InFlight& answered,
+void Dispatcher::on_result(workers::Worker& s, const workers::InFlight& answered,
                            workers::Result& result) {
   WorkerSlot* w = slot_of(s);
   if (!w) return;
@@ -367,7 +366,7 @@ void Dispatcher::reactivate(WorkerSlot& w, PluginSlot& p, const std::string& why
   if (from < feed_head_ || w.mode == WorkerSlot::Mode::kCatchUp) start_catch_up(w, from);
 }
 
-void Dispatcher::on_log(workers::WorkerSession& s, const workers::LogMessage& m) {
+void Dispatcher::on_log(workers::Worker& s, const workers::LogMessage& m) {
   log::LogRecord r;
   r.logger = m.logger.empty() ? "plugin." + m.plugin : m.logger;
   r.level = m.level;
@@ -380,19 +379,19 @@ void Dispatcher::on_log(workers::WorkerSession& s, const workers::LogMessage& m)
   logging_.forward(r);
 }
 
-void Dispatcher::on_stderr(workers::WorkerSession& s, std::string_view line) {
+void Dispatcher::on_stderr(workers::Worker& s, std::string_view line) {
   WorkerSlot* w = slot_of(s);
   if (!w || w->plugins.empty()) return;
   logging_.plugin(w->plugins[0]->key.name)->warn("{}", line);
 }
 
-void Dispatcher::on_worker_error(workers::WorkerSession& s, const workers::ErrorMessage& m) {
+void Dispatcher::on_worker_error(workers::Worker& s, const workers::ErrorMessage& m) {
   WorkerSlot* w = slot_of(s);
   if (!w) return;
   log_->warn("Worker {} did not understand a message: {}", w->def.id, m.message);
 }
 
-void Dispatcher::on_closed(workers::WorkerSession& s, const workers::SessionEnd& end) {
+void Dispatcher::on_closed(workers::Worker& s, const workers::SessionEnd& end) {
   WorkerSlot* w = slot_of(s);
   if (w) w->ended = end;  // handled after the pass: the session must outlive this call
 }
@@ -425,7 +424,7 @@ void Dispatcher::finish_session(WorkerSlot& w) {
   workers::SessionEnd end = std::move(*w.ended);
   w.ended.reset();
   if (w.session) {
-    loop_.remove(*w.session);
+    host_.remove(*w.session);
     w.session.reset();
   }
   if (end.error) {

@@ -88,7 +88,7 @@ struct WorkerSlot {
   WorkerDefinition def;
   std::vector<std::unique_ptr<PluginSlot>> plugins;
   workers::Supervisor supervisor;
-  std::unique_ptr<workers::WorkerSession> session;
+  std::unique_ptr<workers::Worker> session;
   std::optional<workers::SessionEnd> ended;  // reported by on_closed, handled after the pass
   bool removing = false;                     // dropped by a reload: stop, then forget
 

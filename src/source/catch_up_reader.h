@@ -45,7 +45,15 @@ struct CatchUpResult {
   std::int64_t covered = 0;
 };
 
-class CatchUpReader {
+// Where the dispatcher asks for catch-up reads (a CatchUpReader; tests answer at once).
+class CatchUpService {
+ public:
+  virtual ~CatchUpService() = default;
+  // Reads the range on another thread; the answer comes back through the Deliver callback.
+  virtual void request(CatchUpRequest r) = 0;
+};
+
+class CatchUpReader final : public CatchUpService {
  public:
   using Deliver = std::function<void(CatchUpResult)>;
   // Waits `pause` unless the reader stops first (then false). Tests replace it.
@@ -60,7 +68,7 @@ class CatchUpReader {
   CatchUpReader(const CatchUpReader&) = delete;
   CatchUpReader& operator=(const CatchUpReader&) = delete;
 
-  void request(CatchUpRequest r);
+  void request(CatchUpRequest r) override;
   void stop();
   std::int64_t requests() const { return requests_.load(); }
   std::int64_t failures() const { return failures_.load(); }

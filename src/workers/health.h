@@ -1,5 +1,5 @@
 // The limits a running worker is held to: callback_timeout and worker_memory_limit
-// (DESIGN.md section 4). check() says whether to kill it; WorkerSession::abort does the kill.
+// (DESIGN.md section 4). check() says whether to kill it; Worker::abort does the kill.
 #pragma once
 
 #include <chrono>
@@ -9,8 +9,8 @@
 #include <optional>
 
 #include "sgeventd/clock.h"
+#include "workers/worker.h"
 #include "workers/worker_error.h"
-#include "workers/worker_session.h"
 
 namespace sgeventd::workers {
 
@@ -31,8 +31,8 @@ class HealthMonitor {
 
   // The error to abort the worker with, or nullopt if it is within its limits.
   std::optional<WorkerError> check(const std::deque<InFlight>& in_flight, const RssReader& rss);
-  std::optional<WorkerError> check(const WorkerSession& session) {
-    return check(session.in_flight(), [&] { return session.process().rss_bytes(); });
+  std::optional<WorkerError> check(const Worker& session) {
+    return check(session.in_flight(), [&] { return session.rss_bytes(); });
   }
   // When check() can next find something (for the poll timeout).
   std::optional<Clock::time_point> next_check(const std::deque<InFlight>& in_flight) const;

@@ -15,9 +15,9 @@ Supervisor::Supervisor(SupervisorOptions options, std::vector<std::string> watch
   next_file_check_ = clock_.now() + options_.reload_check_interval;
 }
 
-Supervisor::Step Supervisor::poll(const WorkerSession* session) {
+Supervisor::Step Supervisor::poll(const Worker* session) {
   if (session == nullptr || session->closed()) return poll(nullptr, {});
-  return poll(&session->in_flight(), [session] { return session->process().rss_bytes(); });
+  return poll(&session->in_flight(), [session] { return session->rss_bytes(); });
 }
 
 Supervisor::Step Supervisor::poll(const std::deque<InFlight>* in_flight,
@@ -98,7 +98,7 @@ void Supervisor::failed(const std::string& why) {
   restart_at_ = decision.restart_at;
 }
 
-Clock::time_point Supervisor::next_poll(const WorkerSession* session) const {
+Clock::time_point Supervisor::next_poll(const Worker* session) const {
   Clock::time_point next = next_file_check_;
   if (session && !session->closed()) {
     if (auto t = health_.next_check(session->in_flight())) next = std::min(next, *t);

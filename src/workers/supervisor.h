@@ -1,7 +1,7 @@
 // The process policy for one worker, in one place: when to start it, when to kill it (callback
 // timeout, memory limit), when to restart it (backoff after a failure, at once after its plugin
 // changed on disk) and when to give up (crash loop: quarantined until the files change). It
-// decides; the owner (the dispatcher) acts on the WorkerSession and reports back. Time comes
+// decides; the owner (the dispatcher) acts on the Worker and reports back. Time comes
 // from the Clock and files from an injected stat, so all of it is unit-tested.
 //
 //   each pass:   switch (sup.poll(running ? &session : nullptr)) { ... act ... }
@@ -18,7 +18,7 @@
 #include "workers/file_watch.h"
 #include "workers/health.h"
 #include "workers/restart_policy.h"
-#include "workers/worker_session.h"
+#include "workers/worker.h"
 
 namespace sgeventd::workers {
 
@@ -52,7 +52,7 @@ class Supervisor {
              FileWatch::StatFn stat = stat_file, std::function<double()> uniform01 = {});
 
   // What to do now. `session`: the running session, or nullptr when none is.
-  Step poll(const WorkerSession* session);
+  Step poll(const Worker* session);
   // The same with the session's parts, for tests without processes.
   Step poll(const std::deque<InFlight>* in_flight, const HealthMonitor::RssReader& rss);
 
@@ -65,7 +65,7 @@ class Supervisor {
   State state() const { return state_; }
   bool quarantined() const { return state_ == State::kQuarantined; }
   // When poll() should run next at the latest (restart due, health check, file check).
-  Clock::time_point next_poll(const WorkerSession* session) const;
+  Clock::time_point next_poll(const Worker* session) const;
   // Why the last failure happened (for status output), empty if none.
   const std::string& last_failure() const { return last_failure_; }
   const RestartTracker& restarts() const { return restarts_; }

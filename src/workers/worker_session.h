@@ -22,67 +22,13 @@
 
 #include "sgeventd/clock.h"
 #include "workers/protocol.h"
+#include "workers/worker.h"
 #include "workers/worker_error.h"
 #include "workers/worker_process.h"
 
 namespace sgeventd::workers {
 
-class WorkerSession;
-
-// A message that expects an answer and has not had it yet.
-struct InFlight {
-  enum class Kind { kEvent, kPing };
-  std::uint64_t seq = 0;
-  Kind kind = Kind::kEvent;
-  std::size_t callbacks = 0;  // how many callbacks the event runs (0 for a ping)
-  Clock::time_point sent_at{};
-  // When the worker can have started it: it handles messages one at a time, so this is the
-  // later of sent_at and the answer to the message before. Callback timeouts count from here.
-  Clock::time_point started_at{};
-};
-
-// How a session ended (reported exactly once, after the process has been reaped).
-struct SessionEnd {
-  std::optional<WorkerError> error;  // nullopt: asked to stop, said bye and exited 0
-  ExitStatus exit;
-  std::vector<InFlight> lost;  // sent but never answered, oldest first
-};
-
-class SessionListener {
- public:
-  virtual ~SessionListener() = default;
-  virtual void on_hello(WorkerSession&, const WorkerHello&) {}
-  virtual void on_loaded(WorkerSession&, const Loaded&) {}
-  virtual void on_load_failed(WorkerSession&, const LoadFailed&) {}
-  // Handshake done and every plugin answered (loaded or not): events may be sent.
-  virtual void on_ready(WorkerSession&) {}
-  // An event's result, matched to the oldest event in flight (`answered` is its entry).
-  virtual void on_result(WorkerSession&, const InFlight& answered, Result& result) = 0;
-  virtual void on_pong(WorkerSession&, const InFlight& /*answered*/) {}
-  virtual void on_log(WorkerSession&, const LogMessage&) {}
-  // One line the worker wrote to stderr (the protocol logs it at WARNING).
-  virtual void on_stderr(WorkerSession&, std::string_view /*line*/) {}
-  // The worker reported a message it could not understand; it carries on.
-  virtual void on_worker_error(WorkerSession&, const ErrorMessage&) {}
-  // A message type this daemon does not know (ignored).
-  virtual void on_unknown(WorkerSession&, const UnknownMessage&) {}
-  virtual void on_closed(WorkerSession&, const SessionEnd&) = 0;
-};
-
-struct SessionOptions {
-  HelloInfo hello;
-  // Loaded one at a time after the handshake, in this order (worker_per = path sends many).
-  std::vector<PluginRef> plugins;
-  // Events and pings sent but not answered, at most. 1 = strict request/response.
-  std::size_t window = 8;
-  std::chrono::milliseconds hello_timeout{10'000};
-  std::chrono::milliseconds load_timeout{60'000};  // per plugin: imports can be slow
-  // Between SIGTERM and SIGKILL when the daemon kills a worker, and how long a worker that
-  // closed its output has to exit before it is killed.
-  std::chrono::milliseconds kill_grace{1'000};
-};
-
-class WorkerSession {
+class WorkerSession final : public Worker {
  public:
   enum class State { kHandshake, kLoading, kReady, kStopping, kClosed };
 
@@ -96,31 +42,32 @@ class WorkerSession {
   WorkerSession& operator=(const WorkerSession&) = delete;
 
   State state() const { return state_; }
-  bool ready() const { return state_ == State::kReady; }
-  bool closed() const { return state_ == State::kClosed; }
+  bool ready() const override { return state_ == State::kReady; }
+  bool closed() const override { return state_ == State::kClosed; }
   const WorkerProcess& process() const { return *process_; }
   // Raw access, bypassing the protocol bookkeeping: for the conformance suite and tests
   // (e.g. to write a message type the daemon does not send).
   WorkerProcess& process() { return *process_; }
-  const std::optional<WorkerHello>& worker_hello() const { return worker_hello_; }
+  const std::optional<WorkerHello>& worker_hello() const override { return worker_hello_; }
+  int pid() const override { return process_->pid(); }
+  std::optional<std::uint64_t> rss_bytes() const override { return process_->rss_bytes(); }
 
   // Room in the pipeline window (and ready).
-  bool can_send() const { return ready() && in_flight_.size() < options_.window; }
-  std::size_t in_flight_count() const { return in_flight_.size(); }
-  const std::deque<InFlight>& in_flight() const { return in_flight_; }
+  bool can_send() const override { return ready() && in_flight_.size() < options_.window; }
+  const std::deque<InFlight>& in_flight() const override { return in_flight_; }
 
   // Queues an event; returns its seq. Fails (without sending) when not ready or the window
   // is full. `event_json`: the EventLogEntry as compact JSON.
   tl::expected<std::uint64_t, std::string> send_event(std::string_view event_json,
                                                       const std::vector<CallbackRef>& callbacks,
-                                                      bool late = false);
+                                                      bool late = false) override;
   // Queues a ping (counts against the window, as it waits behind the events before it).
   tl::expected<std::uint64_t, std::string> ping();
   // Asks the worker to finish and exit; kills it if it has not exited after `grace`.
-  void shutdown(std::chrono::milliseconds grace);
+  void shutdown(std::chrono::milliseconds grace) override;
   // Ends the session with `error`: SIGTERM, then SIGKILL after kill_grace. Used by the
   // supervisor for callback timeouts and the memory limit. The first error wins.
-  void abort(WorkerError error);
+  void abort(WorkerError error) override;
 
   // Writes queued messages (WorkerLoop does this before it polls).
   void flush() { process_->flush(); }

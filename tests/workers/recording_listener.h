@@ -29,26 +29,22 @@ struct RecordingListener : SessionListener {
   std::vector<std::string> unknown;
   std::optional<SessionEnd> end;
   // Lets a test react to a result (e.g. send the next event).
-  std::function<void(WorkerSession&, const InFlight&, Result&)> result_hook;
+  std::function<void(Worker&, const InFlight&, Result&)> result_hook;
 
-  void on_hello(WorkerSession&, const WorkerHello& m) override { hello = m; }
-  void on_loaded(WorkerSession&, const Loaded& m) override { loaded.push_back(m); }
-  void on_load_failed(WorkerSession&, const LoadFailed& m) override { load_failed.push_back(m); }
-  void on_ready(WorkerSession&) override { ready = true; }
-  void on_result(WorkerSession& s, const InFlight& f, Result& r) override {
+  void on_hello(Worker&, const WorkerHello& m) override { hello = m; }
+  void on_loaded(Worker&, const Loaded& m) override { loaded.push_back(m); }
+  void on_load_failed(Worker&, const LoadFailed& m) override { load_failed.push_back(m); }
+  void on_ready(Worker&) override { ready = true; }
+  void on_result(Worker& s, const InFlight& f, Result& r) override {
     results.emplace_back(f, r);
     if (result_hook) result_hook(s, f, r);
   }
-  void on_pong(WorkerSession&, const InFlight& f) override { pongs.push_back(f); }
-  void on_log(WorkerSession&, const LogMessage& m) override { logs.push_back(m); }
-  void on_stderr(WorkerSession&, std::string_view line) override {
-    stderr_lines.emplace_back(line);
-  }
-  void on_worker_error(WorkerSession&, const ErrorMessage& m) override {
-    worker_errors.push_back(m);
-  }
-  void on_unknown(WorkerSession&, const UnknownMessage& m) override { unknown.push_back(m.type); }
-  void on_closed(WorkerSession&, const SessionEnd& e) override { end = e; }
+  void on_pong(Worker&, const InFlight& f) override { pongs.push_back(f); }
+  void on_log(Worker&, const LogMessage& m) override { logs.push_back(m); }
+  void on_stderr(Worker&, std::string_view line) override { stderr_lines.emplace_back(line); }
+  void on_worker_error(Worker&, const ErrorMessage& m) override { worker_errors.push_back(m); }
+  void on_unknown(Worker&, const UnknownMessage& m) override { unknown.push_back(m.type); }
+  void on_closed(Worker&, const SessionEnd& e) override { end = e; }
 };
 
 // One worker on its own loop.
