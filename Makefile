@@ -3,12 +3,13 @@
 
 BUILD_DIR ?= build
 ASAN_DIR  ?= build-asan
+TSAN_DIR  ?= build-tsan
 FUZZ_DIR  ?= build-fuzz
 JOBS      ?= $(shell nproc)
 CMAKE_ARGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test test-unit test-integration asan-test run format format-check \
+.PHONY: all deps build test test-unit test-integration asan-test tsan-test run format format-check \
         fuzz bench clean
 
 all: build
@@ -40,6 +41,10 @@ asan-test: deps
 	@cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
+# The unit tests under ThreadSanitizer (scripts/tsan-test.sh: which, and why only those).
+tsan-test: deps
+	@scripts/tsan-test.sh $(TSAN_DIR) $(JOBS)
+
 run: build
 	@scripts/run-demo.sh $(BUILD_DIR)
 
@@ -57,4 +62,4 @@ bench: build
 	@$(BUILD_DIR)/bin/bench_decode_event_page
 
 clean:
-	@rm -rf $(BUILD_DIR) $(ASAN_DIR) $(FUZZ_DIR)
+	@rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)
