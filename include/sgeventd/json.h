@@ -8,6 +8,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 #include "sgeventd/value.h"
 
 namespace sgeventd {
@@ -25,8 +27,8 @@ struct JsonParseOptions {
   std::size_t max_depth = 512;
 };
 
-tl::expected<Value, JsonError> parse_json(std::string_view text,
-                                          const JsonParseOptions& options = {});
+::sgeventd::Expected<Value, JsonError> parse_json(std::string_view text,
+                                                  const JsonParseOptions& options = {});
 
 enum class JsonStyle {
   Python,   // json.dumps defaults: ", " and ": " separators, non-ASCII left raw

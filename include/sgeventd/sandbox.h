@@ -12,6 +12,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 namespace sgeventd::sandbox {
 
 struct ScriptCredential {
@@ -39,7 +41,8 @@ struct SandboxOptions {
 };
 
 // Parses "name:key,name2:key2" (the CLI's --scripts).
-tl::expected<std::vector<ScriptCredential>, std::string> parse_scripts(const std::string& text);
+::sgeventd::Expected<std::vector<ScriptCredential>, std::string> parse_scripts(
+    const std::string& text);
 
 class Sandbox {
  public:
@@ -50,7 +53,7 @@ class Sandbox {
 
   // Loads the data file and seed, binds, and serves on background threads. An error message
   // when it cannot (port taken, unreadable data or seed file).
-  tl::expected<void, std::string> start(const SandboxOptions& options);
+  ::sgeventd::Expected<void, std::string> start(const SandboxOptions& options);
   // Stops serving and closes the data file; safe to call twice.
   void stop();
 

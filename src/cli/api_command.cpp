@@ -57,7 +57,7 @@ struct Failure {
 };
 
 template <typename T>
-using Outcome = tl::expected<T, Failure>;
+using Outcome = ::sgeventd::Expected<T, Failure>;
 
 Failure usage(std::string message) { return Failure{kExitUsage, std::move(message)}; }
 

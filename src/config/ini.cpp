@@ -59,7 +59,8 @@ IniFile::Environment IniFile::process_environment() {
   return env;
 }
 
-tl::expected<IniFile, IniError> IniFile::load(const std::string& path, const Environment& env) {
+::sgeventd::Expected<IniFile, IniError> IniFile::load(const std::string& path,
+                                                      const Environment& env) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return tl::unexpected(IniError{path, 0, "cannot read the file"});
   std::stringstream buffer;
@@ -67,8 +68,8 @@ tl::expected<IniFile, IniError> IniFile::load(const std::string& path, const Env
   return parse(buffer.str(), path, env);
 }
 
-tl::expected<IniFile, IniError> IniFile::parse(std::string_view text, std::string file_name,
-                                               const Environment& env) {
+::sgeventd::Expected<IniFile, IniError> IniFile::parse(std::string_view text, std::string file_name,
+                                                       const Environment& env) {
   IniFile ini;
   ini.file_ = std::move(file_name);
   ini.defaults_.name = "DEFAULT";
@@ -186,8 +187,8 @@ int IniFile::line_of(const std::string& name, const std::string& key) const {
   return e ? e->line : 0;
 }
 
-tl::expected<std::optional<std::string>, IniError> IniFile::get(const std::string& name,
-                                                                const std::string& key) const {
+::sgeventd::Expected<std::optional<std::string>, IniError> IniFile::get(
+    const std::string& name, const std::string& key) const {
   const Entry* e = lookup(name, lower(key));
   if (!e) return std::optional<std::string>();
   std::size_t budget = kMaxInterpolatedSize;
@@ -196,10 +197,10 @@ tl::expected<std::optional<std::string>, IniError> IniFile::get(const std::strin
   return std::optional<std::string>(std::move(*value));
 }
 
-tl::expected<std::string, IniError> IniFile::interpolate(std::size_t& budget,
-                                                         const std::string& name,
-                                                         const std::string& raw, int line,
-                                                         int depth) const {
+::sgeventd::Expected<std::string, IniError> IniFile::interpolate(std::size_t& budget,
+                                                                 const std::string& name,
+                                                                 const std::string& raw, int line,
+                                                                 int depth) const {
   const auto error = [&](std::string message) {
     return tl::unexpected(IniError{file_, line, std::move(message)});
   };

@@ -12,6 +12,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 namespace sgeventd::config {
 
 struct IniError {
@@ -32,9 +34,10 @@ class IniFile {
 
   // env stands in for os.environ (names are matched case-insensitively, as configparser
   // lower-cases them too).
-  static tl::expected<IniFile, IniError> parse(std::string_view text, std::string file_name,
-                                               const Environment& env);
-  static tl::expected<IniFile, IniError> load(const std::string& path, const Environment& env);
+  static ::sgeventd::Expected<IniFile, IniError> parse(std::string_view text, std::string file_name,
+                                                       const Environment& env);
+  static ::sgeventd::Expected<IniFile, IniError> load(const std::string& path,
+                                                      const Environment& env);
   // The current process environment.
   static Environment process_environment();
 
@@ -46,8 +49,8 @@ class IniFile {
   bool has(const std::string& section, const std::string& key) const;
 
   // The interpolated value; nullopt when the key is absent; an error for a bad %(...)s.
-  tl::expected<std::optional<std::string>, IniError> get(const std::string& section,
-                                                         const std::string& key) const;
+  ::sgeventd::Expected<std::optional<std::string>, IniError> get(const std::string& section,
+                                                                 const std::string& key) const;
   // The line a key was set on (0 if unknown).
   int line_of(const std::string& section, const std::string& key) const;
   const std::string& file_name() const { return file_; }
@@ -68,9 +71,10 @@ class IniFile {
   const Section* section(const std::string& name) const;
   const Entry* lookup(const std::string& section, const std::string& key) const;
   // `budget`: bytes the whole expansion may still produce, nested levels included.
-  tl::expected<std::string, IniError> interpolate(std::size_t& budget, const std::string& section,
-                                                  const std::string& raw, int line,
-                                                  int depth) const;
+  ::sgeventd::Expected<std::string, IniError> interpolate(std::size_t& budget,
+                                                          const std::string& section,
+                                                          const std::string& raw, int line,
+                                                          int depth) const;
 
   std::string file_;
   Section defaults_;

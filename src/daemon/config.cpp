@@ -391,9 +391,9 @@ ConfigLoad load_config(const std::string& path, const config::IniFile::Environme
   return parse_config(text.str(), path, env);
 }
 
-tl::expected<std::string, std::string> find_config(const std::string& explicit_path,
-                                                   const config::IniFile::Environment& env,
-                                                   const std::string& executable_dir) {
+::sgeventd::Expected<std::string, std::string> find_config(const std::string& explicit_path,
+                                                           const config::IniFile::Environment& env,
+                                                           const std::string& executable_dir) {
   if (!explicit_path.empty()) {
     if (is_file(explicit_path)) return explicit_path;
     return tl::unexpected("config file " + explicit_path + " does not exist");

@@ -131,8 +131,8 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name,
 // Where the config is: `explicit_path` (-c), else SGEVENTD_CONFIG, else the first of
 // sgeventd.conf and shotgunEventDaemon.conf found beside the executable, then in /etc.
 // An error lists the places searched.
-tl::expected<std::string, std::string> find_config(const std::string& explicit_path,
-                                                   const config::IniFile::Environment& env,
-                                                   const std::string& executable_dir);
+::sgeventd::Expected<std::string, std::string> find_config(const std::string& explicit_path,
+                                                           const config::IniFile::Environment& env,
+                                                           const std::string& executable_dir);
 
 }  // namespace sgeventd::daemon

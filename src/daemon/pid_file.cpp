@@ -24,7 +24,7 @@ std::optional<pid_t> read_pid(int fd) {
 
 }  // namespace
 
-tl::expected<PidFile, std::string> PidFile::acquire(const std::string& path) {
+::sgeventd::Expected<PidFile, std::string> PidFile::acquire(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return tl::unexpected("cannot open pid file " + path + ": " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {

@@ -14,12 +14,14 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 namespace sgeventd::daemon {
 
 class PidFile {
  public:
   // Takes the lock and writes our pid. Fails if a live daemon holds it (naming its pid).
-  static tl::expected<PidFile, std::string> acquire(const std::string& path);
+  static ::sgeventd::Expected<PidFile, std::string> acquire(const std::string& path);
 
   PidFile(PidFile&& other) noexcept;
   PidFile& operator=(PidFile&& other) noexcept;

@@ -4,7 +4,8 @@
 
 namespace sgeventd::dispatch {
 
-tl::expected<EventMatcher::Attributes, std::string> EventMatcher::parse_attributes(const Value& v) {
+::sgeventd::Expected<EventMatcher::Attributes, std::string> EventMatcher::parse_attributes(
+    const Value& v) {
   Attributes a;
   if (v.is_null()) return a;  // kAny
   if (const List* list = v.if_list()) {
@@ -33,7 +34,8 @@ tl::expected<EventMatcher::Attributes, std::string> EventMatcher::parse_attribut
       "matchEvents attribute filter must be None, a list, a string or a dict, got " + to_json(v));
 }
 
-tl::expected<EventMatcher, std::string> EventMatcher::from_value(const Value& match_events) {
+::sgeventd::Expected<EventMatcher, std::string> EventMatcher::from_value(
+    const Value& match_events) {
   EventMatcher m;
   if (!match_events.truthy()) return m;  // None or {}: every event
   const Dict* d = match_events.if_dict();

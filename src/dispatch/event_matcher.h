@@ -19,6 +19,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 #include "sgeventd/value.h"
 
 namespace sgeventd::dispatch {
@@ -29,7 +31,7 @@ class EventMatcher {
   EventMatcher() = default;
   // From the matchEvents value a worker reported (JSON of the Python object: tuples and sets
   // arrive as lists). An error names what cannot be matched against (e.g. a number).
-  static tl::expected<EventMatcher, std::string> from_value(const Value& match_events);
+  static ::sgeventd::Expected<EventMatcher, std::string> from_value(const Value& match_events);
 
   bool matches(std::string_view event_type, const Value& attribute_name) const;
   bool matches(const Value& event) const {
@@ -52,7 +54,7 @@ class EventMatcher {
     std::string event_type;
     Attributes attributes;
   };
-  static tl::expected<Attributes, std::string> parse_attributes(const Value& v);
+  static ::sgeventd::Expected<Attributes, std::string> parse_attributes(const Value& v);
   static bool accepts(const Attributes& a, const Value& attribute_name);
 
   bool match_all_ = true;

@@ -17,6 +17,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 #include "log/digest.h"
 #include "log/smtp.h"
 
@@ -35,7 +37,7 @@ struct EmailOptions {
 };
 
 // Sends one mail (tests substitute it); polls should_abort during the exchange.
-using MailSender = std::function<tl::expected<void, std::string>(
+using MailSender = std::function<::sgeventd::Expected<void, std::string>(
     const Mail& mail, const std::function<bool()>& should_abort)>;
 
 class EmailAlerts {

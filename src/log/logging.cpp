@@ -44,7 +44,7 @@ std::string plugin_from_logger(std::string_view logger) {
 
 }  // namespace
 
-tl::expected<std::unique_ptr<Logging>, std::string> Logging::open(LoggingOptions options) {
+::sgeventd::Expected<std::unique_ptr<Logging>, std::string> Logging::open(LoggingOptions options) {
   std::unique_ptr<Logging> logging(new Logging(std::move(options)));
   if (auto started = logging->start(); !started) return tl::unexpected(started.error());
   return logging;
@@ -58,7 +58,7 @@ Logging::Logging(LoggingOptions options)
   if (options_.email.enabled) redactor_->add(options_.email.smtp.password);
 }
 
-tl::expected<void, std::string> Logging::start() {
+::sgeventd::Expected<void, std::string> Logging::start() {
   FileSinkOptions main{file_in_log_path(options_.log_file), options_.backup_count,
                        LineLayout::kFile, true, options_.now};
   auto main_sink = MidnightFileSink::open(std::move(main), redactor_);

@@ -23,6 +23,8 @@
 #include <spdlog/logger.h>
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 #include "log/console_sink.h"
 #include "log/email_alerts.h"
 #include "log/midnight_file_sink.h"
@@ -65,7 +67,7 @@ class Logging {
  public:
   // Creates logPath if missing and opens the main (and timing) log. Fails with a message
   // naming the file when it cannot.
-  static tl::expected<std::unique_ptr<Logging>, std::string> open(LoggingOptions options);
+  static ::sgeventd::Expected<std::unique_ptr<Logging>, std::string> open(LoggingOptions options);
   ~Logging();  // shutdown(0): mail still queued is dropped
   Logging(const Logging&) = delete;
   Logging& operator=(const Logging&) = delete;
@@ -118,7 +120,7 @@ class Logging {
 
  private:
   explicit Logging(LoggingOptions options);
-  tl::expected<void, std::string> start();
+  ::sgeventd::Expected<void, std::string> start();
   struct PluginEntry;
   PluginEntry& plugin_entry_locked(const std::string& name);
   Recipients recipients_for(const PluginEmails& emails) const;

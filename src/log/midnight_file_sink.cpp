@@ -39,7 +39,7 @@ MidnightFileSink::~MidnightFileSink() {
   if (file_ != nullptr) std::fclose(file_);
 }
 
-tl::expected<std::shared_ptr<MidnightFileSink>, std::string> MidnightFileSink::open(
+::sgeventd::Expected<std::shared_ptr<MidnightFileSink>, std::string> MidnightFileSink::open(
     FileSinkOptions options, std::shared_ptr<const Redactor> redactor) {
   std::error_code ec;
   // Absolute, so rotation still finds the file after the daemon changes directory.
@@ -61,7 +61,7 @@ tl::expected<std::shared_ptr<MidnightFileSink>, std::string> MidnightFileSink::o
   return sink;
 }
 
-tl::expected<void, std::string> MidnightFileSink::open_file() {
+::sgeventd::Expected<void, std::string> MidnightFileSink::open_file() {
   // Python bases the first rollover on the existing file's modification time.
   struct stat st {};
   system_clock::time_point base = options_.now();

@@ -14,6 +14,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 #include "log/line_sink.h"
 
 namespace sgeventd::log {
@@ -33,7 +35,7 @@ struct FileSinkOptions {
 class MidnightFileSink final : public LineSink {
  public:
   // Creates the folder if missing and opens the file for appending.
-  static tl::expected<std::shared_ptr<MidnightFileSink>, std::string> open(
+  static ::sgeventd::Expected<std::shared_ptr<MidnightFileSink>, std::string> open(
       FileSinkOptions options, std::shared_ptr<const Redactor> redactor);
   ~MidnightFileSink() override;
 
@@ -43,7 +45,7 @@ class MidnightFileSink final : public LineSink {
   MidnightFileSink(FileSinkOptions options, std::shared_ptr<const Redactor> redactor);
 
  private:
-  tl::expected<void, std::string> open_file();
+  ::sgeventd::Expected<void, std::string> open_file();
   void write_line(std::string_view line, spdlog::level::level_enum level) override;
   void flush_() override;
   void rotate(std::chrono::system_clock::time_point now);

@@ -101,8 +101,8 @@ std::string compose_message(const Mail& mail) {
   return out;
 }
 
-tl::expected<void, std::string> send_mail(const SmtpSettings& settings, const Mail& mail,
-                                          const std::function<bool()>& should_abort) {
+::sgeventd::Expected<void, std::string> send_mail(const SmtpSettings& settings, const Mail& mail,
+                                                  const std::function<bool()>& should_abort) {
   global_init();
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return tl::unexpected(std::string("libcurl could not start"));

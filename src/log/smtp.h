@@ -10,6 +10,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 namespace sgeventd::log {
 
 struct SmtpSettings {
@@ -39,7 +41,7 @@ std::string compose_message(const Mail& mail);
 
 // Sends one mail. `should_abort` is polled during the exchange (shutdown). The error never
 // contains the password (libcurl does not echo it).
-tl::expected<void, std::string> send_mail(const SmtpSettings& settings, const Mail& mail,
-                                          const std::function<bool()>& should_abort = {});
+::sgeventd::Expected<void, std::string> send_mail(const SmtpSettings& settings, const Mail& mail,
+                                                  const std::function<bool()>& should_abort = {});
 
 }  // namespace sgeventd::log

@@ -8,6 +8,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 namespace sgeventd::sandbox {
 
 // error_code values the sandbox sends (sg-protocol.md section 3).
@@ -21,7 +23,7 @@ struct Fault {
 };
 
 template <typename T>
-using Expected = tl::expected<T, Fault>;
+using Expected = ::sgeventd::Expected<T, Fault>;
 
 inline tl::unexpected<Fault> fault(std::string message, int error_code = kFaultValidation) {
   return tl::unexpected(Fault{error_code, std::move(message)});

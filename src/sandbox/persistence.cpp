@@ -150,7 +150,7 @@ Expected<void> SqliteFile::save(const Store& store, const ChangeSet& changes) {
   if (auto ok = exec("BEGIN IMMEDIATE"); !ok) return ok;
   auto fail = [&](const std::string& what) -> Expected<void> {
     Fault f = error(what);
-    exec("ROLLBACK");
+    (void)exec("ROLLBACK");  // the save failed already; SQLite undoes it on close anyway
     return tl::unexpected(f);
   };
   {

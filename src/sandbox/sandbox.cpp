@@ -89,7 +89,8 @@ Expected<std::string> read_file(const std::string& path) {
 
 }  // namespace
 
-tl::expected<std::vector<ScriptCredential>, std::string> parse_scripts(const std::string& text) {
+::sgeventd::Expected<std::vector<ScriptCredential>, std::string> parse_scripts(
+    const std::string& text) {
   std::vector<ScriptCredential> out;
   std::stringstream ss(text);
   std::string item;
@@ -127,9 +128,9 @@ struct Sandbox::Impl {
 
   ~Impl() { stop(); }
 
-  tl::expected<void, std::string> start(const SandboxOptions& opts);
+  ::sgeventd::Expected<void, std::string> start(const SandboxOptions& opts);
   void stop();
-  tl::expected<void, std::string> load_state();
+  ::sgeventd::Expected<void, std::string> load_state();
   void wait_for(std::chrono::milliseconds d);
   void handle_api(const httplib::Request& req, httplib::Response& res);
   void apply_fault(const FaultPlan& plan, const httplib::Request& req, httplib::Response& res,
@@ -140,7 +141,7 @@ struct Sandbox::Impl {
   void stop_generator();
 };
 
-tl::expected<void, std::string> Sandbox::Impl::load_state() {
+::sgeventd::Expected<void, std::string> Sandbox::Impl::load_state() {
   store = std::make_unique<Store>(Schema::starter());
   ApiConfig config;
   config.scripts = options.scripts;
@@ -172,7 +173,7 @@ tl::expected<void, std::string> Sandbox::Impl::load_state() {
   return {};
 }
 
-tl::expected<void, std::string> Sandbox::Impl::start(const SandboxOptions& opts) {
+::sgeventd::Expected<void, std::string> Sandbox::Impl::start(const SandboxOptions& opts) {
   options = opts;
   if (options.scripts.empty()) return tl::unexpected(std::string("no scripts configured"));
   if (options.api_max_entities_per_page < 1) {
@@ -509,7 +510,7 @@ void Sandbox::Impl::handle_control(const std::string& action, const httplib::Req
 Sandbox::Sandbox() : impl_(std::make_unique<Impl>()) {}
 Sandbox::~Sandbox() { stop(); }
 
-tl::expected<void, std::string> Sandbox::start(const SandboxOptions& options) {
+::sgeventd::Expected<void, std::string> Sandbox::start(const SandboxOptions& options) {
   if (impl_->running) return tl::unexpected(std::string("already running"));
   impl_ = std::make_unique<Impl>();
   return impl_->start(options);

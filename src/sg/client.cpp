@@ -272,7 +272,7 @@ struct Client::State {
   }
 
   // _make_call: one POST, retried only on TLS errors.
-  tl::expected<HttpResponse, Error> make_call(const HttpRequest& request) {
+  ::sgeventd::Expected<HttpResponse, Error> make_call(const HttpRequest& request) {
     for (int attempt = 1;; ++attempt) {
       auto response = transport->post(request);
       if (response) return std::move(*response);

@@ -172,7 +172,7 @@ void CurlTransport::close_connection() {
   impl_->open();
 }
 
-tl::expected<HttpResponse, TransportError> CurlTransport::post(const HttpRequest& request) {
+::sgeventd::Expected<HttpResponse, TransportError> CurlTransport::post(const HttpRequest& request) {
   CURL* h = impl_->handle;
   impl_->response = HttpResponse{};
   impl_->too_large = false;

@@ -32,7 +32,7 @@ class CurlTransport final : public HttpTransport {
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
 
-  tl::expected<HttpResponse, TransportError> post(const HttpRequest& request) override;
+  ::sgeventd::Expected<HttpResponse, TransportError> post(const HttpRequest& request) override;
   void close_connection() override;
 
   // The TLS library libcurl uses, e.g. "OpenSSL/3.0.19", for the user agent.

@@ -73,7 +73,7 @@ class Reader {
  public:
   Reader(std::string_view in, const Limits& limits) : in_(in), limits_(limits) {}
 
-  tl::expected<Graph, std::string> run() {
+  ::sgeventd::Expected<Graph, std::string> run() {
     while (true) {
       if (!error_.empty()) return tl::unexpected(error_);
       op_at_ = pos_;
@@ -530,7 +530,7 @@ const char* Object::type_name(Type t) {
   return "?";
 }
 
-tl::expected<Graph, std::string> unpickle(std::string_view bytes, const Limits& limits) {
+::sgeventd::Expected<Graph, std::string> unpickle(std::string_view bytes, const Limits& limits) {
   if (!looks_like_pickle(bytes)) {
     return tl::unexpected(std::string("not a pickle of protocol 2 or later"));
   }

@@ -15,6 +15,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 namespace sgeventd::state::pickle {
 
 // datetime.datetime without tzinfo, as written (local wall time for shotgunEvents).
@@ -61,7 +63,8 @@ struct Limits {
 
 // Errors say what was wrong and at which byte offset ("truncated at byte 812", "refusing
 // global os.system at byte 2").
-tl::expected<Graph, std::string> unpickle(std::string_view bytes, const Limits& limits = {});
+::sgeventd::Expected<Graph, std::string> unpickle(std::string_view bytes,
+                                                  const Limits& limits = {});
 
 // Whether these bytes look like a pickle at all (a PROTO opcode for protocol 2 or later).
 bool looks_like_pickle(std::string_view bytes);

@@ -11,6 +11,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 namespace sgeventd::state {
 
 // Wall-clock time, to the millisecond (what the tables hold). Gap expiries and failure times are
@@ -111,7 +113,7 @@ struct StateError {
 const char* kind_name(StateErrorKind kind);
 
 template <typename T>
-using StateResult = tl::expected<T, StateError>;
+using StateResult = Expected<T, StateError>;
 
 inline tl::unexpected<StateError> state_error(StateErrorKind kind, std::string message) {
   return tl::unexpected(StateError{kind, std::move(message)});

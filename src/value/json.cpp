@@ -292,7 +292,8 @@ class Writer {
 
 }  // namespace
 
-tl::expected<Value, JsonError> parse_json(std::string_view text, const JsonParseOptions& options) {
+::sgeventd::Expected<Value, JsonError> parse_json(std::string_view text,
+                                                  const JsonParseOptions& options) {
   thread_local simdjson::dom::parser reusable;
   std::optional<simdjson::dom::parser> own;
   simdjson::dom::parser* parser = &reusable;

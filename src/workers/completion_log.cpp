@@ -122,8 +122,9 @@ struct flock whole_file_lock(short type) {
 
 }  // namespace
 
-tl::expected<TakeOver, std::string> take_over_completions(const std::string& path, bool reset,
-                                                          std::chrono::milliseconds wait) {
+::sgeventd::Expected<TakeOver, std::string> take_over_completions(const std::string& path,
+                                                                  bool reset,
+                                                                  std::chrono::milliseconds wait) {
   std::string error;
   Fd f{open_regular(path, O_RDWR | O_CREAT, error)};
   if (f.fd < 0) return tl::unexpected(error);
@@ -164,7 +165,8 @@ tl::expected<TakeOver, std::string> take_over_completions(const std::string& pat
   return out;
 }
 
-tl::expected<std::vector<std::int64_t>, std::string> read_completions(const std::string& path) {
+::sgeventd::Expected<std::vector<std::int64_t>, std::string> read_completions(
+    const std::string& path) {
   std::string error;
   Fd f{open_regular(path, O_RDONLY, error)};
   if (f.fd < 0) {
@@ -202,7 +204,8 @@ CompletionWriter::~CompletionWriter() {
   fd_ = -1;
 }
 
-tl::expected<CompletionWriter, std::string> CompletionWriter::open(const std::string& path) {
+::sgeventd::Expected<CompletionWriter, std::string> CompletionWriter::open(
+    const std::string& path) {
   std::string error;
   CompletionWriter w;
   w.fd_ = open_regular(path, O_RDWR, error);
@@ -235,7 +238,7 @@ void CompletionWriter::record(std::int64_t event_id) {
   __atomic_store_n(reinterpret_cast<std::uint64_t*>(base_ + kCountAt), count_, __ATOMIC_RELEASE);
 }
 
-tl::expected<void, std::string> ensure_completions_dir(const std::string& path) {
+::sgeventd::Expected<void, std::string> ensure_completions_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
     return tl::unexpected(errno_text("cannot create", path));
   }

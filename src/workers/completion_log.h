@@ -28,6 +28,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 namespace sgeventd::workers {
 
 inline constexpr std::uint32_t kCompletionVersion = 1;
@@ -45,13 +47,14 @@ struct TakeOver {
   pid_t stopped = 0;              // the orphan that held the lock, if one was stopped
   bool was_reset = false;         // laid out anew: what it said (if anything) was dropped
 };
-tl::expected<TakeOver, std::string> take_over_completions(
+::sgeventd::Expected<TakeOver, std::string> take_over_completions(
     const std::string& path, bool reset,
     std::chrono::milliseconds wait = std::chrono::milliseconds(2000));
 
 // The ids recorded in `path`, without touching it (a missing file records nothing). For a
 // worker that has exited: what it finished before it died.
-tl::expected<std::vector<std::int64_t>, std::string> read_completions(const std::string& path);
+::sgeventd::Expected<std::vector<std::int64_t>, std::string> read_completions(
+    const std::string& path);
 
 // A worker's side (the reference for other languages; the Python worker has its own).
 class CompletionWriter {
@@ -62,7 +65,7 @@ class CompletionWriter {
   ~CompletionWriter();
 
   // Maps the file the daemon laid out and takes its lock.
-  static tl::expected<CompletionWriter, std::string> open(const std::string& path);
+  static ::sgeventd::Expected<CompletionWriter, std::string> open(const std::string& path);
   void record(std::int64_t event_id);
   bool is_open() const { return base_ != nullptr; }
 
@@ -76,7 +79,7 @@ class CompletionWriter {
 
 // Creates the daemon's completions folder (0700) if it is missing; refuses one that is a
 // symbolic link or not a folder.
-tl::expected<void, std::string> ensure_completions_dir(const std::string& path);
+::sgeventd::Expected<void, std::string> ensure_completions_dir(const std::string& path);
 
 // The file name for a plugin in the daemon's completions folder: a hash of its key, so any
 // path spelling maps to one short name.

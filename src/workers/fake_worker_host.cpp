@@ -25,9 +25,8 @@ class FakeWorkerHost::FakeWorker final : public Worker {
   int pid() const override { return pid_; }
   std::optional<std::uint64_t> rss_bytes() const override { return 10u << 20; }
 
-  tl::expected<std::uint64_t, std::string> send_event(std::string_view event_json,
-                                                      const std::vector<CallbackRef>& callbacks,
-                                                      bool late) override {
+  ::sgeventd::Expected<std::uint64_t, std::string> send_event(
+      std::string_view event_json, const std::vector<CallbackRef>& callbacks, bool late) override {
     if (!can_send()) return tl::unexpected(std::string("not ready or window full"));
     auto event = parse_json(event_json);
     const auto id = event ? (*event)["id"].if_int() : std::nullopt;
@@ -208,7 +207,7 @@ std::size_t FakeWorkerHost::running() const {
       std::count_if(workers_.begin(), workers_.end(), [](FakeWorker* w) { return !w->closed(); }));
 }
 
-tl::expected<std::unique_ptr<Worker>, WorkerError> FakeWorkerHost::start(
+::sgeventd::Expected<std::unique_ptr<Worker>, WorkerError> FakeWorkerHost::start(
     const SpawnSpec& /*spec*/, SessionOptions options, SessionListener& listener) {
   const std::string id = options.hello.worker_id;
   ++starts_[id];

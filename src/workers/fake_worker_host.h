@@ -76,9 +76,8 @@ class FakeWorkerHost final : public WorkerHost {
   // Workers alive now.
   std::size_t running() const;
 
-  tl::expected<std::unique_ptr<Worker>, WorkerError> start(const SpawnSpec& spec,
-                                                           SessionOptions options,
-                                                           SessionListener& listener) override;
+  ::sgeventd::Expected<std::unique_ptr<Worker>, WorkerError> start(
+      const SpawnSpec& spec, SessionOptions options, SessionListener& listener) override;
   void remove(Worker& worker) override;
   void run_once(std::chrono::milliseconds max_wait) override;
   void wake() override;

@@ -44,7 +44,7 @@ std::string lookup_ci(const config::IniFile::Environment& env, const std::string
 
 }  // namespace
 
-tl::expected<std::vector<std::string>, std::string> split_args(const std::string& text) {
+::sgeventd::Expected<std::vector<std::string>, std::string> split_args(const std::string& text) {
   std::vector<std::string> words;
   std::string word;
   bool in_word = false;
@@ -87,7 +87,7 @@ tl::expected<std::vector<std::string>, std::string> split_args(const std::string
   return words;
 }
 
-tl::expected<ExecPlugin, config::IniError> load_exec_plugin(
+::sgeventd::Expected<ExecPlugin, config::IniError> load_exec_plugin(
     const std::string& manifest_path, const config::IniFile::Environment& env) {
   auto ini = config::IniFile::load(manifest_path, env);
   if (!ini) return tl::unexpected(ini.error());

@@ -14,6 +14,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 #include "config/ini.h"
 #include "workers/protocol.h"
 #include "workers/worker_process.h"
@@ -29,11 +31,11 @@ struct ExecPlugin {
 
 // Reads and resolves a manifest. `env` stands in for the process environment (for %(NAME)s
 // interpolation and PATH). Errors carry the file and line of the offending key.
-tl::expected<ExecPlugin, config::IniError> load_exec_plugin(
+::sgeventd::Expected<ExecPlugin, config::IniError> load_exec_plugin(
     const std::string& manifest_path,
     const config::IniFile::Environment& env = config::IniFile::process_environment());
 
 // Shell-like word splitting (single and double quotes, backslash escapes; no expansion).
-tl::expected<std::vector<std::string>, std::string> split_args(const std::string& text);
+::sgeventd::Expected<std::vector<std::string>, std::string> split_args(const std::string& text);
 
 }  // namespace sgeventd::workers

@@ -2,7 +2,7 @@
 
 namespace sgeventd::workers {
 
-tl::expected<std::unique_ptr<Worker>, WorkerError> ProcessWorkerHost::start(
+::sgeventd::Expected<std::unique_ptr<Worker>, WorkerError> ProcessWorkerHost::start(
     const SpawnSpec& spec, SessionOptions options, SessionListener& listener) {
   auto session = WorkerSession::start(spec, std::move(options), listener, clock_);
   if (!session) return tl::unexpected(session.error());

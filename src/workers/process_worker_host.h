@@ -12,9 +12,8 @@ class ProcessWorkerHost final : public WorkerHost {
  public:
   explicit ProcessWorkerHost(Clock& clock = Clock::real()) : clock_(clock), loop_(clock) {}
 
-  tl::expected<std::unique_ptr<Worker>, WorkerError> start(const SpawnSpec& spec,
-                                                           SessionOptions options,
-                                                           SessionListener& listener) override;
+  ::sgeventd::Expected<std::unique_ptr<Worker>, WorkerError> start(
+      const SpawnSpec& spec, SessionOptions options, SessionListener& listener) override;
   void remove(Worker& worker) override;
   void run_once(std::chrono::milliseconds max_wait) override { loop_.run_once(max_wait); }
   void wake() override { loop_.wake(); }

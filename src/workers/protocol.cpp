@@ -69,7 +69,7 @@ struct Reader {
   }
 };
 
-tl::expected<WorkerMessage, std::string> parse_loaded(Reader& r) {
+::sgeventd::Expected<WorkerMessage, std::string> parse_loaded(Reader& r) {
   Loaded m;
   r.string("plugin", m.plugin);
   const Value& emails = r.d.get("emails");
@@ -112,7 +112,7 @@ tl::expected<WorkerMessage, std::string> parse_loaded(Reader& r) {
   return m;
 }
 
-tl::expected<WorkerMessage, std::string> parse_result(Reader& r) {
+::sgeventd::Expected<WorkerMessage, std::string> parse_result(Reader& r) {
   Result m;
   r.uint("seq", m.seq);
   const List* results = r.d.get("results").if_list();
@@ -382,7 +382,7 @@ std::optional<Result> parse_result_fast(std::string_view line) {
 
 }  // namespace detail
 
-tl::expected<WorkerMessage, std::string> parse_worker_message(std::string_view line) {
+::sgeventd::Expected<WorkerMessage, std::string> parse_worker_message(std::string_view line) {
   if (line.substr(0, 16) == R"({"type":"result")") {
     if (auto fast = detail::parse_result_fast(line)) return std::move(*fast);
   }

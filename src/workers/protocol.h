@@ -11,6 +11,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 #include "sgeventd/value.h"
 
 namespace sgeventd::workers {
@@ -141,7 +143,7 @@ using WorkerMessage = std::variant<WorkerHello, Loaded, LoadFailed, Result, Pong
 
 // Parses one line from a worker. An error (not JSON, not an object, no type, a required key
 // missing or of the wrong type) is a protocol error; its text says what was wrong.
-tl::expected<WorkerMessage, std::string> parse_worker_message(std::string_view line);
+::sgeventd::Expected<WorkerMessage, std::string> parse_worker_message(std::string_view line);
 
 namespace detail {
 // The common result line ({"type":"result","seq":N,"results":[{plugin, index, ok,

@@ -16,6 +16,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 #include "sgeventd/clock.h"
 #include "workers/protocol.h"
 #include "workers/worker_error.h"
@@ -61,7 +63,7 @@ class Worker {
 
   // Queues an event; returns its seq. Fails (without sending) when not ready or the window
   // is full. `event_json`: the EventLogEntry as compact JSON.
-  virtual tl::expected<std::uint64_t, std::string> send_event(
+  virtual ::sgeventd::Expected<std::uint64_t, std::string> send_event(
       std::string_view event_json, const std::vector<CallbackRef>& callbacks,
       bool late = false) = 0;
   // Asks the worker to finish and exit; kills it if it has not exited after `grace`.
@@ -110,9 +112,8 @@ class WorkerHost {
   virtual ~WorkerHost() = default;
   // Starts a worker and says hello. Only a failure to start is returned here; everything
   // after is reported through the listener.
-  virtual tl::expected<std::unique_ptr<Worker>, WorkerError> start(const SpawnSpec& spec,
-                                                                   SessionOptions options,
-                                                                   SessionListener& listener) = 0;
+  virtual ::sgeventd::Expected<std::unique_ptr<Worker>, WorkerError> start(
+      const SpawnSpec& spec, SessionOptions options, SessionListener& listener) = 0;
   // Before a worker is destroyed (safe from a listener callback).
   virtual void remove(Worker& worker) = 0;
   // One pass: wait up to `max_wait` for the workers (less if one has an earlier deadline),

@@ -97,7 +97,7 @@ std::string SpawnSpec::describe() const {
   return out;
 }
 
-tl::expected<std::unique_ptr<WorkerProcess>, WorkerError> WorkerProcess::spawn(
+::sgeventd::Expected<std::unique_ptr<WorkerProcess>, WorkerError> WorkerProcess::spawn(
     const SpawnSpec& spec, Sink sink) {
   auto failed = [&](const std::string& what, int err) {
     return tl::unexpected(WorkerError{WorkerError::Kind::kSpawnFailed,

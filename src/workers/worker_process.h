@@ -20,6 +20,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 #include "workers/line_buffer.h"
 #include "workers/worker_error.h"
 
@@ -45,8 +47,8 @@ class WorkerProcess {
   };
 
   // Starts the program. Fails with kSpawnFailed (the message names the program and errno).
-  static tl::expected<std::unique_ptr<WorkerProcess>, WorkerError> spawn(const SpawnSpec& spec,
-                                                                         Sink sink);
+  static ::sgeventd::Expected<std::unique_ptr<WorkerProcess>, WorkerError> spawn(
+      const SpawnSpec& spec, Sink sink);
   ~WorkerProcess();  // kills (SIGKILL) and reaps a process still running
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;

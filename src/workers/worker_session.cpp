@@ -26,7 +26,7 @@ WorkerSession::WorkerSession(SessionOptions options, SessionListener& listener, 
 
 WorkerSession::~WorkerSession() = default;  // ~WorkerProcess kills a process still running
 
-tl::expected<std::unique_ptr<WorkerSession>, WorkerError> WorkerSession::start(
+::sgeventd::Expected<std::unique_ptr<WorkerSession>, WorkerError> WorkerSession::start(
     const SpawnSpec& spec, SessionOptions options, SessionListener& listener, Clock& clock) {
   std::unique_ptr<WorkerSession> session(new WorkerSession(std::move(options), listener, clock));
   WorkerSession* self = session.get();
@@ -41,7 +41,7 @@ tl::expected<std::unique_ptr<WorkerSession>, WorkerError> WorkerSession::start(
   return session;
 }
 
-tl::expected<std::uint64_t, std::string> WorkerSession::send_event(
+::sgeventd::Expected<std::uint64_t, std::string> WorkerSession::send_event(
     std::string_view event_json, const std::vector<CallbackRef>& callbacks, bool late) {
   if (!ready()) return tl::unexpected(std::string("the worker is not ready"));
   if (in_flight_.size() >= options_.window) {
@@ -52,7 +52,7 @@ tl::expected<std::uint64_t, std::string> WorkerSession::send_event(
   return seq;
 }
 
-tl::expected<std::uint64_t, std::string> WorkerSession::ping() {
+::sgeventd::Expected<std::uint64_t, std::string> WorkerSession::ping() {
   if (!ready()) return tl::unexpected(std::string("the worker is not ready"));
   if (in_flight_.size() >= options_.window) {
     return tl::unexpected(std::string("the pipeline window is full"));

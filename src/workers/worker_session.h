@@ -20,6 +20,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 #include "sgeventd/clock.h"
 #include "workers/protocol.h"
 #include "workers/worker.h"
@@ -34,7 +36,7 @@ class WorkerSession final : public Worker {
 
   // Spawns the worker and sends hello. Only a spawn failure is returned here; everything
   // after is reported through the listener.
-  static tl::expected<std::unique_ptr<WorkerSession>, WorkerError> start(
+  static ::sgeventd::Expected<std::unique_ptr<WorkerSession>, WorkerError> start(
       const SpawnSpec& spec, SessionOptions options, SessionListener& listener,
       Clock& clock = Clock::real());
   ~WorkerSession();
@@ -58,11 +60,11 @@ class WorkerSession final : public Worker {
 
   // Queues an event; returns its seq. Fails (without sending) when not ready or the window
   // is full. `event_json`: the EventLogEntry as compact JSON.
-  tl::expected<std::uint64_t, std::string> send_event(std::string_view event_json,
-                                                      const std::vector<CallbackRef>& callbacks,
-                                                      bool late = false) override;
+  ::sgeventd::Expected<std::uint64_t, std::string> send_event(
+      std::string_view event_json, const std::vector<CallbackRef>& callbacks,
+      bool late = false) override;
   // Queues a ping (counts against the window, as it waits behind the events before it).
-  tl::expected<std::uint64_t, std::string> ping();
+  ::sgeventd::Expected<std::uint64_t, std::string> ping();
   // Asks the worker to finish and exit; kills it if it has not exited after `grace`.
   void shutdown(std::chrono::milliseconds grace) override;
   // Ends the session with `error`: SIGTERM, then SIGKILL after kill_grace. Used by the

@@ -13,7 +13,7 @@
 
 namespace sgeventd::testing {
 
-using Reply = tl::expected<sg::HttpResponse, sg::TransportError>;
+using Reply = ::sgeventd::Expected<sg::HttpResponse, sg::TransportError>;
 
 // A JSON 200 answer with that body.
 sg::HttpResponse json_reply(const Value& body, int status = 200);

@@ -9,6 +9,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 namespace sgeventd::sg {
 
 enum class ErrorKind {
@@ -46,7 +48,7 @@ struct Error {
 const char* kind_name(ErrorKind kind);
 
 template <typename T>
-using Result = tl::expected<T, Error>;
+using Result = Expected<T, Error>;
 
 inline tl::unexpected<Error> make_error(ErrorKind kind, std::string message) {
   return tl::unexpected(Error{kind, std::move(message), 0, 0, {}});

@@ -9,6 +9,8 @@
 
 #include <tl/expected.hpp>
 
+#include "sgeventd/result.h"
+
 namespace sgeventd::sg {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -47,7 +49,7 @@ struct TransportError {
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
-  virtual tl::expected<HttpResponse, TransportError> post(const HttpRequest& request) = 0;
+  virtual ::sgeventd::Expected<HttpResponse, TransportError> post(const HttpRequest& request) = 0;
   // Drops the kept-alive connection; the next post opens a new one.
   virtual void close_connection() {}
 };
