@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "sgeventd/state/state_batch.h"
 #include "state/legacy_state.h"
 #include "state/pickle_reader.h"
-#include "state/state_batch.h"
 
 namespace {
 

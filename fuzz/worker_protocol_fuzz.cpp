@@ -8,7 +8,7 @@
 #include <string_view>
 #include <variant>
 
-#include "workers/protocol.h"
+#include "sgeventd/workers/protocol.h"
 
 namespace {
 

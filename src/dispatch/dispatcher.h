@@ -28,9 +28,9 @@
 #include "dispatch/loop_prevention.h"
 #include "dispatch/worker_slot.h"
 #include "log/logging.h"
+#include "sgeventd/state/state_store.h"
 #include "source/catch_up_reader.h"
 #include "source/poller.h"
-#include "state/state_store.h"
 #include "workers/worker.h"
 
 namespace sgeventd::dispatch {

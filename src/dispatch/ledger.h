@@ -26,9 +26,9 @@
 #include <vector>
 
 #include "dispatch/cursor_tracker.h"
+#include "sgeventd/state/state_batch.h"
+#include "sgeventd/state/state_types.h"
 #include "source/gap_set.h"
-#include "state/state_batch.h"
-#include "state/state_types.h"
 
 namespace sgeventd::dispatch {
 

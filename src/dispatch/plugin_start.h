@@ -20,8 +20,8 @@
 #include <string>
 
 #include "dispatch/ledger.h"
-#include "state/state_batch.h"
-#include "state/state_store.h"
+#include "sgeventd/state/state_batch.h"
+#include "sgeventd/state/state_store.h"
 
 namespace sgeventd::dispatch {
 

@@ -17,8 +17,8 @@
 #include "dispatch/loop_prevention.h"
 #include "dispatch/pipeline_window.h"
 #include "sgeventd/clock.h"
-#include "state/state_types.h"
-#include "workers/protocol.h"
+#include "sgeventd/state/state_types.h"
+#include "sgeventd/workers/protocol.h"
 #include "workers/supervisor.h"
 #include "workers/worker_session.h"
 

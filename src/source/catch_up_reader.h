@@ -23,7 +23,7 @@
 
 #include <spdlog/logger.h>
 
-#include "source/event_log_reader.h"
+#include "sgeventd/source/event_log_reader.h"
 #include "source/poller.h"
 
 namespace sgeventd::source {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "sgeventd/clock.h"
-#include "source/event_log_reader.h"
+#include "sgeventd/source/event_log_reader.h"
 #include "source/gap_set.h"
 
 namespace sgeventd::source {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "sgeventd/sg/client.h"
-#include "source/event_log_reader.h"
+#include "sgeventd/source/event_log_reader.h"
 
 namespace sgeventd::source {
 

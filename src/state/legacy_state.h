@@ -17,10 +17,10 @@
 #include <string_view>
 #include <vector>
 
+#include "sgeventd/state/state_batch.h"
+#include "sgeventd/state/state_store.h"
+#include "sgeventd/state/state_types.h"
 #include "state/pickle_reader.h"
-#include "state/state_batch.h"
-#include "state/state_store.h"
-#include "state/state_types.h"
 
 namespace sgeventd::state {
 

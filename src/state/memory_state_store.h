@@ -7,7 +7,7 @@
 #include <map>
 #include <mutex>
 
-#include "state/state_store.h"
+#include "sgeventd/state/state_store.h"
 
 namespace sgeventd::state {
 

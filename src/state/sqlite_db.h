@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "state/state_types.h"
+#include "sgeventd/state/state_types.h"
 
 struct sqlite3;
 struct sqlite3_stmt;

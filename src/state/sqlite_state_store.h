@@ -20,9 +20,9 @@
 #include <optional>
 #include <string>
 
+#include "sgeventd/state/state_store.h"
 #include "state/legacy_state.h"
 #include "state/state_lock.h"
-#include "state/state_store.h"
 
 namespace sgeventd::state {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "state/state_store.h"
+#include "sgeventd/state/state_store.h"
 
 namespace sgeventd::state {
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "state/state_types.h"
+#include "sgeventd/state/state_types.h"
 
 namespace sgeventd::state::files {
 

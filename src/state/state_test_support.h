@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "state/state_types.h"
+#include "sgeventd/state/state_types.h"
 
 namespace sgeventd::state::testing {
 

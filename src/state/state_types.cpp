@@ -1,5 +1,5 @@
-#include "state/state_types.h"
-#include "state/state_batch.h"
+#include "sgeventd/state/state_types.h"
+#include "sgeventd/state/state_batch.h"
 
 namespace sgeventd::state {
 

@@ -17,7 +17,7 @@
 #include "sgeventd/result.h"
 
 #include "config/ini.h"
-#include "workers/protocol.h"
+#include "sgeventd/workers/protocol.h"
 #include "workers/worker_process.h"
 
 namespace sgeventd::workers {

@@ -1,4 +1,4 @@
-#include "workers/protocol.h"
+#include "sgeventd/workers/protocol.h"
 
 #include <gtest/gtest.h>
 

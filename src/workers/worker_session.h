@@ -23,7 +23,7 @@
 #include "sgeventd/result.h"
 
 #include "sgeventd/clock.h"
-#include "workers/protocol.h"
+#include "sgeventd/workers/protocol.h"
 #include "workers/worker.h"
 #include "workers/worker_error.h"
 #include "workers/worker_process.h"

@@ -8,7 +8,7 @@
 #include <variant>
 #include <vector>
 
-#include "state/state_types.h"
+#include "sgeventd/state/state_types.h"
 
 namespace sgeventd::state {
 

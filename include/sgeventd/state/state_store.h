@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "state/state_batch.h"
-#include "state/state_types.h"
+#include "sgeventd/state/state_batch.h"
+#include "sgeventd/state/state_types.h"
 
 namespace sgeventd::state {
 
