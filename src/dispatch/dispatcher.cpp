@@ -59,7 +59,7 @@ void Dispatcher::add_worker(WorkerDefinition def,
 void Dispatcher::take_over_completions(PluginSlot& p, const PluginStart& start) {
   if (options_.completions_dir.empty()) return;
   const std::string path =
-      options_.completions_dir + "/" + workers::completion_file_name(p.key.path, p.key.name);
+      options_.completions_dir + "/" + workers::completion_file_name(p.key().path, p.key().name);
   // Only a cursor of the plugin's own says which of the records are news: a new or imported
   // start lays the file out anew.
   auto taken = workers::take_over_completions(path, !start.own_state);
@@ -67,19 +67,19 @@ void Dispatcher::take_over_completions(PluginSlot& p, const PluginStart& start) 
     log_->warn(
         "Plugin {}: no completion records ({}); after a kill it may get the events "
         "that were in flight again",
-        p.key.path, taken.error());
+        p.key().path, taken.error());
     return;
   }
   p.completions = path;
   if (taken->stopped > 0) {
     log_->warn("Plugin {}: stopped process {}, a worker of an earlier daemon still running",
-               p.key.path, taken->stopped);
+               p.key().path, taken->stopped);
   }
   if (const std::size_t n = p.ledger.take_recorded(taken->ids); n > 0) {
     log_->info(
         "Plugin {}: {} event(s) after its cursor were finished before the daemon "
         "stopped; they are not sent again",
-        p.key.path, n);
+        p.key().path, n);
   }
 }
 
@@ -360,8 +360,8 @@ void Dispatcher::publish_status() {
     if (w->removing && !w->session) continue;
     for (const auto& p : w->plugins) {
       Dict d;
-      d["name"] = p->key.name;
-      d["path"] = p->key.path;
+      d["name"] = p->key().name;
+      d["path"] = p->key().path;
       const PluginLedger& l = p->ledger;
       d["state"] = l.deactivated() ? "deactivated" : (p->loaded ? "active" : "not loaded");
       if (l.deactivated()) {

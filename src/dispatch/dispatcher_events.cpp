@@ -76,7 +76,7 @@ void Dispatcher::regap_late(PluginSlot& p, std::int64_t id) {
 void Dispatcher::rejoin(WorkerSlot& w, PluginSlot& p, std::int64_t from) {
   // Late events queued or in flight for it are still on their way: their gaps must go from the
   // state when they are handled.
-  const std::size_t index = w.plugin_index(p.key.name);
+  const std::size_t index = w.plugin_index(p.key().name);
   const auto has_plugin = [index](const QueuedEvent& q) {
     return std::find(q.plugins.begin(), q.plugins.end(), index) != q.plugins.end();
   };

@@ -10,7 +10,7 @@ void Dispatcher::commit_state() {
   for (auto& w : workers_) {
     for (auto& p : w->plugins) {
       if (const auto c = p->ledger.cursor_to_commit()) {
-        batch.advance_cursor(p->key, *c);
+        batch.advance_cursor(p->key(), *c);
         advanced.emplace_back(p.get(), *c);
       }
     }

@@ -50,7 +50,7 @@ void Dispatcher::supervise(std::size_t wi) {
       break;
     case Supervisor::Step::Action::kAbort:
       for (auto& p : w.plugins)
-        logging_.plugin(p->key.name)->error("Stopping the worker: {}", step.reason);
+        logging_.plugin(p->key().name)->error("Stopping the worker: {}", step.reason);
       if (w.session && step.error) w.session->abort(*step.error);
       break;
   }
@@ -76,7 +76,7 @@ void Dispatcher::start_session(WorkerSlot& w) {
   auto session = host_.start(w.def.spawn, std::move(o), *this);
   if (!session) {
     for (auto& p : w.plugins) {
-      logging_.plugin(p->key.name)
+      logging_.plugin(p->key().name)
           ->error("Cannot start the worker: {}", session.error().describe());
     }
     w.supervisor.start_failed(session.error());
@@ -117,7 +117,7 @@ void Dispatcher::pump(WorkerSlot& w) {
             withheld_from(cb, q.event->authors)) {
           continue;
         }
-        callbacks.push_back({p.key.name, cb.info.index});
+        callbacks.push_back({p.key().name, cb.info.index});
         any = true;
       }
       if (any) {
@@ -151,7 +151,7 @@ void Dispatcher::on_loaded(workers::Worker& s, const workers::Loaded& loaded) {
   if (!w) return;
   PluginSlot* p = w->plugin(loaded.plugin);
   if (!p) return;
-  auto log = logging_.plugin(p->key.name);
+  auto log = logging_.plugin(p->key().name);
   std::vector<CallbackSlot> callbacks;
   for (const workers::CallbackInfo& info : loaded.callbacks) {
     auto matcher = EventMatcher::from_value(info.match_events);
@@ -165,14 +165,15 @@ void Dispatcher::on_loaded(workers::Worker& s, const workers::Loaded& loaded) {
   }
   // setEmails: true (the config's), false (nobody) or addresses.
   if (loaded.emails.is_bool()) {
-    logging_.set_plugin_emails(p->key.name, loaded.emails.as_bool() ? log::PluginEmails::defaults()
-                                                                    : log::PluginEmails::none());
+    logging_.set_plugin_emails(p->key().name, loaded.emails.as_bool()
+                                                  ? log::PluginEmails::defaults()
+                                                  : log::PluginEmails::none());
   } else if (const List* list = loaded.emails.if_list()) {
     log::Recipients to;
     for (const Value& v : *list) {
       if (const std::string* a = v.if_string()) to.push_back(*a);
     }
-    logging_.set_plugin_emails(p->key.name, log::PluginEmails::to(std::move(to)));
+    logging_.set_plugin_emails(p->key().name, log::PluginEmails::to(std::move(to)));
   }
   p->callbacks = std::move(callbacks);
   // Pipelining is safe when no callback stops its plugin, or when the worker stops the plugin
@@ -187,7 +188,7 @@ void Dispatcher::on_loaded(workers::Worker& s, const workers::Loaded& loaded) {
   }
   const bool was_on_feed = p->on_feed();
   p->loaded = true;
-  log->info("Loaded {} with {} callback(s)", p->key.path, p->callbacks.size());
+  log->info("Loaded {} with {} callback(s)", p->key().path, p->callbacks.size());
   if (p->ledger.deactivated() && w->reactivate_on_load) {
     reactivate(*w, *p, "its files changed");
   } else if (!p->ledger.deactivated()) {
@@ -207,8 +208,8 @@ void Dispatcher::on_load_failed(workers::Worker& s, const workers::LoadFailed& f
   p->loaded = false;
   p->reason = "load failed: " + failed.error;
   p->ledger.note_error(failed.error);
-  logging_.plugin(p->key.name)
-      ->error("Could not load {}: it stays inactive until its file changes.\n{}", p->key.path,
+  logging_.plugin(p->key().name)
+      ->error("Could not load {}: it stays inactive until its file changes.\n{}", p->key().path,
               failed.traceback.empty() ? failed.error : failed.traceback);
 }
 
@@ -265,7 +266,7 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
       log::TimingRecord t;
       t.event_id = entry.id;
       t.created_at = entry.event->created_at;
-      t.callback = p.key.name + "." + (cb ? cb->info.name : std::to_string(r.index));
+      t.callback = p.key().name + "." + (cb ? cb->info.name : std::to_string(r.index));
       const auto took = std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::duration<double, std::milli>(r.duration_ms));
       if (r.started > 0) {  // the worker's own clock: answers may wait behind others
@@ -287,7 +288,7 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
     }
     const int failures = p.ledger.count_failure(entry.id, r.index, r.error);
     const bool stop_on_error = cb ? cb->info.stop_on_error : true;
-    auto log = logging_.plugin(p.key.name);
+    auto log = logging_.plugin(p.key().name);
     std::string text = r.traceback.empty() ? r.error : r.traceback;
     if (!r.locals.empty()) text += "\nLocal variables:\n" + r.locals;
     log->error("Callback {} failed on event {} (attempt {}):\n{}",
@@ -340,7 +341,7 @@ void Dispatcher::park(PluginSlot& p, const QueuedEvent& entry, const CallbackSlo
   letter.error = r.traceback.empty() ? r.error : r.error + "\n" + r.traceback;
   letter.attempts = 1;
   letter.first_failure = letter.last_failure = wall_now();
-  logging_.plugin(p.key.name)
+  logging_.plugin(p.key().name)
       ->warn("Event {} parked as a dead letter for {}", entry.id, letter.callback);
   p.ledger.park(std::move(letter), pending_);
 }
@@ -348,8 +349,8 @@ void Dispatcher::park(PluginSlot& p, const QueuedEvent& entry, const CallbackSlo
 void Dispatcher::deactivate(WorkerSlot& w, PluginSlot& p, const std::string& reason) {
   if (!p.ledger.deactivate(reason, wall_now(), pending_)) return;
   if (options_.reactivation.count() > 0) p.reactivate_at = clock_.now() + options_.reactivation;
-  logging_.plugin(p.key.name)
-      ->error("Plugin {} deactivated ({}). {}", p.key.name, reason,
+  logging_.plugin(p.key().name)
+      ->error("Plugin {} deactivated ({}). {}", p.key().name, reason,
               options_.reactivation.count() > 0
                   ? "It comes back automatically after the reactivation delay."
                   : "It comes back when its file changes.");
@@ -361,8 +362,8 @@ void Dispatcher::reactivate(WorkerSlot& w, PluginSlot& p, const std::string& why
   p.reactivate_at.reset();
   const std::int64_t from = p.ledger.reactivate(wall_now(), pending_);
   rejoin(w, p, from);
-  logging_.plugin(p.key.name)
-      ->info("Plugin {} reactivated ({}): resuming after event {}", p.key.name, why, from);
+  logging_.plugin(p.key().name)
+      ->info("Plugin {} reactivated ({}): resuming after event {}", p.key().name, why, from);
   if (from < feed_head_ || w.mode == WorkerSlot::Mode::kCatchUp) start_catch_up(w, from);
 }
 
@@ -374,7 +375,7 @@ void Dispatcher::on_log(workers::Worker& s, const workers::LogMessage& m) {
   if (m.time > 0) r.time = log::time_from_unix_seconds(m.time);
   r.plugin = m.plugin;
   if (r.plugin.empty()) {
-    if (WorkerSlot* w = slot_of(s); w && !w->plugins.empty()) r.plugin = w->plugins[0]->key.name;
+    if (WorkerSlot* w = slot_of(s); w && !w->plugins.empty()) r.plugin = w->plugins[0]->key().name;
   }
   logging_.forward(r);
 }
@@ -382,7 +383,7 @@ void Dispatcher::on_log(workers::Worker& s, const workers::LogMessage& m) {
 void Dispatcher::on_stderr(workers::Worker& s, std::string_view line) {
   WorkerSlot* w = slot_of(s);
   if (!w || w->plugins.empty()) return;
-  logging_.plugin(w->plugins[0]->key.name)->warn("{}", line);
+  logging_.plugin(w->plugins[0]->key().name)->warn("{}", line);
 }
 
 void Dispatcher::on_worker_error(workers::Worker& s, const workers::ErrorMessage& m) {
@@ -409,7 +410,8 @@ void Dispatcher::resolve_recorded(WorkerSlot& w, std::vector<QueuedEvent>& lost)
       if (it == q.plugins.end() || done.count(q.id) == 0) continue;
       // Finished before the worker died; only its answer was lost.
       q.plugins.erase(it);
-      std::erase_if(q.sent, [&p](const workers::CallbackRef& c) { return c.plugin == p.key.name; });
+      std::erase_if(q.sent,
+                    [&p](const workers::CallbackRef& c) { return c.plugin == p.key().name; });
       p.ledger.count_handled();
       p.ledger.count_not_resent();
       resolve(p, q);
@@ -430,7 +432,7 @@ void Dispatcher::finish_session(WorkerSlot& w) {
   if (end.error) {
     log_->warn("Worker {} ended: {}", w.def.id, end.error->describe());
     for (auto& p : w.plugins) {
-      logging_.plugin(p->key.name)->error("The worker stopped: {}", end.error->describe());
+      logging_.plugin(p->key().name)->error("The worker stopped: {}", end.error->describe());
     }
   }
   // Events it never answered go back to the front, in order. A callback over its time limit

@@ -44,9 +44,9 @@ struct CallbackSlot {
 // A plugin as the dispatcher sees it: its worker's view (loaded, callbacks, completion file)
 // beside its ledger, which owns every cursor, gap, failure and activity of its delivery.
 struct PluginSlot {
-  explicit PluginSlot(PluginLedger l) : key(l.key()), ledger(std::move(l)) {}
+  explicit PluginSlot(PluginLedger l) : ledger(std::move(l)) {}
 
-  state::PluginKey key;
+  const state::PluginKey& key() const { return ledger.key(); }
   std::vector<CallbackSlot> callbacks;
   bool loaded = false;  // its worker answered `loaded` (callbacks known)
   std::string reason;   // why it is not loaded
@@ -112,12 +112,12 @@ struct WorkerSlot {
 
   PluginSlot* plugin(const std::string& name) {
     for (auto& p : plugins)
-      if (p->key.name == name) return p.get();
+      if (p->key().name == name) return p.get();
     return nullptr;
   }
   std::size_t plugin_index(const std::string& name) const {
     for (std::size_t i = 0; i < plugins.size(); ++i)
-      if (plugins[i]->key.name == name) return i;
+      if (plugins[i]->key().name == name) return i;
     return plugins.size();
   }
 };
