@@ -9,11 +9,27 @@ function(sgeventd_warnings target)
   endif()
 endfunction()
 
-# A project library: warnings, include paths, C++20.
+# The include root of the layer whose CMakeLists.txt is being read: a folder in the build tree
+# holding one link, <layer> -> src/<layer>. A target sees "<layer>/x.h" only when it links one
+# of that layer's libraries, so a layer that includes another it does not depend on fails to
+# compile instead of growing a hidden dependency (with src/ on every include path, any layer
+# could include any other's headers).
+function(sgeventd_layer_include_root out)
+  get_filename_component(layer ${CMAKE_CURRENT_SOURCE_DIR} NAME)
+  set(root ${CMAKE_BINARY_DIR}/layer-include/${layer})
+  if(NOT IS_SYMLINK ${root}/${layer})
+    file(MAKE_DIRECTORY ${root})
+    file(CREATE_LINK ${CMAKE_CURRENT_SOURCE_DIR} ${root}/${layer} SYMBOLIC)
+  endif()
+  set(${out} ${root} PARENT_SCOPE)
+endfunction()
+
+# A project library: warnings, include paths (the public headers and its own layer's), C++20.
 function(sgeventd_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES})
-  target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
+  sgeventd_layer_include_root(layer_root)
+  target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR}/include ${layer_root})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
   sgeventd_warnings(${name})
 endfunction()

@@ -129,23 +129,33 @@ dispatch::DispatcherOptions dispatcher_options(const Config& config, const std::
 
 class Engine {
  public:
-  Engine(const Config& config, const RunOptions& options) : config_(config), options_(options) {}
+  Engine(const Config& config, const RunOptions& options, const EngineSeams& seams)
+      : config_(config),
+        options_(options),
+        workers_(seams.workers),
+        store_(seams.store),
+        clock_(seams.clock ? *seams.clock : Clock::real()) {}
 
   int run();
 
  private:
   int fail(int code, const std::string& message);
+  bool open_state();
   bool start_site();
   bool resolve_starts(const Discovery& discovery, std::int64_t newest,
                       std::map<std::string, std::map<std::string, dispatch::PluginStart>>& out);
   sg::Result<std::int64_t> newest_event_id();
   void main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller, PidFile& pid);
+  state::WallTime wall_now() const { return std::chrono::floor<milliseconds>(clock_.wall_now()); }
 
   const Config& config_;
   const RunOptions& options_;
   std::unique_ptr<log::Logging> logging_;
   std::shared_ptr<spdlog::logger> log_;
-  std::unique_ptr<state::SqliteStateStore> store_;
+  workers::WorkerHost* workers_;  // null until run() makes the process host
+  state::StateStore* store_;      // the caller's, or owned_store_
+  std::unique_ptr<state::SqliteStateStore> owned_store_;
+  Clock& clock_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::string url_;
   SiteConnection feed_site_, catch_up_site_;
@@ -162,6 +172,25 @@ int Engine::fail(int code, const std::string& message) {
     std::cerr << "sgeventd: " << message << "\n";
   }
   return code;
+}
+
+bool Engine::open_state() {
+  if (store_) return true;
+  auto store = state::SqliteStateStore::open(config_.daemon.event_id_file);
+  if (!store) {
+    fail(kRunFailed,
+         "cannot open the state " + config_.daemon.event_id_file + ": " + store.error().describe());
+    return false;
+  }
+  owned_store_ = std::move(*store);
+  store_ = owned_store_.get();
+  if (const auto& imported = owned_store_->legacy_import()) {
+    log_->info(
+        "Imported the shotgunEvents state: {} plugin(s), {} gap(s); the old file is kept "
+        "as {}.legacy",
+        imported->plugins, imported->gaps, config_.daemon.event_id_file);
+  }
+  return true;
 }
 
 bool Engine::start_site() {
@@ -212,8 +241,8 @@ bool Engine::resolve_starts(
   for (const auto& w : discovery.workers) {
     for (const auto& ref : w.plugins) {
       const state::PluginKey key{ref.path, ref.name};
-      auto decision = dispatch::decide_start(*store_, key, newest, state::wall_now(),
-                                             config_.daemon.backlog_timeout);
+      auto decision =
+          dispatch::decide_start(*store_, key, newest, wall_now(), config_.daemon.backlog_timeout);
       if (!decision) {
         fail(kRunFailed,
              "reading the state of plugin " + ref.path + " failed: " + decision.error().describe());
@@ -284,8 +313,7 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
         status.as_dict()["poll_failures"] = static_cast<long long>(poller.failures());
         status.as_dict()["requests"] = static_cast<long long>(poller.requests());
         status.as_dict()["updated"] = static_cast<long long>(
-            std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
-                .count());
+            std::chrono::duration_cast<seconds>(clock_.wall_now().time_since_epoch()).count());
         write_status_file(status_path, status);
       }
     }
@@ -302,19 +330,7 @@ int Engine::run() {
   log_ = logging_->engine();
   log_->info("sgeventd {} starting (pid {}, config {})", SGEVENTD_VERSION, getpid(), config_.file);
 
-  auto store = state::SqliteStateStore::open(config_.daemon.event_id_file);
-  if (!store) {
-    return fail(kRunFailed, "cannot open the state " + config_.daemon.event_id_file + ": " +
-                                store.error().describe());
-  }
-  store_ = std::move(*store);
-  if (const auto& imported = store_->legacy_import()) {
-    log_->info(
-        "Imported the shotgunEvents state: {} plugin(s), {} gap(s); the old file is kept "
-        "as {}.legacy",
-        imported->plugins, imported->gaps, config_.daemon.event_id_file);
-  }
-
+  if (!open_state()) return kRunFailed;
   if (!start_site()) return kRunFailed;
   source::ServerFilters filters;
   filters.include_projects = config_.daemon.include_projects;
@@ -376,9 +392,13 @@ int Engine::run() {
         "in flight again",
         made.error());
   }
-  workers::ProcessWorkerHost worker_host;
+  std::unique_ptr<workers::ProcessWorkerHost> process_host;
+  if (!workers_) {
+    process_host = std::make_unique<workers::ProcessWorkerHost>();
+    workers_ = process_host.get();
+  }
   dispatch::Dispatcher dispatcher(std::move(dispatch_options), *store_, *logging_, feed_start,
-                                  worker_host);
+                                  *workers_, clock_);
   for (const auto& w : discovery.workers) dispatcher.add_worker(w, starts[w.id]);
   source::CatchUpReader catch_up(
       *catch_up_site_.reader,
@@ -390,8 +410,7 @@ int Engine::run() {
   source::SourceOptions so;
   so.batch_size = config_.daemon.max_event_batch_size;
   so.backlog_timeout = config_.daemon.backlog_timeout;
-  source::EventSource source(*feed_site_.reader, Clock::real(), so, feed_start,
-                             std::move(source_gaps));
+  source::EventSource source(*feed_site_.reader, clock_, so, feed_start, std::move(source_gaps));
   source::Poller poller(source, dispatcher, poller_options(config_), log_, feed_site_.cancel);
   poller.set_before_each([this, &dispatcher, &source] {
     for (const source::GapRange& g : dispatcher.take_ids_to_look_for()) source.look_again(g);
@@ -445,7 +464,11 @@ int run_daemon(const Config& config, const RunOptions& options) {
   // ones in an arena, trimmed only past twice that). After a 20,000-event burst with 10
   // plugins this and the parser limit in value/json.cpp took the daemon from 21.4 to 19.1 MB.
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-  Engine engine(config, options);
+  return run_daemon(config, options, EngineSeams{});
+}
+
+int run_daemon(const Config& config, const RunOptions& options, const EngineSeams& seams) {
+  Engine engine(config, options, seams);
   return engine.run();
 }
 

@@ -15,6 +15,16 @@
 
 #include "daemon/config.h"
 
+namespace sgeventd {
+class Clock;
+namespace state {
+class StateStore;
+}
+namespace workers {
+class WorkerHost;
+}
+}  // namespace sgeventd
+
 namespace sgeventd::daemon {
 
 struct RunOptions {
@@ -30,9 +40,21 @@ constexpr int kRunOk = 0;
 constexpr int kRunFailed = 1;  // could not start (already running, state, site), or crashed
 constexpr int kRunConfig = 2;  // bad configuration
 
+// What the engine runs on, each owned by the caller and outliving the run. Null: what the
+// daemon uses (worker processes, SQLite at eventIdFile with the shotgunEvents import, the
+// real clock); a test gives workers in memory (workers::FakeWorkerHost) and a state in memory
+// (state::MemoryStateStore), and reads what they saw.
+struct EngineSeams {
+  workers::WorkerHost* workers = nullptr;
+  state::StateStore* store = nullptr;
+  Clock* clock = nullptr;
+};
+
 // Runs until stopped. Signals SIGTERM, SIGINT and SIGHUP must be blocked in every thread
-// before this is called (the engine waits for them with sigtimedwait).
+// before this is called (the engine waits for them with sigtimedwait); removing the pid file
+// stops it too.
 int run_daemon(const Config& config, const RunOptions& options);
+int run_daemon(const Config& config, const RunOptions& options, const EngineSeams& seams);
 
 // Where the running daemon writes its status (JSON), derived from the pid file's path.
 std::string status_file_path(const Config& config);

@@ -163,8 +163,7 @@ void Dispatcher::reconcile(std::vector<WorkerDefinition>& found) {
     for (const auto& ref : def.plugins) {
       const state::PluginKey key{ref.path, ref.name};
       // A new plugin starts at the newest event read, as in shotgunEvents.
-      auto decision =
-          decide_start(store_, key, feed_head_, state::wall_now(), options_.backlog_timeout);
+      auto decision = decide_start(store_, key, feed_head_, wall_now(), options_.backlog_timeout);
       if (!decision) {
         failed =
             "reading the state of plugin " + ref.path + " failed: " + decision.error().describe();

@@ -54,10 +54,11 @@ class FakeWorkerHost::FakeWorker final : public Worker {
     abort_ = std::move(error);
   }
 
-  // When something is due (nullopt: nothing until the test or the daemon acts).
+  // When something is due (nullopt: nothing until the test or the daemon acts; the earliest
+  // time there is: due at once, whenever it is asked, also on a clock that moves by itself).
   std::optional<Clock::time_point> next_due() const {
     if (closed()) return std::nullopt;
-    if (abort_ || (stopping_ && in_flight_.empty())) return host_.clock_.now();
+    if (abort_ || (stopping_ && in_flight_.empty())) return Clock::time_point::min();
     std::optional<Clock::time_point> next = due_;
     if (kill_at_) next = next ? std::min(*next, *kill_at_) : *kill_at_;
     return next;
