@@ -1,5 +1,6 @@
 #include "daemon/engine.h"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
@@ -7,7 +8,6 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
@@ -68,15 +68,20 @@ sg::Result<void> connect(SiteConnection& c, const Config& config, const std::str
   return {};
 }
 
-void write_status_file(const std::string& path, const Value& status) {
+// The status may quote errors, so it is masked (`redactor`) and not world-readable (0640). The
+// daemon often runs as root: the temporary file is made new (O_EXCL, O_NOFOLLOW), so a link
+// planted at its name is removed, never written through, and renamed over the status file in
+// the same folder (rename replaces a link there, it does not follow it).
+void write_status_file(const std::string& path, const Value& status,
+                       const log::Redactor& redactor) {
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return;
-    out << to_json(status, {.style = JsonStyle::Pretty}) << "\n";
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
+  const std::string text = redactor.redact(to_json(status, {.style = JsonStyle::Pretty})) + "\n";
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+  if (fd < 0) return;
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
 }
 
 // Waits for a signal or the timeout: the main thread's only blocking call.
@@ -314,7 +319,7 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
         status.as_dict()["requests"] = static_cast<long long>(poller.requests());
         status.as_dict()["updated"] = static_cast<long long>(
             std::chrono::duration_cast<seconds>(clock_.wall_now().time_since_epoch()).count());
-        write_status_file(status_path, status);
+        write_status_file(status_path, status, logging_->redactor());
       }
     }
   }

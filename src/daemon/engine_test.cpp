@@ -39,12 +39,12 @@ class EngineTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   Config config() {
-    const std::string text = "[daemon]\npidFile = " + (dir_ / "sgeventd.pid").string() +
-                             "\neventIdFile = " + (dir_ / "state.db").string() +
-                             "\nlogPath = " + dir_.string() +
-                             "\nfetch_interval = 0.05\n[shotgun]\nserver = " + site_.url() +
-                             "\nname = sandbox\nkey = sandbox-key\n[plugins]\npaths = " +
-                             (dir_ / "plugins").string() + "\n";
+    const std::string text =
+        "[daemon]\npidFile = " + (dir_ / "sgeventd.pid").string() +
+        "\neventIdFile = " + (dir_ / "state.db").string() + "\nlogPath = " + dir_.string() +
+        "\nfetch_interval = 0.05\n[shotgun]\nserver = " + site_.url() +
+        "\nname = sandbox\nkey = sandbox-key\n[plugins]\npaths = " + (dir_ / "plugins").string() +
+        "\n";
     auto load = parse_config(text, "engine_test.conf", {});
     EXPECT_TRUE(load.ok());
     return *load.config;

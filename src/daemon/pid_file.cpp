@@ -25,7 +25,8 @@ std::optional<pid_t> read_pid(int fd) {
 }  // namespace
 
 ::sgeventd::Expected<PidFile, std::string> PidFile::acquire(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: a link planted at the pid file is refused (ELOOP), never written through as root.
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return tl::unexpected("cannot open pid file " + path + ": " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;

@@ -91,6 +91,7 @@ Discovery discover_plugins(const Config& config, const std::string& executable_d
       dispatch::WorkerDefinition w;
       w.id = exec->plugin.path;
       w.manifest = exec->plugin.path;
+      w.credentials = exec->credentials;
       w.spawn = std::move(exec->spawn);
       w.plugins = {exec->plugin};
       w.watch_paths = std::move(exec->watch_paths);

@@ -5,6 +5,7 @@
 #include "dispatch/dispatcher.h"
 #include "sgeventd/json.h"
 #include "workers/completion_log.h"
+#include "workers/credentials.h"
 #include "workers/manifest.h"
 
 namespace sgeventd::dispatch {
@@ -61,13 +62,17 @@ void Dispatcher::start_session(WorkerSlot& w) {
     auto exec = workers::load_exec_plugin(w.def.manifest);
     if (exec) {
       w.def.spawn = std::move(exec->spawn);
+      w.def.credentials = std::move(exec->credentials);
     } else {
       log_->error("Cannot read {} again, starting it as it was: {}", w.def.manifest,
                   exec.error().describe());
     }
   }
   workers::SessionOptions o;
-  o.hello = options_.hello;
+  // Python plugins get the whole config, as shotgunEvents' did; exec plugins what they name.
+  o.hello = w.def.manifest.empty()
+                ? options_.hello
+                : workers::without_credentials(options_.hello, w.def.credentials);
   o.hello.worker_id = w.def.id;
   o.hello.worker_per = w.def.per;
   o.hello.timing = logging_.timing_enabled();
@@ -206,7 +211,7 @@ void Dispatcher::on_load_failed(workers::Worker& s, const workers::LoadFailed& f
   PluginSlot* p = w->plugin(failed.plugin);
   if (!p) return;
   p->loaded = false;
-  p->reason = "load failed: " + failed.error;
+  p->reason = "load failed: " + logging_.redactor().redact(failed.error);
   p->ledger.note_error(failed.error);
   logging_.plugin(p->key().name)
       ->error("Could not load {}: it stays inactive until its file changes.\n{}", p->key().path,
@@ -338,7 +343,9 @@ void Dispatcher::park(PluginSlot& p, const QueuedEvent& entry, const CallbackSlo
   letter.callback = callback ? callback->info.name : std::to_string(r.index);
   letter.event_id = entry.id;
   letter.event_json = entry.event->json;
-  letter.error = r.traceback.empty() ? r.error : r.error + "\n" + r.traceback;
+  // Masked like the logs: the dead-letter table is read by operators and kept for long.
+  letter.error =
+      logging_.redactor().redact(r.traceback.empty() ? r.error : r.error + "\n" + r.traceback);
   letter.attempts = 1;
   letter.first_failure = letter.last_failure = wall_now();
   logging_.plugin(p.key().name)
@@ -347,7 +354,8 @@ void Dispatcher::park(PluginSlot& p, const QueuedEvent& entry, const CallbackSlo
 }
 
 void Dispatcher::deactivate(WorkerSlot& w, PluginSlot& p, const std::string& reason) {
-  if (!p.ledger.deactivate(reason, wall_now(), pending_)) return;
+  // The reason is persisted and shown by `status`: no secret in it.
+  if (!p.ledger.deactivate(logging_.redactor().redact(reason), wall_now(), pending_)) return;
   if (options_.reactivation.count() > 0) p.reactivate_at = clock_.now() + options_.reactivation;
   logging_.plugin(p.key().name)
       ->error("Plugin {} deactivated ({}). {}", p.key().name, reason,

@@ -34,6 +34,8 @@ struct WorkerDefinition {
   std::vector<std::string> watch_paths;  // a change reloads the worker
   // An exec plugin's manifest, read again at every start so an edit to it takes effect.
   std::string manifest;
+  // An exec plugin's: the daemon's credentials its hello carries (manifest `credentials`).
+  std::vector<std::string> credentials;
 };
 
 struct CallbackSlot {

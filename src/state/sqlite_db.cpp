@@ -1,6 +1,8 @@
 #include "state/sqlite_db.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -101,6 +103,12 @@ StateResult<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_onl
   if (create && !read_only) flags |= SQLITE_OPEN_CREATE;
   // The store serializes calls itself; no SQLite mutex needed.
   flags |= SQLITE_OPEN_NOMUTEX;
+  if (create && !read_only) {
+    // The state holds events and their errors: made 0640, not SQLite's 0644 (its -wal and -shm
+    // files take the database's mode). An empty file is an empty database to SQLite.
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd >= 0) ::close(fd);
+  }
   const int rc = sqlite3_open_v2(path.c_str(), &handle, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string_view>
 
+#include "workers/credentials.h"
+
 namespace sgeventd::workers {
 namespace {
 
@@ -105,7 +107,7 @@ std::string lookup_ci(const config::IniFile::Environment& env, const std::string
   out.plugin.name = manifest.stem().string();
   out.plugin.path = manifest.string();
   for (const auto& key : ini->keys("plugin")) {
-    if (key != "command" && key != "args" && key != "env") {
+    if (key != "command" && key != "args" && key != "env" && key != "credentials") {
       out.warnings.push_back(manifest_path + ":" + std::to_string(ini->line_of("plugin", key)) +
                              ": unknown key \"" + key + "\" in [plugin] (ignored)");
     }
@@ -168,6 +170,24 @@ std::string lookup_ci(const config::IniFile::Environment& env, const std::string
         return error("env", "env: \"" + item + "\" is not NAME=value");
       }
       out.spawn.env.emplace_back(name, trim(item.substr(eq + 1)));
+    }
+  }
+
+  auto credentials = ini->get("plugin", "credentials");
+  if (!credentials) return tl::unexpected(credentials.error());
+  if (*credentials) {
+    std::string_view rest = **credentials;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string name = trim(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      if (name.empty()) continue;
+      if (!is_credential_name(name)) {
+        return error("credentials", "credentials: \"" + name +
+                                        "\" is not one of shotgun.key, shotgun.proxy_server, "
+                                        "emails.password");
+      }
+      out.credentials.push_back(name);
     }
   }
 

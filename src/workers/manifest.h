@@ -5,6 +5,8 @@
 //   command = ./notify_slack.sh        # relative to the manifest's folder, else on PATH
 //   args = --channel "pipeline alerts" # split like a shell would (quotes, backslashes)
 //   env = SLACK_CHANNEL=pipeline, LOG_LEVEL=info
+//   credentials = shotgun.key           # the daemon's credentials this plugin gets in hello
+//                                       # (workers/credentials.h); none unless named
 //
 // The program runs in the manifest's folder.
 #pragma once
@@ -27,6 +29,7 @@ struct ExecPlugin {
   SpawnSpec spawn;                       // argv[0] resolved to a path
   std::vector<std::string> watch_paths;  // the manifest and the program: a change reloads
   std::vector<std::string> warnings;     // "file:line: unknown key ..." (not fatal)
+  std::vector<std::string> credentials;  // "section.key" names, each a kCredentialNames one
 };
 
 // Reads and resolves a manifest. `env` stands in for the process environment (for %(NAME)s

@@ -57,6 +57,26 @@ TEST_F(ManifestTest, ResolvesACommandBesideTheManifest) {
   EXPECT_TRUE(p->warnings.empty());
 }
 
+TEST_F(ManifestTest, CredentialsAreNamedOneByOneAndCheckedAgainstTheKnownOnes) {
+  write("notify.sh", "#!/bin/sh\n", true);
+  auto none = load_exec_plugin(write("a.plugin", "[plugin]\ncommand = ./notify.sh\n"), env());
+  ASSERT_TRUE(none) << none.error().describe();
+  EXPECT_TRUE(none->credentials.empty());
+  auto named = load_exec_plugin(
+      write("b.plugin",
+            "[plugin]\ncommand = ./notify.sh\ncredentials = shotgun.key, emails.password\n"),
+      env());
+  ASSERT_TRUE(named) << named.error().describe();
+  EXPECT_EQ(named->credentials, (std::vector<std::string>{"shotgun.key", "emails.password"}));
+  EXPECT_TRUE(named->warnings.empty());
+  auto wrong = load_exec_plugin(
+      write("c.plugin", "[plugin]\ncommand = ./notify.sh\ncredentials = shotgun.password\n"),
+      env());
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().line, 3);
+  EXPECT_NE(wrong.error().message.find("shotgun.password"), std::string::npos);
+}
+
 TEST_F(ManifestTest, ABareNameIsLookedUpBesideTheManifestThenOnPath) {
   write("bin/tool", "#!/bin/sh\n", true);
   auto p = load_exec_plugin(write("a.plugin", "[plugin]\ncommand = tool\n"), env());

@@ -23,6 +23,8 @@
 //   --log-level N        send a log message at level N for every event
 //   --stderr TEXT        write TEXT to stderr for every event
 //   --record FILE        append "<event id>\n" to FILE for every event handled
+//   --record-hello FILE  write the daemon's hello message (JSON) to FILE
+//   --error TEXT         the error text of --fail-on and --load-fail
 //   --no-bye             exit 0 on shutdown without saying bye
 //   --stop-on-error      register the callbacks with stopOnError=True (default False)
 //   --no-completions     do not offer the "completions" feature (it is on by default: every
@@ -62,7 +64,8 @@ struct Options {
   int protocol = 1;
   int leak_mb = 0;
   int log_level = 0;
-  std::string stderr_text, record;
+  std::string stderr_text, record, record_hello;
+  std::string error = "RuntimeError: told to fail";
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -126,6 +129,10 @@ void parse_options(std::vector<std::string> args, Options& o) {
       o.stop_on_error = true;
     else if (a == "--record")
       o.record = value();
+    else if (a == "--record-hello")
+      o.record_hello = value();
+    else if (a == "--error")
+      o.error = value();
     else if (a == "--no-bye")
       o.no_bye = true;
     else if (a == "--no-completions")
@@ -314,7 +321,14 @@ class Worker {
     return -1;
   }
 
-  int on_hello(const Value&) {
+  int on_hello(const Value& msg) {
+    if (!o_.record_hello.empty()) {
+      if (std::FILE* f = std::fopen(o_.record_hello.c_str(), "w")) {
+        const std::string text = to_json(msg, kWire) + "\n";
+        std::fwrite(text.data(), 1, text.size(), f);
+        std::fclose(f);
+      }
+    }
     if (o_.exit_at_hello) return 1;
     if (o_.no_hello) return -1;
     if (o_.protocol != 1) {
@@ -346,7 +360,7 @@ class Worker {
     if (o_.load_fail) {
       answer = Dict{{"type", "load_failed"},
                     {"plugin", name_},
-                    {"error", "RuntimeError: told to fail (--load-fail)"},
+                    {"error", o_.error + " (--load-fail)"},
                     {"traceback", "Traceback (most recent call last):\n  (test worker)\n"}};
     } else {
       List callbacks;
@@ -431,9 +445,13 @@ class Worker {
         result += R"({"plugin":)";
         sgeventd::append_json(result, cb["plugin"], kWire);
         result += R"(,"index":)" + std::to_string(cb["index"].if_int().value_or(0));
-        result += ok ? R"(,"ok":true,"duration_ms":0.0})"
-                     : R"(,"ok":false,"duration_ms":0.0,"error":"RuntimeError: told to fail",)"
-                       R"("traceback":"Traceback (most recent call last):\n  (test worker)\n"})";
+        if (ok) {
+          result += R"(,"ok":true,"duration_ms":0.0})";
+        } else {
+          result += R"(,"ok":false,"duration_ms":0.0,"error":)";
+          sgeventd::append_json(result, Value(o_.error), kWire);
+          result += R"(,"traceback":"Traceback (most recent call last):\n  (test worker)\n"})";
+        }
       }
     }
     result += "]}\n";
