@@ -19,6 +19,18 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
+// "a, b,,c " -> {"a", "b", "c"}: a manifest's comma-separated values, trimmed, empty ones dropped.
+std::vector<std::string> comma_list(std::string_view rest) {
+  std::vector<std::string> items;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string item = trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (!item.empty()) items.push_back(std::move(item));
+  }
+  return items;
+}
+
 bool executable_file(const fs::path& p) {
   std::error_code ec;
   return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
@@ -158,12 +170,7 @@ std::string lookup_ci(const config::IniFile::Environment& env, const std::string
   auto env_value = ini->get("plugin", "env");
   if (!env_value) return tl::unexpected(env_value.error());
   if (*env_value) {
-    std::string_view rest = **env_value;
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      const std::string item = trim(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      if (item.empty()) continue;
+    for (const std::string& item : comma_list(**env_value)) {
       const auto eq = item.find('=');
       const std::string name = eq == std::string::npos ? item : trim(item.substr(0, eq));
       if (eq == std::string::npos || !valid_env_name(name)) {
@@ -176,12 +183,7 @@ std::string lookup_ci(const config::IniFile::Environment& env, const std::string
   auto credentials = ini->get("plugin", "credentials");
   if (!credentials) return tl::unexpected(credentials.error());
   if (*credentials) {
-    std::string_view rest = **credentials;
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      const std::string name = trim(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      if (name.empty()) continue;
+    for (const std::string& name : comma_list(**credentials)) {
       if (!is_credential_name(name)) {
         return error("credentials", "credentials: \"" + name +
                                         "\" is not one of shotgun.key, shotgun.proxy_server, "
