@@ -51,6 +51,10 @@ void block_daemon_signals() {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a worker that died mid-write is noticed by the session
+  // A file-size limit (ulimit -f) would kill the daemon mid-commit; ignored, a write past it
+  // fails with EFBIG and is handled as a full disk is (cursors held, alert, retried). Workers
+  // get the default back (worker_process.cpp).
+  signal(SIGXFSZ, SIG_IGN);
 }
 
 int run_foreground(const std::string& config_arg) {

@@ -2,7 +2,10 @@
 (second daemon, corrupt state, bad config)."""
 
 import os
+import resource
+import signal
 import subprocess
+import threading
 import time
 
 from harness import BIN, SLOWDOWN, DaemonTestCase, wait_for
@@ -140,3 +143,34 @@ class BrokenLocalFiles(DaemonTestCase):
         self.assertTrue(os.path.exists(d.pid_file))
         d.start()  # would fail if the stale file were mistaken for a live daemon
         d.stop()
+
+    def test_a_file_size_limit_is_a_write_error_not_a_kill(self):
+        # ulimit -f: every write past the limit raises SIGXFSZ, which kills by default. The
+        # state's WAL outgrows 256 KiB within a few hundred commits; the daemon must hold its
+        # cursors, say so, and keep running. Its output goes to a pipe (not limited).
+        d = self.daemon({"p": ""}, {"checkpoint_interval": "3600"})
+        limit = 256 * 1024
+
+        def limited():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        proc = subprocess.Popen([BIN, "foreground", "-c", d.config], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, preexec_fn=limited)
+        d.proc = proc
+        output = []
+        reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)
+        reader.start()
+        said = lambda: any(b"Cannot write the state" in line for line in output)
+        wait_for(lambda: any(b"Polling " in line for line in output) or proc.poll() is not None,
+                 what="the daemon to poll")
+        deadline = time.monotonic() + 60 * SLOWDOWN
+        while not said() and proc.poll() is None and time.monotonic() < deadline:
+            self.site.generate(5)
+            time.sleep(0.05)  # lets each batch be its own commit: the WAL grows by pages
+        alive = proc.poll() is None
+        d.stop()
+        reader.join(10)
+        proc.stdout.close()
+        self.assertTrue(alive, "the daemon died: %s" % proc.returncode)
+        self.assertNotEqual(proc.returncode, -signal.SIGXFSZ)
+        self.assertTrue(said(), "no state write error was reported")
