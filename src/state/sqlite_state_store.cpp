@@ -1,6 +1,9 @@
 #include "state/sqlite_state_store.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 #include <type_traits>
 
@@ -128,6 +131,20 @@ auto in_read_transaction(Db& db, F&& body) -> decltype(body()) {
 
 }  // namespace
 
+namespace {
+
+// The path with every link resolved: the file's, or for a state not made yet its folder's.
+std::string resolved_path(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::path p(path);
+  auto real = std::filesystem::canonical(p, ec);
+  if (!ec) return real.string();
+  auto folder = std::filesystem::canonical(p.parent_path().empty() ? "." : p.parent_path(), ec);
+  return ec ? path : (folder / p.filename()).string();
+}
+
+}  // namespace
+
 SqliteStateStore::SqliteStateStore(std::string path, std::unique_ptr<sqlite::Db> db,
                                    SqliteStateOptions options)
     : path_(std::move(path)), db_(std::move(db)), options_(std::move(options)) {}
@@ -146,8 +163,19 @@ StateResult<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(const std:
     return open_existing(path, options);
   }
 
-  auto lock = StateLock::acquire(path + ".lock");
+  // One lock per state file, whatever path names it: the lock sits beside the file the path
+  // resolves to, so a symlinked eventIdFile finds the lock of its target. A second hard link
+  // would be another name with a lock of its own (two daemons on one file, each with its own
+  // WAL): such a state is refused.
+  auto lock = StateLock::acquire(resolved_path(path) + ".lock");
   if (!lock) return tl::unexpected(lock.error());
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+    return state_error(StateErrorKind::kInvalidArgument,
+                       path + " has " + std::to_string(st.st_nlink) +
+                           " hard links: another name could start a second daemon on it "
+                           "(refused; keep one name, or copy the file)");
+  }
 
   auto content = files::classify(path);
   if (!content) return tl::unexpected(content.error());

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include "state/state_test_support.h"
@@ -75,6 +78,43 @@ TEST(SqliteStateStore, ASecondOpenIsRefusedWithThePid) {
       << second.error().message;
   first.reset();
   EXPECT_TRUE(SqliteStateStore::open(dir.file("state.db")));
+}
+
+TEST(SqliteStateStore, AnotherSpellingOfThePathFindsTheSameLock) {
+  TempDir dir;
+  auto first = open_ok(dir.file("state.db"));
+  // A link to the state, and a link to its folder: both name the file the first store holds.
+  ASSERT_EQ(::symlink(dir.file("state.db").c_str(), dir.file("alias.db").c_str()), 0);
+  ASSERT_EQ(::symlink(dir.path().c_str(), dir.file("folder").c_str()), 0);
+  for (const std::string& other :
+       {dir.file("alias.db"), dir.file("folder") + "/state.db",
+        dir.file("folder") + "/../" + std::filesystem::path(dir.path()).filename().string() +
+            "/state.db"}) {
+    auto second = SqliteStateStore::open(other);
+    ASSERT_FALSE(second) << other;
+    EXPECT_EQ(second.error().kind, StateErrorKind::kLocked) << second.error().describe();
+  }
+}
+
+TEST(SqliteStateStore, AStateWithASecondHardLinkIsRefused) {
+  TempDir dir;
+  open_ok(dir.file("state.db")).reset();
+  ASSERT_EQ(::link(dir.file("state.db").c_str(), dir.file("twin.db").c_str()), 0);
+  for (const std::string& name : {dir.file("state.db"), dir.file("twin.db")}) {
+    auto store = SqliteStateStore::open(name);
+    ASSERT_FALSE(store) << name;
+    EXPECT_NE(store.error().message.find("2 hard links"), std::string::npos)
+        << store.error().describe();
+  }
+}
+
+TEST(SqliteStateStore, ALinkPlantedAtTheLockIsNotWrittenThrough) {
+  TempDir dir;
+  write_file(dir.file("victim"), "precious\n");
+  ASSERT_EQ(::symlink(dir.file("victim").c_str(), dir.file("state.db.lock").c_str()), 0);
+  auto store = SqliteStateStore::open(dir.file("state.db"));
+  ASSERT_FALSE(store);
+  EXPECT_EQ(read_file(dir.file("victim")), "precious\n");
 }
 
 TEST(SqliteStateStore, AReadOnlyOpenSeesTheStateWhileTheDaemonHoldsIt) {

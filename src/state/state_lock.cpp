@@ -27,7 +27,8 @@ std::string read_holder_pid(int fd) {
 }  // namespace
 
 StateResult<StateLock> StateLock::acquire(const std::string& lock_path) {
-  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: a link planted at the lock's name is refused, never written through as root.
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) {
     return state_error(StateErrorKind::kUnwritable, "cannot open the state lock file " + lock_path +
                                                         ": " + std::strerror(errno));
