@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -427,17 +428,28 @@ int Engine::run() {
   });
 
   // Poll once every worker has loaded its plugins, so nothing is read past a plugin still
-  // importing (it would have to read it again).
+  // importing (it would have to read it again), but not for long: kStragglerWait after the
+  // first worker is ready, polling starts, and a plugin still loading catches up on its own
+  // once it is (its events queue, or are read again). One plugin that never answers its load
+  // must not hold every other plugin back.
+  constexpr auto kStragglerWait = seconds(2);
   const auto load_deadline = std::chrono::steady_clock::now() + seconds(60);
+  std::optional<std::chrono::steady_clock::time_point> first_ready;
   bool stopped_early = false;
-  while (!dispatcher.wait_initial_loads(milliseconds(200))) {
+  while (!dispatcher.wait_initial_loads(milliseconds(100))) {
     const int sig = wait_signal(milliseconds(1));
     if (sig == SIGTERM || sig == SIGINT || pid->removed()) {
       stopped_early = true;
       break;
     }
-    if (std::chrono::steady_clock::now() > load_deadline) {
-      log_->warn("Some workers are still loading after 60 s; polling starts anyway");
+    const auto now = std::chrono::steady_clock::now();
+    if (!first_ready && dispatcher.some_worker_ready()) first_ready = now;
+    if (first_ready && now - *first_ready >= kStragglerWait) {
+      log_->warn("Some workers are still loading; polling starts, they catch up once loaded");
+      break;
+    }
+    if (now > load_deadline) {
+      log_->warn("No worker has loaded after 60 s; polling starts anyway");
       break;
     }
   }

@@ -85,6 +85,8 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   // True once every worker has answered its first loads (or could not start): the engine
   // starts polling then, so nothing read is skipped for a plugin still loading.
   bool wait_initial_loads(std::chrono::milliseconds timeout);
+  // Some worker is ready (thread-safe): the engine stops waiting for the slow ones soon after.
+  bool some_worker_ready() const { return some_ready_.load(); }
   // Restart every worker (SIGHUP): plugins are loaded again from disk.
   void request_reload();
   // The plugins found on disk now (thread-safe): workers for new plugin files are added (a
@@ -227,6 +229,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   Inbox taken_;  // the dispatcher thread's: what step() took from inbox_ (kept, not reallocated)
   bool demand_ = false;
   bool initial_loads_done_ = false;
+  std::atomic<bool> some_ready_{false};
   std::condition_variable loads_cv_;
 
   mutable std::mutex status_mutex_;

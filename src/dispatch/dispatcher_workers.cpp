@@ -231,6 +231,11 @@ void Dispatcher::check_initial_loads() {
     return (slot->session && slot->session->ready()) ||
            slot->supervisor.state() != Supervisor::State::kRunning;
   });
+  if (!some_ready_ && std::any_of(workers_.begin(), workers_.end(), [](const auto& slot) {
+        return slot->session && slot->session->ready();
+      })) {
+    some_ready_ = true;
+  }
   if (!all) return;
   std::lock_guard lock(inbox_mutex_);
   if (!initial_loads_done_) {

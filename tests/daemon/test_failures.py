@@ -187,3 +187,15 @@ class PluginFailures(DaemonTestCase):
         d.stop()
         self.assert_exactly_once_in_order(d.records("a"), ids + more)
 
+
+    def test_a_plugin_that_never_answers_its_load_does_not_hold_the_others_back(self):
+        # It never says hello: polling used to wait 60 s for it. The others start within a
+        # few seconds; it catches up on its own if it ever loads.
+        d = self.daemon({"mute": "--no-hello", "calm": ""})
+        started = time.monotonic()
+        d.start()
+        took = time.monotonic() - started
+        ids = self.site.generate(5)
+        wait_for(lambda: d.records("calm") == ids, what="calm to get every event")
+        self.assertLess(took, 15, "polling waited %.1f s for the plugin that never loads" % took)
+        self.assertEqual(d.records("mute"), [])
