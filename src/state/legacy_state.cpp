@@ -27,9 +27,11 @@ std::optional<std::string> as_name(const Object& o) {
   return std::nullopt;
 }
 
-// Python's bool is an int, but no shotgunEvents state ever held one: refuse it.
+// Python's bool is an int, but no shotgunEvents state ever held one: refuse it. Event ids
+// are positive; a negative one (a damaged or hand-made state) would set a cursor before the
+// site's first event, or a gap no site can fill: refused too (0 is the original's "none yet").
 std::optional<EventId> as_id(const Object& o) {
-  if (o.type == Object::Type::kInt) return o.integer;
+  if (o.type == Object::Type::kInt && o.integer >= 0) return o.integer;
   return std::nullopt;
 }
 

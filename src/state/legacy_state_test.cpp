@@ -300,14 +300,19 @@ TEST(LegacyState, ShapesThatAreNotAStateAreRefused) {
   constexpr const char* kWrite = R"py(
 import pickle, sys
 path, which = sys.argv[1].split(":")
-data = {"list": [1, 2], "float": {"/p": {"a": 1.5}}, "tz": None}[which]
+data = {"list": [1, 2], "float": {"/p": {"a": 1.5}}, "tz": None,
+        "negative": {"/p": {"a": -5}}, "negative_tuple": {"/p": {"a": (-5, {})}},
+        "negative_gap": None}[which]
 if which == "tz":
     import datetime
     data = {"/p": {"a": (1, {2: datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)})}}
+if which == "negative_gap":
+    import datetime
+    data = {"/p": {"a": (10, {-3: datetime.datetime(2024, 1, 1)})}}
 with open(path, "wb") as fh:
     pickle.dump(data, fh, protocol=4)
 )py";
-  for (const char* which : {"list", "float", "tz"}) {
+  for (const char* which : {"list", "float", "tz", "negative", "negative_tuple", "negative_gap"}) {
     const std::string path = dir.file(which);
     ASSERT_EQ(run_python(kWrite, path + ":" + which), 0);
     auto parsed = read_legacy_state_file(path);
