@@ -42,10 +42,13 @@ std::string IniError::describe() const {
 }
 
 const IniFile::Entry* IniFile::Section::find(const std::string& key) const {
-  for (const auto& [k, e] : entries) {
-    if (k == key) return &e;
-  }
-  return nullptr;
+  const auto it = index.find(key);
+  return it == index.end() ? nullptr : &entries[it->second].second;
+}
+
+void IniFile::Section::add(std::string key, Entry entry) {
+  index.emplace(key, entries.size());
+  entries.emplace_back(std::move(key), std::move(entry));
 }
 
 IniFile::Environment IniFile::process_environment() {
@@ -124,7 +127,8 @@ IniFile::Environment IniFile::process_environment() {
         current = &ini.defaults_;
       } else {
         if (ini.section(name)) return error("section [" + name + "] appears twice");
-        ini.sections_.push_back(Section{name, {}});
+        ini.section_index_.emplace(name, ini.sections_.size());
+        ini.sections_.push_back(Section{name, {}, {}});
         current = &ini.sections_.back();
       }
       if (end == text.size()) break;
@@ -139,8 +143,7 @@ IniFile::Environment IniFile::process_environment() {
     if (current->find(key)) {
       return error("key '" + key + "' appears twice in [" + current->name + "]");
     }
-    current->entries.emplace_back(
-        key, Entry{std::string(strip(stripped.substr(delimiter + 1))), line_no});
+    current->add(key, Entry{std::string(strip(stripped.substr(delimiter + 1))), line_no});
     last_entry = &current->entries.back();
     key_indent = indent;
     if (end == text.size()) break;
@@ -149,10 +152,8 @@ IniFile::Environment IniFile::process_environment() {
 }
 
 const IniFile::Section* IniFile::section(const std::string& name) const {
-  for (const auto& s : sections_) {
-    if (s.name == name) return &s;
-  }
-  return nullptr;
+  const auto it = section_index_.find(name);
+  return it == section_index_.end() ? nullptr : &sections_[it->second];
 }
 
 bool IniFile::has_section(const std::string& name) const { return section(name) != nullptr; }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <tl/expected.hpp>
@@ -63,10 +64,14 @@ class IniFile {
     std::string raw;
     int line = 0;
   };
+  // Entries in file order, and an index by key: a lookup per key read made parsing quadratic
+  // (50,000 keys took 6 s).
   struct Section {
     std::string name;
     std::vector<std::pair<std::string, Entry>> entries;
+    std::unordered_map<std::string, std::size_t> index;  // key -> position in entries
     const Entry* find(const std::string& key) const;
+    void add(std::string key, Entry entry);
   };
   const Section* section(const std::string& name) const;
   const Entry* lookup(const std::string& section, const std::string& key) const;
@@ -79,7 +84,8 @@ class IniFile {
   std::string file_;
   Section defaults_;
   std::vector<Section> sections_;
-  Environment env_;  // keys lower-cased
+  std::unordered_map<std::string, std::size_t> section_index_;  // name -> position
+  Environment env_;                                             // keys lower-cased
 };
 
 }  // namespace sgeventd::config
