@@ -230,9 +230,9 @@ int run_status(const std::string& config_arg, bool json) {
   if (const List* plugins = s["plugins"].if_list()) {
     for (const Value& p : *plugins) {
       std::cout << "  " << show(p["name"]) << ": " << show(p["state"]) << ", cursor "
-                << show(p["cursor"]) << ", lag " << show(p["lag"]) << ", worker "
-                << show(p["worker"]) << " (" << show(p["mode"]) << "), handled "
-                << show(p["handled"]) << ", errors " << show(p["errors"]);
+                << show(p["cursor"]) << ", committed " << show(p["committed"]) << ", lag "
+                << show(p["lag"]) << ", worker " << show(p["worker"]) << " (" << show(p["mode"])
+                << "), handled " << show(p["handled"]) << ", errors " << show(p["errors"]);
       if (!p["reason"].is_null()) std::cout << " - " << show(p["reason"]);
       std::cout << "\n";
     }

@@ -369,6 +369,8 @@ void Dispatcher::publish_status() {
         d["reason"] = p->reason;
       }
       d["cursor"] = static_cast<long long>(l.cursor());
+      // What a restart resumes from: the cursor as last written to the state.
+      d["committed"] = static_cast<long long>(l.persisted());
       d["lag"] = static_cast<long long>(std::max<std::int64_t>(0, feed_head_ - l.cursor()));
       d["in_flight"] = static_cast<long long>(l.in_flight());
       d["gaps"] = static_cast<long long>(l.gap_ids());

@@ -32,12 +32,14 @@ class Verbs(DaemonTestCase):
         wait_for(lambda: "Polling" in d.log())
         ids = self.site.generate(50)
         wait_for(lambda: len(d.records("a")) >= len(ids))
-        wait_for(lambda: d.status()[1].get("plugins", [{}])[0].get("cursor") == ids[-1],
-                 what="status to show the cursor")
+        wait_for(lambda: d.status()[1].get("plugins", [{}])[0].get("cursor") == ids[-1]
+                 and d.status()[1]["plugins"][0].get("committed") == ids[-1],
+                 what="status to show the cursor, committed")
         status = d.cli("status")
         self.assertEqual(status.returncode, 0)
         self.assertIn("running (pid %d)" % pid, status.stdout)
-        self.assertIn("a: active, cursor %d, lag 0" % ids[-1], status.stdout)
+        self.assertIn("a: active, cursor %d, committed %d, lag 0" % (ids[-1], ids[-1]),
+                      status.stdout)
 
         reload = d.cli("reload")
         self.assertEqual(reload.returncode, 0, reload.stderr)
