@@ -158,7 +158,7 @@ class Engine {
   const RunOptions& options_;
   std::unique_ptr<log::Logging> logging_;
   std::shared_ptr<spdlog::logger> log_;
-  workers::WorkerHost* workers_;  // null until run() makes the process host
+  workers::WorkerHost* workers_;  // the caller's; null: run() makes a ProcessWorkerHost
   state::StateStore* store_;      // the caller's, or owned_store_
   std::unique_ptr<state::SqliteStateStore> owned_store_;
   Clock& clock_;
@@ -399,12 +399,9 @@ int Engine::run() {
         made.error());
   }
   std::unique_ptr<workers::ProcessWorkerHost> process_host;
-  if (!workers_) {
-    process_host = std::make_unique<workers::ProcessWorkerHost>();
-    workers_ = process_host.get();
-  }
+  if (!workers_) process_host = std::make_unique<workers::ProcessWorkerHost>();
   dispatch::Dispatcher dispatcher(std::move(dispatch_options), *store_, *logging_, feed_start,
-                                  *workers_, clock_);
+                                  workers_ ? *workers_ : *process_host, clock_);
   for (const auto& w : discovery.workers) dispatcher.add_worker(w, starts[w.id]);
   source::CatchUpReader catch_up(
       *catch_up_site_.reader,

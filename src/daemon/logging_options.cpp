@@ -1,19 +1,8 @@
 #include "daemon/logging_options.h"
 
+#include "workers/credentials.h"
+
 namespace sgeventd::daemon {
-
-namespace {
-
-// "user:pass@host:port" -> "pass".
-std::string proxy_password(const std::string& proxy) {
-  auto at = proxy.rfind('@');
-  if (at == std::string::npos) return {};
-  auto colon = proxy.find(':');
-  if (colon == std::string::npos || colon > at) return {};
-  return proxy.substr(colon + 1, at - colon - 1);
-}
-
-}  // namespace
 
 log::LoggingOptions logging_options(const Config& config, bool foreground) {
   const DaemonSettings& d = config.daemon;
@@ -38,7 +27,8 @@ log::LoggingOptions logging_options(const Config& config, bool foreground) {
   options.email.to = e.to;
   options.email.subject = e.subject;
 
-  options.secrets = {config.shotgun.key, e.password, proxy_password(config.shotgun.proxy_server)};
+  options.secrets = {config.shotgun.key, e.password,
+                     workers::proxy_password(config.shotgun.proxy_server)};
   return options;
 }
 

@@ -129,10 +129,6 @@ auto in_read_transaction(Db& db, F&& body) -> decltype(body()) {
   return result;
 }
 
-}  // namespace
-
-namespace {
-
 // The path with every link resolved: the file's, or for a state not made yet its folder's.
 std::string resolved_path(const std::string& path) {
   std::error_code ec;

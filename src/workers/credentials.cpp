@@ -1,6 +1,7 @@
 #include "workers/credentials.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace sgeventd::workers {
 
@@ -9,14 +10,34 @@ bool is_credential_name(std::string_view name) {
          kCredentialNames.end();
 }
 
-std::string proxy_without_password(std::string_view proxy) {
+namespace {
+
+// Where the password of "[scheme://]user:password@host" sits: [colon + 1, at).
+struct PasswordSpan {
+  std::size_t colon = 0, at = 0;
+};
+
+std::optional<PasswordSpan> find_password(std::string_view proxy) {
   const auto scheme = proxy.find("://");
   const std::size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
   const auto at = proxy.rfind('@');
-  if (at == std::string_view::npos || at < start) return std::string(proxy);
+  if (at == std::string_view::npos || at < start) return std::nullopt;
   const auto colon = proxy.find(':', start);
-  if (colon == std::string_view::npos || colon > at) return std::string(proxy);
-  return std::string(proxy.substr(0, colon)) + std::string(proxy.substr(at));
+  if (colon == std::string_view::npos || colon > at) return std::nullopt;
+  return PasswordSpan{colon, at};
+}
+
+}  // namespace
+
+std::string proxy_password(std::string_view proxy) {
+  const auto span = find_password(proxy);
+  return span ? std::string(proxy.substr(span->colon + 1, span->at - span->colon - 1)) : "";
+}
+
+std::string proxy_without_password(std::string_view proxy) {
+  const auto span = find_password(proxy);
+  if (!span) return std::string(proxy);
+  return std::string(proxy.substr(0, span->colon)) + std::string(proxy.substr(span->at));
 }
 
 HelloInfo without_credentials(HelloInfo hello, const std::vector<std::string>& keep) {

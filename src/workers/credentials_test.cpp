@@ -51,6 +51,10 @@ TEST(Credentials, ProxyPasswordOnlyIsRemoved) {
   EXPECT_EQ(proxy_without_password("h:3128"), "h:3128");
   EXPECT_EQ(proxy_without_password("http://h:3128"), "http://h:3128");
   EXPECT_EQ(proxy_without_password("u:p:q@h"), "u@h");  // a colon in the password
+  EXPECT_EQ(proxy_password("http://u:p@h:1"), "p");
+  EXPECT_EQ(proxy_password("u:p:q@h"), "p:q");
+  EXPECT_EQ(proxy_password("u@h:1"), "");
+  EXPECT_EQ(proxy_password("h:3128"), "");
   EXPECT_EQ(proxy_without_password(""), "");
 }
 

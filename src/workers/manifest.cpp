@@ -185,9 +185,10 @@ std::string lookup_ci(const config::IniFile::Environment& env, const std::string
   if (*credentials) {
     for (const std::string& name : comma_list(**credentials)) {
       if (!is_credential_name(name)) {
-        return error("credentials", "credentials: \"" + name +
-                                        "\" is not one of shotgun.key, shotgun.proxy_server, "
-                                        "emails.password");
+        std::string known;
+        for (std::string_view n : kCredentialNames)
+          known += (known.empty() ? "" : ", ") + std::string(n);
+        return error("credentials", "credentials: \"" + name + "\" is not one of " + known);
       }
       out.credentials.push_back(name);
     }
