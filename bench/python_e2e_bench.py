@@ -147,9 +147,14 @@ def children(pid):
 class Run:
     """A daemon in a temp folder with the given plugin sources."""
 
-    def __init__(self, binary, site, plugins, keys=None, interpreter="python3"):
+    def __init__(self, binary, site, plugins, keys=None, interpreter="python3",
+                 completions=True):
         self.binary = binary
         self.folder = tempfile.mkdtemp(prefix="sgeventd-pybench-")
+        if not completions:
+            # A file where the completion folder goes: the daemon warns and runs without
+            # completion records (the A/B of their cost).
+            open(os.path.join(self.folder, "state.sqlite.completions"), "w").close()
         self.out = os.path.join(self.folder, "out")
         plugin_dir = os.path.join(self.folder, "plugins")
         os.makedirs(self.out)
@@ -239,10 +244,10 @@ def machine_speed_us():
     return round(best * 1e6, 2)
 
 
-def throughput(binary, site, plugins, events, interpreter, stop_on_error=True):
+def throughput(binary, site, plugins, events, interpreter, stop_on_error=True, completions=True):
     names = ["append%02d" % i for i in range(plugins)]
     run = Run(binary, site, {n: PLUGIN % (n, stop_on_error) for n in names},
-              interpreter=interpreter)
+              interpreter=interpreter, completions=completions)
     try:
         workers = children(run.proc.pid)
         rss = [rss_kb(p) for p in workers]
@@ -316,6 +321,8 @@ def main():
                         help="also measure the plugins registered with stopOnError=False")
     parser.add_argument("--interpreter", default="/usr/bin/python3",
                         help="[python] interpreter for the workers (default /usr/bin/python3)")
+    parser.add_argument("--no-completions", action="store_true",
+                        help="run without completion records, to measure what they cost")
     args = parser.parse_args()
     site = Sandbox(args.bin)
     try:
@@ -325,8 +332,9 @@ def main():
                   "loadavg_before": os.getloadavg()[0],
                   "worker_start": worker_start(args.bin, args.interpreter)}
         site.control("generate", {"count": 1})  # the Shot the generator edits
+        result["completions"] = not args.no_completions
         result["throughput"] = throughput(args.bin, site, args.plugins, args.events,
-                                          args.interpreter)
+                                          args.interpreter, completions=not args.no_completions)
         if args.also_lenient:
             # The same plugins registered with stopOnError=False (the daemon may pipeline
             # events to them; see the note in docs/python-plugins.md).

@@ -83,6 +83,17 @@ FEATURES = ("stop_on_error", "completions")
 _HOLD_BELOW_S = 0.002
 
 
+# The exit status of a worker that a callback ran out of memory in (see OutOfMemory).
+EXIT_OUT_OF_MEMORY = 3
+
+
+class OutOfMemory(BaseException):
+    """A callback raised MemoryError: the worker is at worker_memory_limit (a hard cap on its
+    writable memory) or the machine is out. Its answer has been sent; the worker then exits
+    so the daemon starts a fresh process instead of one whose memory a leak has used up.
+    A BaseException, so no handler between dispatch and main takes it for a message error."""
+
+
 def _runtime():
     impl = sys.implementation.name
     name = {"cpython": "CPython", "pypy": "PyPy"}.get(impl, impl)
@@ -112,6 +123,8 @@ class Worker(object):
         # it is alone and notes them (the common case, taken without a loop).
         self._notes = False
         self._only = None
+        # A callback raised MemoryError: the worker exits after answering (OutOfMemory).
+        self.out_of_memory = False
         # The callbacks lists of daemon events already seen, resolved (see on_daemon_event).
         self._tails = {}
 
@@ -382,6 +395,8 @@ class Worker(object):
                         _dumps(plugin_frame_locals(tb)),
                     )
                 )
+                if e.__class__ is MemoryError:
+                    self.out_of_memory = True
                 del tb, e
                 if failed is None:
                     failed = set()
@@ -427,6 +442,8 @@ class Worker(object):
             bool(self.reader.lines) and t1 - started < _HOLD_BELOW_S
             and len(writer.held) < _HOLD_AT_MOST,
         )
+        if failed is not None and self.out_of_memory:
+            raise OutOfMemory()
 
     def _missing_entry(self, ref):
         plugin = ref.get("plugin") if isinstance(ref, dict) else None
@@ -591,10 +608,15 @@ def main(argv=None):
     install_stand_in(_stand_in_folder())
     worker = Worker(reader, writer, attribution, stdout, plugin_dir)
     profile_dir = os.environ.get("SGEVENTD_WORKER_PROFILE")
-    if profile_dir:
-        status = _run_profiled(worker, profile_dir)
-    else:
-        status = worker.run()
+    try:
+        status = _run_profiled(worker, profile_dir) if profile_dir else worker.run()
+    except OutOfMemory:
+        writer.flush()
+        sys.stderr.write(
+            "%s: a callback ran out of memory (MemoryError; worker_memory_limit caps the"
+            " worker): exiting so that the daemon starts a fresh worker\n" % WORKER_NAME
+        )
+        status = EXIT_OUT_OF_MEMORY
     # Whatever runs at exit (atexit hooks, threads) prints to stderr now: the protocol is over.
     stdout.flush()
     writer.closed = True

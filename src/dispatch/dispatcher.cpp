@@ -254,6 +254,8 @@ void Dispatcher::pass(Inbox& inbox) {
     log_->info("Reloading every plugin");
     for (auto& w : workers_) {
       w->reactivate_on_load = true;
+      // Before the shutdown: its end is then planned, and a quarantined worker starts again.
+      w->supervisor.reload();
       if (w->session && !w->session->closed()) w->session->shutdown(options_.shutdown_grace);
     }
     inbox.reload = false;

@@ -68,6 +68,11 @@ void Dispatcher::start_session(WorkerSlot& w) {
                   exec.error().describe());
     }
   }
+  // The hard cap (RLIMIT_DATA). Not in a sanitizer build: its shadow memory is terabytes of
+  // writable data, so a sanitized worker could allocate nothing under any cap.
+#if !defined(__SANITIZE_ADDRESS__)
+  w.def.spawn.data_limit_bytes = options_.supervisor.health.memory_limit_bytes;
+#endif
   workers::SessionOptions o;
   // Python plugins get the whole config, as shotgunEvents' did; exec plugins what they name.
   o.hello = w.def.manifest.empty()
@@ -252,6 +257,7 @@ void Dispatcher::on_result(workers::Worker& s, const workers::InFlight& answered
   if (w->in_flight.empty() || w->in_flight.front().first != answered.seq) return;
   QueuedEvent entry = std::move(w->in_flight.front().second);
   w->in_flight.pop_front();
+  w->supervisor.answered();
   // The worker's speed as seen from here (from when it could start this event to its answer),
   // not its own duration_ms: any exec plugin may report 0 there.
   w->window.observe(

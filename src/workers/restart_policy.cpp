@@ -32,13 +32,15 @@ std::chrono::milliseconds RestartTracker::base_delay(int failures) const {
   return std::chrono::milliseconds(static_cast<std::int64_t>(delay));
 }
 
-RestartTracker::Decision RestartTracker::failed() {
+RestartTracker::Decision RestartTracker::failed(bool made_progress) {
   const auto now = clock_.now();
-  if (started_at_ && now - *started_at_ >= policy_.stable_after) consecutive_ = 0;
+  if (made_progress || (started_at_ && now - *started_at_ >= policy_.stable_after)) {
+    consecutive_ = 0;
+  }
   started_at_.reset();
   ++consecutive_;
 
-  recent_.push_back(now);
+  if (!made_progress) recent_.push_back(now);
   while (!recent_.empty() && now - recent_.front() > policy_.crash_loop_window) {
     recent_.pop_front();
   }

@@ -44,7 +44,10 @@ class RestartTracker {
   // A worker process was started now.
   void started();
   // It ended without being asked to (crash, protocol error, timeout or memory kill).
-  Decision failed();
+  // `made_progress`: it answered events in the run that ended. Such a run is not a crash loop
+  // (a leaking plugin restarted at its memory limit handles events between restarts): it
+  // counts neither toward quarantine nor toward the backoff, which starts over.
+  Decision failed(bool made_progress = false);
   // Planned restarts (hot reload, operator reload) and file changes: forget the failures and
   // lift a quarantine.
   void reset();

@@ -1,6 +1,7 @@
 #include "workers/supervisor.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace sgeventd::workers {
 
@@ -67,11 +68,23 @@ Supervisor::Step Supervisor::decide(const std::deque<InFlight>* in_flight,
 void Supervisor::started() {
   state_ = State::kRunning;
   restart_requested_ = false;
+  progressed_ = false;
   restarts_.started();
+}
+
+void Supervisor::reload() {
+  restarts_.reset();
+  if (state_ == State::kRunning) {
+    restart_requested_ = true;
+    return;
+  }
+  state_ = State::kStarting;
+  restart_at_ = clock_.now();
 }
 
 void Supervisor::start_failed(const WorkerError& error) {
   restarts_.started();
+  progressed_ = false;
   failed(error.describe());
 }
 
@@ -89,7 +102,7 @@ void Supervisor::ended(const SessionEnd& end) {
 
 void Supervisor::failed(const std::string& why) {
   last_failure_ = why;
-  const auto decision = restarts_.failed();
+  const auto decision = restarts_.failed(std::exchange(progressed_, false));
   if (decision.quarantine) {
     state_ = State::kQuarantined;
     return;

@@ -58,6 +58,12 @@ class Supervisor {
 
   void started();
   void start_failed(const WorkerError& error);
+  // The running session answered an event: its run made progress (RestartTracker::failed).
+  void answered() { progressed_ = true; }
+  // The operator asked for a reload (SIGHUP, `sgeventd reload`): a clean slate, as an edit
+  // gives. Failures are forgotten and a quarantine lifted; a running session's end (the owner
+  // shuts it down) is planned whatever it is, so no reload storm counts toward quarantine.
+  void reload();
   // The session ended. A planned end (after kRestart, or the daemon stopping) restarts at once;
   // anything else counts as a failure: backoff, or quarantine in a crash loop.
   void ended(const SessionEnd& end);
@@ -83,7 +89,8 @@ class Supervisor {
   State state_ = State::kStarting;
   Clock::time_point restart_at_{};
   Clock::time_point next_file_check_{};
-  bool restart_requested_ = false;  // kRestart issued, waiting for the end
+  bool restart_requested_ = false;  // kRestart issued or a reload asked, waiting for the end
+  bool progressed_ = false;         // the running session answered an event
   std::string last_failure_;
 };
 

@@ -116,6 +116,52 @@ TEST(Supervisor, AChangedFileLiftsQuarantine) {
   EXPECT_EQ(s.restarts().consecutive_failures(), 0);
 }
 
+TEST(Supervisor, ARunThatAnsweredEventsIsNotACrashLoop) {
+  // A leaking plugin restarted at its memory limit, again and again, handles events in
+  // between: it must not be quarantined, and each restart waits only the first backoff.
+  Fixture f;
+  Supervisor s = f.make();
+  for (int i = 0; i < 10; ++i) {
+    s.started();
+    s.answered();
+    s.ended(Fixture::crash());
+    ASSERT_FALSE(s.quarantined()) << "run " << i;
+    EXPECT_EQ(s.next_poll(nullptr), f.clock.now() + milliseconds(500));
+    f.clock.advance(milliseconds(500));
+    ASSERT_EQ(s.poll(nullptr, {}).action, Action::kStart);
+  }
+  // Runs that answer nothing are a crash loop again.
+  for (int i = 0; i < 3; ++i) {
+    s.started();
+    s.ended(Fixture::crash());
+    f.clock.advance(seconds(10));
+    s.poll(nullptr, {});
+  }
+  EXPECT_TRUE(s.quarantined());
+}
+
+TEST(Supervisor, AReloadLiftsQuarantineAndItsRestartsNeverCount) {
+  Fixture f;
+  Supervisor s = f.make();
+  for (int i = 0; i < 3; ++i) {
+    s.started();
+    s.ended(Fixture::crash());
+  }
+  ASSERT_TRUE(s.quarantined());
+  s.reload();  // `sgeventd reload` brings a quarantined plugin back
+  EXPECT_FALSE(s.quarantined());
+  EXPECT_EQ(s.poll(nullptr, {}).action, Action::kStart);
+  // A storm of reloads, each ending the worker badly (killed mid-handshake): none counts.
+  for (int i = 0; i < 20; ++i) {
+    s.started();
+    s.reload();
+    s.ended(Fixture::crash());
+    ASSERT_FALSE(s.quarantined()) << "reload " << i;
+    ASSERT_EQ(s.poll(nullptr, {}).action, Action::kStart) << "restarts at once";
+  }
+  EXPECT_EQ(s.restarts().consecutive_failures(), 0);
+}
+
 TEST(Supervisor, AChangedFileRestartsARunningWorkerWithoutCountingAFailure) {
   Fixture f;
   Supervisor s = f.make();

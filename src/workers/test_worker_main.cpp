@@ -14,7 +14,8 @@
 //                        answers are still unwritten (they are lost with the process)
 //   --hang-on K          never answer event K (sleeps forever; SIGTERM still works)
 //   --ignore-term        ignore SIGTERM (so only SIGKILL ends it)
-//   --leak-mb N          allocate and touch N MiB per event, never freed
+//   --leak-mb N          allocate and touch N MiB per event, never freed; exit(3) when an
+//                        allocation fails
 //   --garbage-on K       print a non-JSON line to stdout at event K
 //   --exit-at-hello      exit(1) when the hello arrives
 //   --no-hello           never answer hello       --load-fail   answer load_failed
@@ -410,7 +411,15 @@ class Worker {
     if (o_.leak_mb > 0) {
       const std::size_t bytes = static_cast<std::size_t>(o_.leak_mb) << 20;
       char* p = static_cast<char*>(std::malloc(bytes));
-      if (p) std::memset(p, 1, bytes);  // touched, so it is resident
+      if (!p) {
+        // At the hard cap (RLIMIT_DATA): as the Python worker does, say so and exit, for a
+        // fresh process.
+        static constexpr char kSaid[] = "out of memory: the allocation failed; exiting\n";
+        [[maybe_unused]] ssize_t w = ::write(2, kSaid, sizeof kSaid - 1);
+        flush();
+        ::_exit(3);
+      }
+      std::memset(p, 1, bytes);  // touched, so it is resident
       leaked_.push_back(p);
     }
     if (o_.sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o_.sleep_ms));

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -157,6 +158,18 @@ std::string SpawnSpec::describe() const {
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return failed("cannot start", rc);
 
+  if (spec.data_limit_bytes) {
+    // posix_spawn cannot set a limit in the child, so it is set from here the moment the
+    // child exists: what it maps before that (a few pages of exec) is all it gets unlimited.
+    const rlimit cap{*spec.data_limit_bytes, *spec.data_limit_bytes};
+    if (::prlimit(pid, RLIMIT_DATA, &cap, nullptr) != 0) {
+      const int err = errno;
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return failed("cannot set its memory limit (prlimit)", err);
+    }
+  }
+
   std::unique_ptr<WorkerProcess> p(new WorkerProcess());
   p->pid_ = pid;
   p->sink_ = std::move(sink);
@@ -180,7 +193,7 @@ std::string SpawnSpec::describe() const {
 
 WorkerProcess::~WorkerProcess() {
   if (pid_ > 0 && !exit_) {
-    signal(SIGKILL);
+    signal(SIGKILL);  // the whole group: not yet reaped, so the group id is still ours
     siginfo_t info{};
     ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED);
   }
@@ -331,11 +344,16 @@ bool WorkerProcess::read_stderr() {
 
 void WorkerProcess::reap() {
   siginfo_t info{};
+  // WNOWAIT first: while the ended worker is a zombie its pid, and so its process group id,
+  // cannot be reused, so the group kill below reaches only helpers it started (a helper that
+  // called setsid or setpgid left the group on purpose: docs/plugin-protocol.md).
   if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info,
-               WEXITED | WNOHANG) != 0 ||
+               WEXITED | WNOHANG | WNOWAIT) != 0 ||
       info.si_pid == 0) {
     return;  // spurious wake-up: not ended yet
   }
+  ::kill(-pid_, SIGKILL);
+  ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED);
   ExitStatus status;
   if (info.si_code == CLD_EXITED) {
     status.code = info.si_status;

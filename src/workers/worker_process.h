@@ -33,6 +33,9 @@ struct SpawnSpec {
   // Added to (or replacing in) the daemon's environment.
   std::vector<std::pair<std::string, std::string>> env;
   std::string working_dir;  // empty: the daemon's
+  // A hard cap on the process's writable private memory (RLIMIT_DATA: heap, anonymous maps,
+  // thread stacks), set by the daemon just after the spawn; an allocation past it fails.
+  std::optional<std::uint64_t> data_limit_bytes;
 
   // "prog arg1 'arg 2'" for logs.
   std::string describe() const;
@@ -85,7 +88,8 @@ class WorkerProcess {
   const std::optional<WorkerError>& error() const { return error_; }
   // The process's own end of stdout was reached (EOF).
   bool output_closed() const { return out_fd_ < 0; }
-  // Set once the process has ended and been reaped; output left in the pipes has been read.
+  // Set once the process has ended and been reaped; output left in the pipes has been read,
+  // and what was left of its process group (helpers it started) has been killed.
   const std::optional<ExitStatus>& exit_status() const { return exit_; }
   bool running() const { return !exit_.has_value(); }
 

@@ -114,7 +114,10 @@ void WorkerSession::on_message(WorkerMessage& message) {
     fail(WorkerError::Kind::kProtocol, std::string("unexpected ") + what + " message");
   };
   std::visit(Overloaded{
+                 // In kStopping, hello, loaded and load_failed answer what was sent before the
+                 // shutdown (a reload cut the start short): expected, not a protocol error.
                  [&](WorkerHello& m) {
+                   if (state_ == State::kStopping) return;
                    if (state_ != State::kHandshake) return unexpected("hello");
                    if (m.protocol != kProtocolVersion) {
                      return fail(WorkerError::Kind::kVersion,
@@ -127,6 +130,7 @@ void WorkerSession::on_message(WorkerMessage& message) {
                    send_next_load();
                  },
                  [&](Loaded& m) {
+                   if (state_ == State::kStopping) return;
                    if (state_ != State::kLoading) return unexpected("loaded");
                    if (m.plugin != options_.plugins[next_plugin_].name) {
                      return fail(WorkerError::Kind::kProtocol,
@@ -138,6 +142,7 @@ void WorkerSession::on_message(WorkerMessage& message) {
                    send_next_load();
                  },
                  [&](LoadFailed& m) {
+                   if (state_ == State::kStopping) return;
                    if (state_ != State::kLoading) return unexpected("load_failed");
                    if (m.plugin != options_.plugins[next_plugin_].name) {
                      return fail(WorkerError::Kind::kProtocol,

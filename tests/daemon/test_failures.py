@@ -51,6 +51,17 @@ class PluginFailures(DaemonTestCase):
         self.assertLess(plugin_row(d, "broken")[0], ids[0])
         del broken
 
+    def test_reload_brings_back_a_quarantined_plugin(self):
+        d = self.daemon({"broken": "--crash-every", "calm": ""})
+        d.start()
+        self.site.generate(10)
+        wait_for(lambda: "quarantined" in d.log(), what="quarantine")
+        ended = "Worker %s ended" % os.path.join(d.plugin_dir, "broken.plugin")
+        self.assertEqual(d.cli("reload").returncode, 0)
+        # Started again (as docs/cli.md says): it crashes on the next event, a new end.
+        wait_for(lambda: ended in d.log().split("Reloading every plugin", 1)[-1],
+                 what="the quarantined worker to be started again by the reload")
+
     def test_a_hung_callback_is_killed_and_the_event_parked(self):
         d = self.daemon({"hangs": "--hang-on 12", "calm": ""}, {"callback_timeout": "1"})
         d.start()

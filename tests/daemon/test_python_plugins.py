@@ -9,6 +9,8 @@ real package is installed) and compare what the plugins saw with the site's even
 import os
 import re
 import shutil
+import signal
+import time
 import unittest
 import uuid
 
@@ -250,8 +252,53 @@ class Failures(PythonPluginTestCase):
         self.assertEqual(len({r["pid"] for r in steady}), 1)
         self.assertNotIn("The worker stopped", d.plugin_log("steady"))
 
+    def test_a_callback_past_the_memory_limit_gets_a_fresh_worker(self):
+        # worker_memory_limit is a hard cap (RLIMIT_DATA): the 1 GiB allocation fails at once
+        # with MemoryError (no RSS sampling could catch it in time); the worker answers, then
+        # exits for a fresh process, and the events after it are handled there.
+        d = self.pydaemon(["hog"], daemon_keys={"worker_memory_limit": "200"})
+        d.start()
+        shot = self.new_shot()
+        before, hog, after = self.describe(shot, "before", "hog", "after")
+        self.wait_ids(d, "hog", [before, after])
+        wait_for(lambda: d.dead_letters(), what="the dead letter of the event that hogged")
+        d.stop()
+        letters = d.dead_letters()
+        self.assertEqual([(p, e) for p, _, e, _ in letters], [("hog", hog)])
+        self.assertIn("MemoryError", letters[0][3])
+        self.assertIn("ran out of memory", d.plugin_log("hog"))
+        pids = {r["id"]: r["pid"] for r in d.py_records("hog")}
+        self.assertNotEqual(pids[before], pids[after], "a fresh worker after the MemoryError")
+        self.assertEqual(d.plugin_status("hog")[0], "active")
+
 
 class Reload(PythonPluginTestCase):
+    def test_a_sighup_storm_leaves_healthy_plugins_active(self):
+        d = self.pydaemon(["steady", "lenient"])
+        d.start()
+        shot = self.new_shot()
+        first = self.describe(shot, "s1", "s2")
+        # Bursts of SIGHUP, each reload cutting the previous one's workers short (mid-handshake
+        # or mid-load, as a Python worker takes a while to start): none of those ends is a
+        # failure of the plugin, and the last reload leaves both running.
+        for _ in range(3):
+            for _ in range(50):
+                d.proc.send_signal(signal.SIGHUP)
+                time.sleep(0.004)
+            time.sleep(0.2)
+        later = self.describe(shot, "s3", "s4")
+        self.wait_ids(d, "steady", first + later)
+        self.wait_ids(d, "lenient", first + later)
+        wait_for(lambda: {n: d.plugin_status(n)[0] for n in ("steady", "lenient")}
+                 == {"steady": "active", "lenient": "active"}, what="both plugins active")
+        wait_for(lambda: {p["name"]: p["worker"] for p in d.status()[1]["plugins"]}
+                 == {"steady": "running", "lenient": "running"}, what="both workers running")
+        d.stop()
+        # Each worker a reload stopped said bye: no end was a failure (before, a worker stopped
+        # before it answered hello or load ended with "unexpected hello message").
+        self.assertEqual(re.findall(r"Worker .* ended: .*", d.log()), [])
+        self.assertNotIn("quarantined", d.log())
+
     def test_an_edited_plugin_is_reloaded_and_handles_the_next_events(self):
         d = self.pydaemon(["versioned"])
         d.start()

@@ -220,6 +220,42 @@ TEST(WorkerSession, AnExitCodeIsReported) {
   EXPECT_EQ(h.listener.end->lost.size(), 1u);
 }
 
+// True once `pid` has ended (gone, or a zombie its new parent has not reaped yet).
+bool process_ended(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const auto paren = line.rfind(')');
+  return paren != std::string::npos && line.size() > paren + 2 && line[paren + 2] == 'Z';
+}
+
+TEST(WorkerSession, HelpersInItsProcessGroupEndWithTheWorker) {
+  // The worker starts a helper and then exits on its own (no kill from the daemon): the
+  // helper, left in the worker's process group, must not outlive it.
+  const std::string pid_file = temp_file("helper-pid");
+  std::filesystem::remove(pid_file);
+  SpawnSpec spec;
+  spec.argv = {"/bin/sh", "-c",
+               "sleep 300 & echo $! > '" + pid_file + "'; exec \"$0\" --exit-on 1:0",
+               sgeventd::testing::binary("sgeventd-test-worker")};
+  Harness h;
+  ASSERT_TRUE(h.start(spec));
+  ASSERT_TRUE(h.wait_ready());
+  pump_events(h, 1);
+  ASSERT_TRUE(h.listener.end);
+  pid_t helper = 0;
+  std::ifstream(pid_file) >> helper;
+  ASSERT_GT(helper, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!process_ended(helper) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  const bool ended = process_ended(helper);
+  if (!ended) ::kill(helper, SIGKILL);
+  EXPECT_TRUE(ended) << "helper " << helper << " outlived its worker";
+  std::filesystem::remove(pid_file);
+}
+
 TEST(WorkerSession, ExitAtHelloIsAHandshakeFailure) {
   Harness h;
   ASSERT_TRUE(h.start(worker({"--exit-at-hello"})));
@@ -341,6 +377,25 @@ TEST(WorkerSession, ALeakingWorkerIsKilledAtTheMemoryLimit) {
   EXPECT_LT(h.listener.results.size(), 10u);
 }
 
+TEST(WorkerSession, TheDataLimitIsAHardCap) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "a sanitized worker's shadow memory is over any cap (dispatcher_workers.cpp)";
+#endif
+  // No health monitor here: nothing samples the worker's memory, only the cap stops it.
+  Harness h;
+  SessionOptions options;
+  options.window = 1;
+  SpawnSpec spec = worker({"--leak-mb", "16"});
+  spec.data_limit_bytes = 64u << 20;
+  ASSERT_TRUE(h.start(spec, options));
+  ASSERT_TRUE(h.wait_ready());
+  pump_events(h, 30);  // 480 MiB without the cap
+  ASSERT_TRUE(h.listener.end);
+  EXPECT_EQ(h.listener.end->exit.code, 3);   // the test worker's "allocation failed"
+  EXPECT_GE(h.listener.results.size(), 2u);  // 16 MiB each: ~3 fit under 64 MiB
+  EXPECT_LT(h.listener.results.size(), 4u);
+}
+
 TEST(WorkerSession, RssIsReadWhileRunning) {
   Harness h;
   ASSERT_TRUE(h.start(worker()));
@@ -363,6 +418,21 @@ TEST(WorkerSession, ShutdownDuringASlowEventWaitsThenKills) {
   ASSERT_TRUE(h.listener.end->error);
   EXPECT_EQ(h.listener.end->error->kind, WorkerError::Kind::kTimeout);
   EXPECT_EQ(h.listener.end->lost.size(), 1u);
+}
+
+TEST(WorkerSession, ShutdownDuringTheHandshakeEndsCleanly) {
+  // A reload (SIGHUP) stops a worker that has not answered hello yet: its hello and then its
+  // bye come after the shutdown, and that is a clean end, not a protocol error.
+  for (const char* phase : {"handshake", "loading"}) {
+    Harness h;
+    ASSERT_TRUE(h.start(worker({"--callbacks", "2"})));
+    if (std::string(phase) == "loading") {
+      ASSERT_TRUE(h.wait([&] { return h.listener.hello.has_value(); }));
+    }
+    h.session->shutdown(milliseconds(5000));
+    ASSERT_TRUE(h.wait_end());
+    EXPECT_FALSE(h.listener.end->error) << phase << ": " << h.listener.end->error->describe();
+  }
 }
 
 TEST(WorkerSession, ShutdownLetsASlowWorkerFinishWithinGrace) {
