@@ -58,6 +58,8 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
         "queue_size",
         "pipeline_window",
         "worker_memory_limit",
+        "plugin_log_lines_per_second",
+        "plugin_log_bytes_per_minute",
         "shutdown_grace",
         "server_side_filters",
         "include_projects",
@@ -245,6 +247,9 @@ void read_daemon(Reader& r, DaemonSettings& d) {
   r.integer(s, "queue_size", d.queue_size, 1, 10000000);
   r.integer(s, "pipeline_window", d.pipeline_window, 1, 4096);
   r.integer64(s, "worker_memory_limit", d.worker_memory_limit_mb, 0, 1 << 20);
+  r.integer(s, "plugin_log_lines_per_second", d.plugin_log_lines_per_second, 0, 10'000'000);
+  r.integer64(s, "plugin_log_bytes_per_minute", d.plugin_log_bytes_per_minute, 0,
+              std::int64_t{1} << 40);
   r.seconds(s, "shutdown_grace", d.shutdown_grace, 3600);
   r.boolean(s, "server_side_filters", d.server_side_filters);
   r.id_list(s, "include_projects", d.include_projects);

@@ -53,6 +53,10 @@ struct DaemonSettings {
   int queue_size = 1000;                    // events queued per plugin before it reads alone
   int pipeline_window = 128;                // events sent to a worker before their results
   std::int64_t worker_memory_limit_mb = 0;  // 0: none
+  // What a plugin may write to the logs (stderr and log messages); beyond, lines are dropped
+  // and counted. 0: no limit.
+  int plugin_log_lines_per_second = 1000;
+  std::int64_t plugin_log_bytes_per_minute = std::int64_t{16} << 20;
   std::chrono::milliseconds shutdown_grace{10000};
   bool server_side_filters = false;  // push event types to the site
   std::vector<std::int64_t> include_projects;

@@ -125,6 +125,8 @@ dispatch::DispatcherOptions dispatcher_options(const Config& config, const std::
     o.supervisor.health.memory_limit_bytes = static_cast<std::uint64_t>(d.worker_memory_limit_mb)
                                              << 20;
   }
+  o.plugin_output.lines_per_second = d.plugin_log_lines_per_second;
+  o.plugin_output.bytes_per_minute = static_cast<std::uint64_t>(d.plugin_log_bytes_per_minute);
   o.hello.daemon = std::string("sgeventd ") + SGEVENTD_VERSION;
   o.hello.site = Dict{{"url", url},
                       {"proxy", config.shotgun.proxy_server},

@@ -45,6 +45,7 @@ void Dispatcher::add_worker(WorkerDefinition def,
     if (auto it = starts.find(ref.name); it != starts.end()) start = it->second;
     auto p = std::make_unique<PluginSlot>(PluginLedger({ref.path, ref.name}, start, ledger_));
     p->reason = "not loaded yet";
+    p->output = OutputLimiter(options_.plugin_output);
     lowest = lowest < 0 ? start.cursor : std::min(lowest, start.cursor);
     take_over_completions(*p, start);
     slot->plugins.push_back(std::move(p));

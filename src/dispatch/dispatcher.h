@@ -55,7 +55,8 @@ struct DispatcherOptions {
   // Where each plugin's completion file lives (workers/completion_log.h); empty: none.
   std::string completions_dir;
   workers::SupervisorOptions supervisor;
-  workers::HelloInfo hello;  // worker_id and per are filled per worker
+  OutputLimits plugin_output;  // per plugin: its stderr and log messages
+  workers::HelloInfo hello;    // worker_id and per are filled per worker
 };
 
 class Dispatcher final : public source::FeedSink, private workers::SessionListener {
@@ -166,6 +167,12 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
 
   // dispatcher_workers.cpp: processes, sending, results, failures.
   void supervise(std::size_t w);
+  // The plugin a worker's output line is counted against: the one named, else its first.
+  static PluginSlot* output_owner(WorkerSlot& w, const std::string& plugin);
+  // One line saying how much of the plugin's output was dropped, at most every
+  // kDroppedOutputReportEvery (`now_or_never`: its worker ended, say it now).
+  void report_dropped_output(PluginSlot& p, Clock::time_point now, bool now_or_never = false);
+  static constexpr std::chrono::milliseconds kDroppedOutputReportEvery{10'000};
   void start_session(WorkerSlot& w);
   void pump(WorkerSlot& w);
   void finish_session(WorkerSlot& w);

@@ -23,6 +23,7 @@ WorkerSlot* Dispatcher::slot_of(const workers::Worker& s) {
 void Dispatcher::supervise(std::size_t wi) {
   WorkerSlot& w = *workers_[wi];
   const auto now = clock_.now();
+  for (auto& p : w.plugins) report_dropped_output(*p, now);
   // A deactivated plugin whose reactivation delay is over comes back (reactivation > 0).
   for (auto& p : w.plugins) {
     if (p->ledger.deactivated() && p->reactivate_at && now >= *p->reactivate_at) {
@@ -386,23 +387,48 @@ void Dispatcher::reactivate(WorkerSlot& w, PluginSlot& p, const std::string& why
   if (from < feed_head_ || w.mode == WorkerSlot::Mode::kCatchUp) start_catch_up(w, from);
 }
 
+PluginSlot* Dispatcher::output_owner(WorkerSlot& w, const std::string& plugin) {
+  if (w.plugins.empty()) return nullptr;
+  for (auto& p : w.plugins) {
+    if (p->key().name == plugin) return p.get();
+  }
+  return w.plugins[0].get();  // stderr, or a name the worker made up: the worker's first
+}
+
+void Dispatcher::report_dropped_output(PluginSlot& p, Clock::time_point now, bool now_or_never) {
+  if (!p.output.dropping() || (now < p.next_drop_report && !now_or_never)) return;
+  p.next_drop_report = now + kDroppedOutputReportEvery;
+  const auto dropped = p.output.take_dropped();
+  logging_.plugin(p.key().name)
+      ->warn(
+          "Dropped {} lines ({} bytes) of plugin {}'s output: more than "
+          "plugin_log_lines_per_second ({}) or plugin_log_bytes_per_minute ({})",
+          dropped->lines, dropped->bytes, p.key().name, options_.plugin_output.lines_per_second,
+          options_.plugin_output.bytes_per_minute);
+}
+
 void Dispatcher::on_log(workers::Worker& s, const workers::LogMessage& m) {
+  WorkerSlot* w = slot_of(s);
+  if (PluginSlot* p = w ? output_owner(*w, m.plugin) : nullptr;
+      p && !p->output.admit(m.message.size(), clock_.now())) {
+    return;
+  }
   log::LogRecord r;
   r.logger = m.logger.empty() ? "plugin." + m.plugin : m.logger;
   r.level = m.level;
   r.message = m.message;
   if (m.time > 0) r.time = log::time_from_unix_seconds(m.time);
   r.plugin = m.plugin;
-  if (r.plugin.empty()) {
-    if (WorkerSlot* w = slot_of(s); w && !w->plugins.empty()) r.plugin = w->plugins[0]->key().name;
-  }
+  if (r.plugin.empty() && w && !w->plugins.empty()) r.plugin = w->plugins[0]->key().name;
   logging_.forward(r);
 }
 
 void Dispatcher::on_stderr(workers::Worker& s, std::string_view line) {
   WorkerSlot* w = slot_of(s);
   if (!w || w->plugins.empty()) return;
-  logging_.plugin(w->plugins[0]->key().name)->warn("{}", line);
+  PluginSlot& p = *w->plugins[0];
+  if (!p.output.admit(line.size(), clock_.now())) return;
+  logging_.plugin(p.key().name)->warn("{}", line);
 }
 
 void Dispatcher::on_worker_error(workers::Worker& s, const workers::ErrorMessage& m) {
@@ -413,7 +439,9 @@ void Dispatcher::on_worker_error(workers::Worker& s, const workers::ErrorMessage
 
 void Dispatcher::on_closed(workers::Worker& s, const workers::SessionEnd& end) {
   WorkerSlot* w = slot_of(s);
-  if (w) w->ended = end;  // handled after the pass: the session must outlive this call
+  if (!w) return;
+  w->ended = end;  // handled after the pass: the session must outlive this call
+  for (auto& p : w->plugins) report_dropped_output(*p, clock_.now(), true);
 }
 
 void Dispatcher::resolve_recorded(WorkerSlot& w, std::vector<QueuedEvent>& lost) {

@@ -15,6 +15,7 @@
 #include "dispatch/event_matcher.h"
 #include "dispatch/ledger.h"
 #include "dispatch/loop_prevention.h"
+#include "dispatch/output_limiter.h"
 #include "dispatch/pipeline_window.h"
 #include "sgeventd/clock.h"
 #include "sgeventd/state/state_types.h"
@@ -56,6 +57,10 @@ struct PluginSlot {
   std::optional<Clock::time_point> reactivate_at;
   // Its completion file (workers/completion_log.h), empty when it has none.
   std::string completions;
+  // Its stderr lines and log messages (plugin_log_lines_per_second, _bytes_per_minute), and
+  // when the next "dropped" line may be written.
+  OutputLimiter output;
+  Clock::time_point next_drop_report{};
   PluginLedger ledger;
 
   bool on_feed() const { return loaded && !ledger.deactivated(); }

@@ -2,6 +2,7 @@
 stopOnError, retries, dead letters, reactivation. The other plugins never notice."""
 
 import os
+import re
 import sqlite3
 import time
 
@@ -61,6 +62,28 @@ class PluginFailures(DaemonTestCase):
         # Started again (as docs/cli.md says): it crashes on the next event, a new end.
         wait_for(lambda: ended in d.log().split("Reloading every plugin", 1)[-1],
                  what="the quarantined worker to be started again by the reload")
+
+    def test_a_flooding_plugin_is_rate_limited_and_says_how_much_it_dropped(self):
+        noise = "noise-" + "x" * 100
+        d = self.daemon({"noisy": "--stderr %s --log-level 20" % noise, "calm": ""},
+                        {"plugin_log_lines_per_second": "20"})
+        started = time.monotonic()
+        d.start()
+        ids = self.site.generate(400)
+        wait_for(lambda: len(d.records("noisy")) >= len(ids) and len(d.records("calm")) >= len(ids))
+        wait_for(lambda: "Dropped " in d.plugin_log("noisy"), what="the dropped-output line")
+        elapsed = time.monotonic() - started
+        d.stop()
+        self.assert_exactly_once_in_order(d.records("noisy"), ids)  # delivery is not limited
+        log = d.plugin_log("noisy")
+        written = log.count(noise) + log.count("handled event ")
+        # Two lines per event (a stderr line and a log message): 20 a second plus a burst of 20
+        # let through.
+        self.assertLessEqual(written, 20 * (elapsed + 1))
+        self.assertGreater(written, 0)
+        # Every line dropped is counted in a "Dropped" line (the last when the worker stopped).
+        dropped = [int(n) for n in re.findall(r"Dropped (\d+) lines", log)]
+        self.assertEqual(sum(dropped) + written, 2 * len(d.records("noisy")))
 
     def test_a_hung_callback_is_killed_and_the_event_parked(self):
         d = self.daemon({"hangs": "--hang-on 12", "calm": ""}, {"callback_timeout": "1"})
