@@ -12,13 +12,14 @@ parsing the envelope, datetime conversion, dispatching, result encoding and writ
 measured with this interpreter, so give --python only to compare start-up and rates.
 
     python3 python/bench/worker_pipe_bench.py [--worker build/bin/sgeventd-python-worker]
-        [--python /usr/bin/python3] [--events 20000] [--runs 5]
+        [--python /usr/bin/python3] [--events 20000] [--runs 5] [--completions]
 """
 
 import argparse
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -108,7 +109,16 @@ def write_plugin(folder, kind):
     return path, out
 
 
-def run_once(python, worker, folder, kind, events):
+def completion_file(folder, slots=4096):
+    """An empty completion file as the daemon lays it out (src/workers/completion_log.h)."""
+    path = os.path.join(folder, "completions")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<8sIIQ", b"SGEVDONE", 1, slots, 0).ljust(64, b"\0"))
+        f.write(b"\0" * (16 * slots))
+    return path
+
+
+def run_once(python, worker, folder, kind, events, completions=False):
     path, out = write_plugin(folder, kind)
     if os.path.exists(out):
         os.unlink(out)
@@ -129,7 +139,10 @@ def run_once(python, worker, folder, kind, events):
 
     send(HELLO)
     read_type("hello")
-    send({"type": "load", "plugin": {"name": kind, "path": path}})
+    plugin = {"name": kind, "path": path}
+    if completions:
+        plugin["completions"] = {"path": completion_file(folder)}
+    send({"type": "load", "plugin": plugin})
     read_type("loaded")
     blob = ("\n".join(event_line(i + 1, kind) for i in range(events)) + "\n").encode()
 
@@ -217,6 +230,8 @@ def main():
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--completions", action="store_true",
+                        help="give the plugin a completion file, as the daemon does")
     opts = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="sgeventd-pipebench-")
     report = {
@@ -227,6 +242,7 @@ def main():
         ).decode().strip(),
         "events": opts.events,
         "runs": opts.runs,
+        "completions": opts.completions,
         "load_average": os.getloadavg()[0],
     }
     same = opts.python == sys.executable
@@ -234,8 +250,8 @@ def main():
     report["event_dict_decode_us"] = None if decode is None else round(decode, 2)
     try:
         for kind in ("trivial", "append"):
-            runs = [run_once(opts.python, opts.worker, folder, kind, opts.events)
-                    for _ in range(opts.runs)]
+            runs = [run_once(opts.python, opts.worker, folder, kind, opts.events,
+                             opts.completions) for _ in range(opts.runs)]
             walls = [r[0] for r in runs]
             cpus = [r[1] for r in runs]
             cost = callback_cost_us(kind, folder) if same else None
