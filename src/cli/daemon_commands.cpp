@@ -227,6 +227,9 @@ int run_status(const std::string& config_arg, bool json) {
   if (const auto failures = s["poll_failures"].if_int(); failures && *failures > 0) {
     std::cout << "  the site is failing: " << *failures << " failed reads in a row\n";
   }
+  if (const auto waiting = s["site_read_s"].if_int()) {
+    std::cout << "  the site is slow: a read has waited " << *waiting << " s for its answer\n";
+  }
   if (const List* plugins = s["plugins"].if_list()) {
     for (const Value& p : *plugins) {
       std::cout << "  " << show(p["name"]) << ": " << show(p["state"]) << ", cursor "

@@ -59,7 +59,9 @@ sg::Result<void> connect(SiteConnection& c, const Config& config, const std::str
   s.script_key = config.shotgun.key;
   s.http_proxy = config.shotgun.proxy_server;
   s.connect_timeout = seconds(15);
-  s.request_timeout = seconds(120);  // a page of 500 events is far below this
+  // A page of 500 events takes a site well under a second: a read still unanswered after a
+  // minute is abandoned and retried (the poller reports it from 3 poll intervals on).
+  s.request_timeout = seconds(60);
   s.cancel = c.cancel;
   s.gateway_attempts = 1;  // the poller retries, with a backoff a stop can interrupt
   auto client = sg::Client::create(std::move(s));
@@ -103,6 +105,9 @@ source::PollerOptions poller_options(const Config& config) {
   o.fetch_interval = config.daemon.fetch_interval;
   o.max_retry = std::max<milliseconds>(config.daemon.conn_retry_sleep, milliseconds(250));
   o.max_conn_retries = config.daemon.max_conn_retries;
+  // "Slow" is a few poll intervals, never under 10 s (a busy site's ordinary latency).
+  o.slow_read_warn = std::max<milliseconds>(3 * config.daemon.fetch_interval, seconds(10));
+  o.slow_read_error = 2 * o.slow_read_warn;
   return o;
 }
 
@@ -314,8 +319,12 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
     }
     if (now - last_status >= seconds(1)) {
       last_status = now;
+      const auto slow_read = poller.check_slow_read();
       Value status = dispatcher.status();
       if (status.is_dict()) {
+        if (slow_read) {
+          status.as_dict()["site_read_s"] = static_cast<long long>(slow_read->count() / 1000);
+        }
         status.as_dict()["pid"] = static_cast<long long>(getpid());
         status.as_dict()["site"] = url_;
         status.as_dict()["poll_failures"] = static_cast<long long>(poller.failures());

@@ -67,6 +67,39 @@ void Poller::on_failure(const sg::Error& error) {
   }
 }
 
+int slow_read_level(const PollerOptions& options, milliseconds elapsed, int said) {
+  if (said < 2 && elapsed >= options.slow_read_error) return 2;
+  if (said < 1 && elapsed >= options.slow_read_warn) return 1;
+  return 0;
+}
+
+std::optional<milliseconds> Poller::check_slow_read() {
+  const std::int64_t started = read_started_ns_.load();
+  if (started == 0) return std::nullopt;
+  const auto elapsed = std::chrono::duration_cast<milliseconds>(
+      std::chrono::steady_clock::now().time_since_epoch() - std::chrono::nanoseconds(started));
+  if (started != said_of_) {
+    said_of_ = started;
+    said_ = 0;
+  }
+  const int level = slow_read_level(options_, elapsed, said_);
+  const double secs = static_cast<double>(elapsed.count()) / 1000.0;
+  if (level == 2) {
+    log_->error(
+        "Reading the event log has taken {:.0f} s and it has not answered yet: no event "
+        "is delivered meanwhile",
+        secs);
+  } else if (level == 1) {
+    log_->warn("Reading the event log is slow: no answer after {:.0f} s", secs);
+  }
+  if (level > 0) {
+    said_ = level;
+    slow_said_ = true;
+  }
+  if (elapsed < options_.slow_read_warn) return std::nullopt;
+  return elapsed;
+}
+
 void Poller::run() {
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   for (;;) {
@@ -75,7 +108,17 @@ void Poller::run() {
       if (stopping_) return;
     }
     if (before_each_) before_each_();
+    const auto read_start = std::chrono::steady_clock::now();
+    read_started_ns_ = std::max<std::int64_t>(
+        1, std::chrono::duration_cast<std::chrono::nanoseconds>(read_start.time_since_epoch())
+               .count());
     auto outcome = source_.poll();
+    read_started_ns_ = 0;
+    if (slow_said_.exchange(false)) {
+      log_->info(
+          "The event log read answered after {:.1f} s",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - read_start).count());
+    }
     if (!outcome) {
       ++requests_;
       {

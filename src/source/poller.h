@@ -9,6 +9,9 @@
 //     max_conn_retries failures (the original's cadence), one INFO line on recovery.
 //   - stop() is honoured within ~100 ms, even in a backoff or inside a hung request (the
 //     client's cancel flag aborts it).
+//   - A read that takes long is reported while it lasts (check_slow_read, from another
+//     thread, since the poll thread is inside the request): a WARN at slow_read_warn, an
+//     ERROR with the elapsed time at slow_read_error, an INFO when it finally answers.
 #pragma once
 
 #include <atomic>
@@ -53,7 +56,13 @@ struct PollerOptions {
   std::chrono::milliseconds max_retry{60000};  // ...up to this (conn_retry_sleep)
   int max_conn_retries = 5;                    // failures between ERROR lines
   double jitter = 0.2;                         // each pause scaled by [1 - j, 1 + j]
+  std::chrono::milliseconds slow_read_warn{15000};
+  std::chrono::milliseconds slow_read_error{45000};
 };
+
+// What check_slow_read has to say of a read in progress for `elapsed`, given what it said of
+// it already (0 nothing, 1 the warning, 2 the error): the level to say now, 0 for nothing.
+int slow_read_level(const PollerOptions& options, std::chrono::milliseconds elapsed, int said);
 
 // The backoff schedule alone, for unit tests: the pause after `failures` consecutive failures.
 std::chrono::milliseconds retry_pause(const PollerOptions& options, int failures, double uniform01);
@@ -80,6 +89,9 @@ class Poller {
   int failures() const { return failures_.load(); }
   std::int64_t requests() const { return requests_.load(); }
   std::int64_t head() const { return head_.load(); }
+  // From one other thread, every second or so: logs a read in progress that is slow (see
+  // the top of this file) and returns how long it has run once it is; nullopt otherwise.
+  std::optional<std::chrono::milliseconds> check_slow_read();
 
  private:
   void run();
@@ -103,6 +115,13 @@ class Poller {
   std::atomic<int> failures_{0};
   std::atomic<std::int64_t> requests_{0};
   std::atomic<std::int64_t> head_{0};
+  // When the read in progress started (steady clock, ns); 0 between reads.
+  std::atomic<std::int64_t> read_started_ns_{0};
+  // check_slow_read logged this read: the poll thread says when it answers.
+  std::atomic<bool> slow_said_{false};
+  // check_slow_read's own (its thread only): the read it last spoke of, and what it said.
+  std::int64_t said_of_ = 0;
+  int said_ = 0;
   std::mt19937 random_{std::random_device{}()};
 };
 

@@ -49,6 +49,19 @@ class Collector final : public FeedSink {
   std::vector<std::int64_t> ids;
 };
 
+TEST(SlowRead, WarnsThenErrsOnceEach) {
+  PollerOptions o;
+  o.slow_read_warn = std::chrono::milliseconds(10'000);
+  o.slow_read_error = std::chrono::milliseconds(20'000);
+  using ms = std::chrono::milliseconds;
+  EXPECT_EQ(slow_read_level(o, ms(9'999), 0), 0);
+  EXPECT_EQ(slow_read_level(o, ms(10'000), 0), 1);
+  EXPECT_EQ(slow_read_level(o, ms(15'000), 1), 0) << "warned once";
+  EXPECT_EQ(slow_read_level(o, ms(20'000), 1), 2);
+  EXPECT_EQ(slow_read_level(o, ms(90'000), 2), 0) << "erred once";
+  EXPECT_EQ(slow_read_level(o, ms(30'000), 0), 2) << "first seen past both: the error alone";
+}
+
 TEST(Poller, RetriesThroughFailuresAndStopsPromptlyInABackoff) {
   FakeEventLog log(Clock::real());
   for (int id = 1; id <= 5; ++id) log.add(id);

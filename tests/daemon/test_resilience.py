@@ -52,6 +52,21 @@ class SiteFailures(DaemonTestCase):
         self.assertEqual(d.stop(timeout=30), 0)
         self.assertLess(time.monotonic() - started, 2.0 * SLOWDOWN)
 
+    def test_a_hanging_site_read_is_logged_and_shown_while_it_lasts(self):
+        d = self.daemon({"a": ""})  # fetch_interval 0.2: slow from 10 s on, an ERROR at 20 s
+        d.start()
+        self.site.control("faults", {"kind": "hang", "delay_ms": 24000})
+        ids = self.site.generate(5)
+        wait_for(lambda: "Reading the event log is slow" in d.log(), what="the WARN")
+        wait_for(lambda: d.status()[1].get("site_read_s", 0) >= 10, what="status to show it")
+        self.assertIn("the site is slow: a read has waited", d.cli("status").stdout)
+        wait_for(lambda: "has not answered yet" in d.log(), what="the ERROR")
+        wait_for(lambda: "The event log read answered after" in d.log(), what="the end of it")
+        wait_for(lambda: set(ids) <= set(d.records("a")))
+        wait_for(lambda: "site_read_s" not in d.status()[1], what="status to drop it")
+        d.stop()
+        self.assert_exactly_once_in_order(d.records("a"), ids)
+
     def test_late_ids_are_delivered_once_even_across_a_restart(self):
         d = self.daemon({"a": "", "b": ""}, {"backlog_timeout": "120"})
         d.start()
