@@ -37,7 +37,9 @@ struct SandboxOptions {
   int api_max_entities_per_page = 500;
   bool test_controls = false;  // POST /_sandbox/<action>, loopback clients only
   std::size_t max_body_bytes = std::size_t{64} << 20;  // larger requests get HTTP 413
-  int threads = 32;  // connections served at once (keep-alive holds one each)
+  // Connections served at once (keep-alive holds one each): a thread each, made on demand;
+  // past this many, new connections wait for one to end.
+  int threads = 512;
 };
 
 // Parses "name:key,name2:key2" (the CLI's --scripts).

@@ -23,7 +23,7 @@ struct SandboxArgs {
   bool test_controls = false;
   int page_size = 500;
   int max_body_mb = 64;
-  int threads = 32;
+  int threads = 512;
 };
 
 // "login:password[:Display Name],..." for --users.

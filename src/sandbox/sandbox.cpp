@@ -18,6 +18,7 @@
 #include <httplib.h>
 
 #include "sandbox/api.h"
+#include "sandbox/connection_threads.h"
 #include "sandbox/controls.h"
 #include "sandbox/persistence.h"
 #include "sandbox/store.h"
@@ -185,7 +186,7 @@ struct Sandbox::Impl {
 
   const int threads = std::max(4, options.threads);
   server.new_task_queue = [threads] {
-    return new httplib::ThreadPool(static_cast<size_t>(threads));
+    return new ConnectionThreads(static_cast<std::size_t>(threads));
   };
   server.set_payload_max_length(options.max_body_bytes);
   // Headers and body go out in two writes: without TCP_NODELAY, Nagle and delayed ACKs add
@@ -193,7 +194,9 @@ struct Sandbox::Impl {
   server.set_tcp_nodelay(true);
   server.set_keep_alive_max_count(1000);
   server.set_keep_alive_timeout(5);
-  server.set_read_timeout(30);
+  // Per read: a client that sends nothing for 10 s is dropped (it holds only its own thread
+  // meanwhile, ConnectionThreads).
+  server.set_read_timeout(10);
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty() && res.status == 413) {
       res.set_content("request body too large", "text/plain");

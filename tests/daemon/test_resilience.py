@@ -67,6 +67,24 @@ class SiteFailures(DaemonTestCase):
         d.stop()
         self.assert_exactly_once_in_order(d.records("a"), ids)
 
+    def test_slow_clients_do_not_stall_the_sandbox(self):
+        # 40 connections dribbling a request header (the sandbox used to serve 32 at once, so
+        # every other request waited behind them for their read timeout).
+        import socket
+        port = int(self.site.url.rsplit(":", 1)[1].strip("/"))
+        slow = []
+        try:
+            for _ in range(40):
+                c = socket.create_connection(("127.0.0.1", port), timeout=5)
+                c.sendall(b"POST /api3/json HTTP/1.1\r\nHost: x\r\n")
+                slow.append(c)
+            started = time.monotonic()
+            self.site.control("counters")
+            self.assertLess(time.monotonic() - started, 2.0 * SLOWDOWN)
+        finally:
+            for c in slow:
+                c.close()
+
     def test_late_ids_are_delivered_once_even_across_a_restart(self):
         d = self.daemon({"a": "", "b": ""}, {"backlog_timeout": "120"})
         d.start()
