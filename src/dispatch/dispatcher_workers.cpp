@@ -409,26 +409,23 @@ void Dispatcher::report_dropped_output(PluginSlot& p, Clock::time_point now, boo
 
 void Dispatcher::on_log(workers::Worker& s, const workers::LogMessage& m) {
   WorkerSlot* w = slot_of(s);
-  if (PluginSlot* p = w ? output_owner(*w, m.plugin) : nullptr;
-      p && !p->output.admit(m.message.size(), clock_.now())) {
-    return;
-  }
+  PluginSlot* owner = w ? output_owner(*w, m.plugin) : nullptr;
+  if (owner && !owner->output.admit(m.message.size(), clock_.now())) return;
   log::LogRecord r;
   r.logger = m.logger.empty() ? "plugin." + m.plugin : m.logger;
   r.level = m.level;
   r.message = m.message;
   if (m.time > 0) r.time = log::time_from_unix_seconds(m.time);
   r.plugin = m.plugin;
-  if (r.plugin.empty() && w && !w->plugins.empty()) r.plugin = w->plugins[0]->key().name;
+  if (r.plugin.empty() && owner) r.plugin = owner->key().name;  // the worker's first
   logging_.forward(r);
 }
 
 void Dispatcher::on_stderr(workers::Worker& s, std::string_view line) {
   WorkerSlot* w = slot_of(s);
-  if (!w || w->plugins.empty()) return;
-  PluginSlot& p = *w->plugins[0];
-  if (!p.output.admit(line.size(), clock_.now())) return;
-  logging_.plugin(p.key().name)->warn("{}", line);
+  PluginSlot* owner = w ? output_owner(*w, "") : nullptr;
+  if (!owner || !owner->output.admit(line.size(), clock_.now())) return;
+  logging_.plugin(owner->key().name)->warn("{}", line);
 }
 
 void Dispatcher::on_worker_error(workers::Worker& s, const workers::ErrorMessage& m) {

@@ -42,9 +42,4 @@ void ConnectionThreads::shutdown() {
   for (auto& t : threads) t.join();
 }
 
-std::size_t ConnectionThreads::threads() const {
-  std::lock_guard lock(mutex_);
-  return threads_.size();
-}
-
 }  // namespace sgeventd::sandbox

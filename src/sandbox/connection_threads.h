@@ -29,13 +29,11 @@ class ConnectionThreads final : public httplib::TaskQueue {
   // Runs what is queued, then joins every thread.
   void shutdown() override;
 
-  std::size_t threads() const;
-
  private:
   void serve();
 
   const std::size_t max_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::condition_variable work_;
   std::deque<std::function<void()>> queue_;
   std::vector<std::thread> threads_;
