@@ -141,6 +141,9 @@ class Plugin(object):
         self.callbacks = []
         self.emails = True
         self.module = None
+        # The script keys registerCallback was given: sent in loaded/load_failed "secrets", so
+        # the daemon masks them wherever it writes (docs/plugin-protocol.md).
+        self.secrets = []
         # Set once a stopOnError callback raised: shotgunEvents deactivates such a plugin at
         # once, so the worker runs none of its callbacks any more (until it is restarted).
         self.stopped = False
@@ -172,6 +175,8 @@ class Plugin(object):
     def registerCallback(
         self, sgScriptName, sgScriptKey, callback, matchEvents=None, args=None, stopOnError=True
     ):
+        if isinstance(sgScriptKey, str) and sgScriptKey and sgScriptKey not in self.secrets:
+            self.secrets.append(sgScriptKey)
         if not callable(callback):
             raise TypeError(
                 "The callback must be callable (a function, a method or an object with __call__)"
@@ -231,12 +236,15 @@ class Plugin(object):
             )
 
     def loaded_message(self):
-        return {
+        message = {
             "type": "loaded",
             "plugin": self.name,
             "emails": self.emails,
             "callbacks": [cb.to_json() for cb in self.callbacks],
         }
+        if self.secrets:
+            message["secrets"] = self.secrets
+        return message
 
 
 class Registrar(object):

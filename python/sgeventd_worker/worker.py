@@ -235,7 +235,13 @@ class Worker(object):
             self.stdout.flush()
             self.attribution.set_plugins(list(self.plugins))
             self.send(
-                {"type": "load_failed", "plugin": name, "error": e.error, "traceback": e.traceback}
+                {
+                    "type": "load_failed",
+                    "plugin": name,
+                    "error": e.error,
+                    "traceback": e.traceback,
+                    "secrets": plugin.secrets,
+                }
             )
             return
         self.stdout.flush()
@@ -250,6 +256,7 @@ class Worker(object):
                     "plugin": name,
                     "error": "registerCallback arguments cannot be described: %s" % error_line(e),
                     "traceback": "",
+                    "secrets": plugin.secrets,
                 }
             )
             return

@@ -36,8 +36,25 @@ class RegistrationTest(WorkerTestCase):
                 },
             ],
         )
-        # The key never leaves the worker.
+        # The key leaves the worker only as a secret for the daemon to mask, nowhere else.
+        secrets = loaded.pop("secrets")
+        self.assertEqual(secrets, ["0123456789abcdef"])
         self.assertNotIn("0123456789abcdef", str(loaded))
+
+    def test_a_failed_load_names_the_keys_registered_before_the_failure(self):
+        path = self.write_plugin(
+            "half",
+            """
+            def registerCallbacks(reg):
+                cb = lambda sg, logger, event, args: None
+                reg.registerCallback("s", "Half-Way-K3y", cb)
+                raise RuntimeError("no more")
+            """,
+        )
+        worker = self.start()
+        failed = worker.load(path)
+        self.assertEqual(failed["type"], "load_failed", failed)
+        self.assertEqual(failed["secrets"], ["Half-Way-K3y"])
 
     def test_callable_objects_and_methods_are_named_as_the_original(self):
         worker = self.start()

@@ -186,6 +186,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
             const workers::CallbackResult& r);
   WorkerSlot* slot_of(const workers::Worker& s);
   void check_initial_loads();
+  void mask_plugin_secrets(const PluginSlot& p, const std::vector<std::string>& secrets);
 
   // dispatcher_state.cpp: persistence.
   void commit_state();

@@ -157,11 +157,30 @@ void Dispatcher::pump(WorkerSlot& w) {
   }
 }
 
+void Dispatcher::mask_plugin_secrets(const PluginSlot& p, const std::vector<std::string>& secrets) {
+  // A plugin's script keys are masked from here on, like the daemon's own. A worker is trusted
+  // with its plugin's keys but not with the logs: a bounded number of bounded strings, so a
+  // plugin cannot make every later line expensive to mask.
+  constexpr std::size_t kMaxSecrets = 32, kMaxLength = 4096;
+  std::size_t taken = 0;
+  for (const std::string& secret : secrets) {
+    if (secret.empty() || secret.size() > kMaxLength) continue;
+    if (++taken > kMaxSecrets) {
+      logging_.plugin(p.key().name)
+          ->warn("The worker named more than {} secrets for {}: the rest are not masked",
+                 kMaxSecrets, p.key().name);
+      break;
+    }
+    logging_.add_secret(secret);
+  }
+}
+
 void Dispatcher::on_loaded(workers::Worker& s, const workers::Loaded& loaded) {
   WorkerSlot* w = slot_of(s);
   if (!w) return;
   PluginSlot* p = w->plugin(loaded.plugin);
   if (!p) return;
+  mask_plugin_secrets(*p, loaded.secrets);
   auto log = logging_.plugin(p->key().name);
   std::vector<CallbackSlot> callbacks;
   for (const workers::CallbackInfo& info : loaded.callbacks) {
@@ -216,6 +235,7 @@ void Dispatcher::on_load_failed(workers::Worker& s, const workers::LoadFailed& f
   if (!w) return;
   PluginSlot* p = w->plugin(failed.plugin);
   if (!p) return;
+  mask_plugin_secrets(*p, failed.secrets);
   p->loaded = false;
   p->reason = "load failed: " + logging_.redactor().redact(failed.error);
   p->ledger.note_error(failed.error);

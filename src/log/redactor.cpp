@@ -42,6 +42,27 @@ std::string json_escaped(std::string_view text) {
   return out;
 }
 
+// Letters, digits, '_' and every byte of a multi-byte UTF-8 character: what a word is made of.
+bool is_word_byte(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c >= 0x80;
+}
+
+// Whether text[at, at + size) may be masked: a long secret anywhere (no word contains one by
+// chance, and a key glued to other characters must still not show); a short one only as a whole
+// token, so that the password "pw" masks "password=pw" but leaves "pwd" and "lapwing" alone.
+bool maskable_at(std::string_view text, std::size_t at, std::size_t size) {
+  if (size >= Redactor::kAnywhereLength) return true;
+  const bool starts_word = is_word_byte(static_cast<unsigned char>(text[at]));
+  const bool ends_word = is_word_byte(static_cast<unsigned char>(text[at + size - 1]));
+  if (starts_word && at > 0 && is_word_byte(static_cast<unsigned char>(text[at - 1]))) return false;
+  if (ends_word && at + size < text.size() &&
+      is_word_byte(static_cast<unsigned char>(text[at + size]))) {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void Redactor::add(std::string_view secret) {
@@ -63,9 +84,13 @@ std::string Redactor::redact(std::string_view text) const {
   std::string out(text);
   std::shared_lock lock(mutex_);
   for (const std::string& secret : secrets_) {
-    for (std::size_t at = out.find(secret); at != std::string::npos;
-         at = out.find(secret, at + kMask.size())) {
-      out.replace(at, secret.size(), kMask);
+    for (std::size_t at = out.find(secret); at != std::string::npos;) {
+      if (maskable_at(out, at, secret.size())) {
+        out.replace(at, secret.size(), kMask);
+        at = out.find(secret, at + kMask.size());
+      } else {
+        at = out.find(secret, at + 1);
+      }
     }
   }
   return out;

@@ -13,11 +13,15 @@ namespace sgeventd::log {
 class Redactor {
  public:
   static constexpr std::string_view kMask = "********";
+  // A secret this long is masked wherever it appears; a shorter one only as a whole token (not
+  // glued to a letter, digit or '_' on a side where it has one), so a short password does not
+  // mangle the words that contain it.
+  static constexpr std::size_t kAnywhereLength = 12;
 
   // Registers a secret. Its URL-encoded and JSON-escaped spellings are registered too, since
   // that is how a key shows up in a request URL or body that ends up in a message. Empty
-  // strings are ignored; every other length is honoured (a one-letter password masks every
-  // occurrence of that letter: better unreadable than leaked).
+  // strings are ignored; every other length is honoured (a one-letter password masks that
+  // letter wherever it stands alone).
   void add(std::string_view secret);
 
   // The text with every registered secret replaced by kMask (longest secrets first).

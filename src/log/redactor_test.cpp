@@ -38,6 +38,35 @@ TEST(Redactor, UrlEncodedAndJsonEscapedSpellings) {
   EXPECT_EQ(r.redact(R"({"password": "p@ss w\"rd/1"})"), R"({"password": "********"})");
 }
 
+TEST(Redactor, AShortSecretIsMaskedOnlyAsAWholeToken) {
+  Redactor r;
+  r.add("pw");
+  EXPECT_EQ(r.redact("password=pw, lapwing pwd pw_x x_pw pw"),
+            "password=********, lapwing pwd pw_x x_pw ********");
+  EXPECT_EQ(r.redact("pw"), "********");
+  EXPECT_EQ(r.redact("(pw)\"pw\"'pw'"), "(********)\"********\"'********'");
+  r.add("é");  // a multi-byte letter is part of its word too
+  EXPECT_EQ(r.redact("café é"), "café ********");
+}
+
+TEST(Redactor, ASecretEdgedWithPunctuationNeedsNoBoundaryOnThatSide) {
+  Redactor r;
+  r.add("!x");
+  EXPECT_EQ(r.redact("a!x b!xy"), "a******** b!xy");
+}
+
+TEST(Redactor, ALongSecretIsMaskedEvenInsideAWord) {
+  Redactor r;
+  r.add("0123456789ab");
+  EXPECT_EQ(r.redact("key0123456789abcdef"), "key********cdef");
+}
+
+TEST(Redactor, AnUnmaskedOccurrenceDoesNotHideALaterOne) {
+  Redactor r;
+  r.add("ab");
+  EXPECT_EQ(r.redact("abab ab"), "abab ********");
+}
+
 TEST(Redactor, MaskContainingTheSecretDoesNotLoop) {
   Redactor r;
   r.add("*");

@@ -55,6 +55,19 @@ struct Reader {
     out = v.as_bool();
     return true;
   }
+  // An optional list of strings (absent = empty).
+  bool strings(std::string_view key, std::vector<std::string>& out) {
+    const Value& v = d.get(key);
+    if (v.is_null()) return true;
+    const List* list = v.if_list();
+    if (!list) return fail(key, "a list of strings");
+    for (const auto& item : *list) {
+      const std::string* text = item.if_string();
+      if (!text) return fail(key, "a list of strings");
+      out.push_back(*text);
+    }
+    return true;
+  }
   bool number(std::string_view key, double& out) {
     const Value& v = d.get(key);
     if (v.is_null()) return true;
@@ -108,6 +121,7 @@ struct Reader {
       m.callbacks.push_back(std::move(info));
     }
   }
+  r.strings("secrets", m.secrets);
   if (!r.problem.empty()) return tl::unexpected(r.problem);
   return m;
 }
@@ -430,6 +444,7 @@ std::optional<Result> parse_result_fast(std::string_view line) {
     r.string("plugin", m.plugin);
     r.string("error", m.error, false);
     r.string("traceback", m.traceback, false);
+    r.strings("secrets", m.secrets);
     if (!r.problem.empty()) return tl::unexpected(r.problem);
     return m;
   }

@@ -92,6 +92,22 @@ TEST(Protocol, EmailsMayBeAListOrFalse) {
   EXPECT_FALSE(parse_worker_message(R"({"type":"loaded","plugin":"p","emails":3,"callbacks":[]})"));
 }
 
+TEST(Protocol, LoadedAndLoadFailedMayNameThePluginsSecrets) {
+  auto m = parse_worker_message(
+      R"({"type":"loaded","plugin":"p","callbacks":[],"secrets":["k1","k2"]})");
+  ASSERT_TRUE(m) << m.error();
+  EXPECT_EQ(std::get<Loaded>(*m).secrets, (std::vector<std::string>{"k1", "k2"}));
+  m = parse_worker_message(R"({"type":"load_failed","plugin":"p","error":"e","secrets":["k"]})");
+  ASSERT_TRUE(m) << m.error();
+  EXPECT_EQ(std::get<LoadFailed>(*m).secrets, std::vector<std::string>{"k"});
+  m = parse_worker_message(R"({"type":"loaded","plugin":"p","callbacks":[]})");
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(std::get<Loaded>(*m).secrets.empty());
+  auto bad = parse_worker_message(R"({"type":"loaded","plugin":"p","callbacks":[],"secrets":[1]})");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("secrets"), std::string::npos) << bad.error();
+}
+
 TEST(Protocol, ParsesTheDocsResultExample) {
   auto m = parse_worker_message(R"({"type": "result", "seq": 42, "results": [
     {"plugin": "notify", "index": 0, "ok": true, "duration_ms": 1.8},

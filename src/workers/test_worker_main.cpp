@@ -27,6 +27,7 @@
 //   --record-hello FILE  write the daemon's hello message (JSON) to FILE
 //   --error TEXT         the error text of --fail-on and --load-fail
 //   --no-bye             exit 0 on shutdown without saying bye
+//   --secret TEXT        name TEXT in loaded/load_failed "secrets" (repeatable)
 //   --stop-on-error      register the callbacks with stopOnError=True (default False)
 //   --no-completions     do not offer the "completions" feature (it is on by default: every
 //                        event whose callbacks all succeeded is noted in the file `load` names)
@@ -67,6 +68,7 @@ struct Options {
   int log_level = 0;
   std::string stderr_text, record, record_hello;
   std::string error = "RuntimeError: told to fail";
+  std::vector<std::string> secrets;  // --secret: named in loaded/load_failed, as a script key
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -138,6 +140,8 @@ void parse_options(std::vector<std::string> args, Options& o) {
       o.no_bye = true;
     else if (a == "--no-completions")
       o.completions = false;
+    else if (a == "--secret")
+      o.secrets.push_back(value());
     else
       usage("unknown option " + a);
   }
@@ -374,6 +378,11 @@ class Worker {
       }
       answer =
           Dict{{"type", "loaded"}, {"plugin", name_}, {"emails", false}, {"callbacks", callbacks}};
+    }
+    if (!o_.secrets.empty()) {
+      List named;
+      for (const std::string& secret : o_.secrets) named.emplace_back(secret);
+      answer.append("secrets", std::move(named));
     }
     out_ += to_json(answer, kWire);
     out_ += '\n';

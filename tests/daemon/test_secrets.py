@@ -15,6 +15,7 @@ from harness import BIN, TEST_WORKER, DaemonTestCase, wait_for
 
 KEY = "sandbox-key"  # the daemon's script key (harness.py)
 SMTP = "Smtp-S3cret-pw"
+OWN = "Plugins-Own-K3y"  # a plugin's own script key, named by its worker in loaded/load_failed
 EMAILS = "[emails]\nserver = 127.0.0.1\nusername = alerts\npassword = %s\n" % SMTP
 
 
@@ -55,9 +56,10 @@ class Secrets(DaemonTestCase):
 
     def test_errors_that_quote_secrets_are_masked_everywhere_they_are_kept(self):
         d = self.daemon({}, extra=EMAILS)
-        leak = "'RuntimeError: login with %s and %s refused'" % (KEY, SMTP)
-        manifest(d, "leaky", "--fail-on 2 --error %s" % leak)
-        manifest(d, "broken", "--load-fail --error %s" % leak)
+        leak = "'RuntimeError: login with %s, %s and %s refused'" % (KEY, SMTP, OWN)
+        manifest(d, "leaky", "--secret %s --fail-on 2 --error %s --stderr 'stderr: %s'"
+                 % (OWN, leak, OWN))
+        manifest(d, "broken", "--secret %s --load-fail --error %s" % (OWN, leak))
         d.start()
         ids = self.site.generate(4)
         wait_for(lambda: len(d.records("leaky")) >= len(ids), what="leaky to get every event")
@@ -82,9 +84,11 @@ class Secrets(DaemonTestCase):
             kept[os.path.basename(log)] = read(log)
         self.assertIn("refused", kept["status --json"])
         self.assertIn("refused", kept["dead letter"])
+        self.assertIn("stderr: ********", kept["plugin.leaky"])
         for where, text in kept.items():
             self.assertNotIn(KEY, text, where)
             self.assertNotIn(SMTP, text, where)
+            self.assertNotIn(OWN, text, where)
 
     def test_the_state_the_status_and_the_logs_are_not_world_readable(self):
         d = self.daemon({"p": ""})

@@ -87,12 +87,16 @@ struct Loaded {
   std::string plugin;
   Value emails = true;  // true, false, or a list of addresses
   std::vector<CallbackInfo> callbacks;
+  // Strings the daemon masks in everything it writes from now on: the script keys the plugin
+  // registered its callbacks with (the worker has them; the daemon would not know them).
+  std::vector<std::string> secrets;
 };
 
 struct LoadFailed {
   std::string plugin;
   std::string error;
   std::string traceback;
+  std::vector<std::string> secrets;  // as Loaded::secrets: keys registered before the failure
 };
 
 struct CallbackResult {
