@@ -203,6 +203,13 @@ bool Engine::open_state() {
         "as {}.legacy",
         imported->plugins, imported->gaps, config_.daemon.event_id_file);
   }
+  if (const auto& back = owned_store_->rollback()) {
+    log_->warn(
+        "The state {} is older than it was: it holds checkpoint {}, but checkpoint {} had been "
+        "made durable. Its WAL was damaged or lost, or the file was replaced by an older copy. "
+        "Plugins resume from the cursors it holds and get the events since then again.",
+        config_.daemon.event_id_file, back->found, back->recorded);
+  }
   return true;
 }
 

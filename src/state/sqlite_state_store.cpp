@@ -220,8 +220,17 @@ StateResult<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(const std:
 
   auto store = open_existing(path, options);
   if (!store) return store;
-  (*store)->lock_ = std::move(*lock);
-  (*store)->legacy_import_ = imported;
+  SqliteStateStore& s = **store;
+  if (auto r = s.read_checkpoint_number(); !r) return tl::unexpected(about(path, r.error()));
+  // A state made just now starts the count again: the file was removed or imported on purpose.
+  const auto recorded = lock->previous_checkpoint();
+  if (*content == files::Content::kSqlite && recorded && *recorded > s.checkpoints_) {
+    s.rollback_ = Rollback{s.checkpoints_, *recorded};
+  }
+  s.lock_ = std::move(*lock);
+  // Said once: from now on the number beside is the file's own again.
+  s.lock_->record_checkpoint(s.checkpoints_);
+  s.legacy_import_ = imported;
   return store;
 }
 
@@ -268,6 +277,13 @@ StateResult<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open_existing(
     if (auto r = store->verify(); !r) return tl::unexpected(about(path, r.error()));
   }
   return store;
+}
+
+StateResult<void> SqliteStateStore::read_checkpoint_number() {
+  auto n = db_->query_int("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'checkpoint'");
+  if (!n) return tl::unexpected(n.error());
+  checkpoints_ = static_cast<std::uint64_t>(std::max<std::int64_t>(0, n->value_or(0)));
+  return {};
 }
 
 StateResult<void> SqliteStateStore::initialize_schema() {
@@ -561,14 +577,20 @@ StateResult<void> SqliteStateStore::checkpoint() {
   // One commit with synchronous=FULL fsyncs the WAL, and with it every earlier commit. Cheaper
   // than PRAGMA wal_checkpoint(FULL) (one sequential fsync, no page copying) and never blocked
   // by a reader holding a snapshot; SQLite's automatic checkpoints still fold the WAL into the
-  // database every 1000 pages. docs/state.md explains the choice.
+  // database every 1000 pages. docs/state.md explains the choice. The checkpoint is numbered,
+  // and the number goes beside the file once the commit is durable (StateLock).
+  const std::uint64_t number = checkpoints_ + 1;
   auto done = db_->exec(
       "PRAGMA synchronous=FULL; BEGIN IMMEDIATE; "
       "INSERT OR REPLACE INTO meta(key, value) VALUES ('durable_ms', '" +
-      std::to_string(ms(options_.now())) + "'); COMMIT;");
+      std::to_string(ms(options_.now())) +
+      "'); INSERT OR REPLACE INTO meta(key, value) VALUES ('checkpoint', '" +
+      std::to_string(number) + "'); COMMIT;");
   auto back = db_->exec("PRAGMA synchronous=NORMAL");
   if (!done) return rollback_after(done.error());
   if (!back) return tl::unexpected(about(path_, back.error()));
+  checkpoints_ = number;
+  if (lock_) lock_->record_checkpoint(number);
   dirty_ = false;
   return {};
 }

@@ -68,6 +68,15 @@ class SqliteStateStore final : public StateStore {
   // What the open imported from a shotgunEvents state, if it did.
   const std::optional<LegacyImportSummary>& legacy_import() const { return legacy_import_; }
 
+  // Set when the state opened older than its last durable checkpoint (numbered in the file and
+  // beside it, in the lock file): its WAL was damaged or lost, or the file was replaced by an
+  // older copy. Plugins then resume from older cursors and get some events again.
+  struct Rollback {
+    std::uint64_t found = 0;     // the checkpoint the file holds
+    std::uint64_t recorded = 0;  // the last one made durable, as the lock file says
+  };
+  const std::optional<Rollback>& rollback() const { return rollback_; }
+
  private:
   SqliteStateStore(std::string path, std::unique_ptr<sqlite::Db> db, SqliteStateOptions options);
 
@@ -81,6 +90,7 @@ class SqliteStateStore final : public StateStore {
   StateResult<void> check_schema();
   StateResult<void> configure_connection();
   StateResult<void> verify();
+  StateResult<void> read_checkpoint_number();
 
   StateResult<void> apply(const StateBatch::Operation& op);
   StateResult<std::int64_t> plugin_id(const PluginKey& key);
@@ -97,6 +107,8 @@ class SqliteStateStore final : public StateStore {
   SqliteStateOptions options_;
   std::optional<StateLock> lock_;
   std::optional<LegacyImportSummary> legacy_import_;
+  std::optional<Rollback> rollback_;
+  std::uint64_t checkpoints_ = 0;  // the number of the last durable checkpoint (meta)
   std::map<PluginKey, std::int64_t> plugin_ids_;  // rows known to exist (committed)
   bool dirty_ = false;                            // committed since the last checkpoint
   std::mutex mutex_;                              // one call at a time

@@ -68,6 +68,86 @@ TEST(SqliteStateStore, CheckpointIsCheapWhenIdleAndRecordsDurability) {
   EXPECT_EQ(cursor_of(*store, kA), 5);
 }
 
+// A copy of the files a store holds open, as a crash would leave them: the database, its WAL
+// and the lock file beside them (what the next open reads the last checkpoint's number from).
+void copy_crash_image(TempDir& dir, const std::string& to) {
+  for (const char* suffix : {"", "-wal", ".lock"}) {
+    std::filesystem::copy_file(dir.file("state.db") + suffix, to + suffix);
+  }
+}
+
+TEST(SqliteStateStore, AStateOlderThanItsLastDurableCheckpointIsReported) {
+  TempDir dir;
+  {
+    auto store = open_ok(dir.file("state.db"));
+    ASSERT_TRUE(store->commit(StateBatch().advance_cursor(kA, 10)));
+    ASSERT_TRUE(store->checkpoint());
+  }
+  std::filesystem::copy_file(dir.file("state.db"), dir.file("backup.db"));
+  {
+    auto store = open_ok(dir.file("state.db"));
+    EXPECT_FALSE(store->rollback());  // reopened as it was left
+    ASSERT_TRUE(store->commit(StateBatch().advance_cursor(kA, 20)));
+    ASSERT_TRUE(store->checkpoint());
+  }
+  // The file replaced by the older copy: the lock file still says checkpoint 2.
+  std::filesystem::copy_file(dir.file("backup.db"), dir.file("state.db"),
+                             std::filesystem::copy_options::overwrite_existing);
+  auto store = open_ok(dir.file("state.db"));
+  ASSERT_TRUE(store->rollback());
+  EXPECT_EQ(store->rollback()->found, 1u);
+  EXPECT_EQ(store->rollback()->recorded, 2u);
+  EXPECT_EQ(cursor_of(*store, kA), 10);
+}
+
+TEST(SqliteStateStore, ADamagedWalThatSqliteSilentlyIgnoresIsReported) {
+  TempDir dir;
+  auto store = open_ok(dir.file("state.db"));
+  ASSERT_TRUE(store->commit(StateBatch().advance_cursor(kA, 10)));
+  ASSERT_TRUE(store->checkpoint());
+  ASSERT_TRUE(store->commit(StateBatch().advance_cursor(kA, 20)));
+  ASSERT_TRUE(store->checkpoint());
+  const std::string image = dir.file("image.db");
+  copy_crash_image(dir, image);
+  store.reset();
+  // One flipped byte in the first frame's page: SQLite drops that frame and every later one
+  // (their checksums chain), and opens the database as it was before them, without an error.
+  {
+    std::fstream wal(image + "-wal", std::ios::in | std::ios::out | std::ios::binary);
+    wal.seekg(32 + 24 + 100);
+    const char byte = static_cast<char>(wal.get() ^ 0x5a);
+    wal.seekp(32 + 24 + 100);
+    wal.put(byte);
+  }
+  auto damaged = open_ok(image);
+  ASSERT_TRUE(damaged);
+  ASSERT_TRUE(damaged->rollback());
+  EXPECT_EQ(damaged->rollback()->recorded, 2u);
+  EXPECT_LT(damaged->rollback()->found, 2u);
+}
+
+TEST(SqliteStateStore, ARemovedStateStartsTheCountAgainWithoutAWarning) {
+  TempDir dir;
+  {
+    auto store = open_ok(dir.file("state.db"));
+    ASSERT_TRUE(store->commit(StateBatch().advance_cursor(kA, 10)));
+    ASSERT_TRUE(store->checkpoint());
+  }
+  std::filesystem::remove(dir.file("state.db"));
+  auto store = open_ok(dir.file("state.db"));
+  EXPECT_FALSE(store->rollback());
+}
+
+TEST(SqliteStateStore, AHardLinkedLockFileIsRefused) {
+  TempDir dir;
+  write_file(dir.file("victim"), "precious\n");
+  ASSERT_EQ(::link(dir.file("victim").c_str(), dir.file("state.db.lock").c_str()), 0);
+  auto store = SqliteStateStore::open(dir.file("state.db"));
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().message.find("hard link"), std::string::npos) << store.error().describe();
+  EXPECT_EQ(read_file(dir.file("victim")), "precious\n");
+}
+
 TEST(SqliteStateStore, ASecondOpenIsRefusedWithThePid) {
   TempDir dir;
   auto first = open_ok(dir.file("state.db"));

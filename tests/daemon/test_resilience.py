@@ -3,6 +3,7 @@
 
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import threading
@@ -160,6 +161,35 @@ class BrokenLocalFiles(DaemonTestCase):
         self.assertIn("corrupt", (answer.stdout + answer.stderr).lower())
         with open(d.state_file, "rb") as f:
             self.assertEqual(f.read(), garbage)
+
+    def test_a_state_that_went_back_in_time_is_reported_and_replays(self):
+        # "a" notes its completions (the default), "b" does not: after the rollback "a" is
+        # spared the replay by its completion file, "b" gets the events since the old copy again.
+        d = self.daemon({"a": "", "b": "--no-completions"})
+        d.start()
+        first = self.site.generate(3)
+        wait_for(lambda: d.records("a") == first and d.records("b") == first,
+                 what="the first events")
+        d.stop()
+        shutil.copy(d.state_file, os.path.join(self.tmp, "older"))
+        d.start()
+        second = self.site.generate(3)
+        wait_for(lambda: d.records("a") == first + second and d.records("b") == first + second,
+                 what="the second events")
+        d.stop()
+        self.assertNotIn("is older than it was", d.log())
+        shutil.copy(os.path.join(self.tmp, "older"), d.state_file)  # an old backup restored
+        d.start()
+        third = self.site.generate(3)
+        wait_for(lambda: d.records("a") == first + second + third
+                 and d.records("b") == first + second + second + third, what="the replay")
+        d.stop()
+        self.assertRegex(d.log(), r"WARNING - The state \S+ is older than it was: it holds "
+                                  r"checkpoint \d+, but checkpoint \d+ had been made durable")
+        self.assertEqual(d.log().count("is older than it was"), 1)
+        d.start()  # said once: the number beside the file is the file's own again
+        d.stop()
+        self.assertEqual(d.log().count("is older than it was"), 1)
 
     def test_a_bad_config_stops_startup_with_file_and_line(self):
         d = self.daemon({"a": ""}, {"max_event_batch_size": "many"})
