@@ -95,9 +95,17 @@ std::optional<milliseconds> Poller::check_slow_read() {
   if (level > 0) {
     said_ = level;
     slow_said_ = true;
+    // The read may have answered while this was logged, after the poll thread looked at
+    // slow_said_: then the closing line is ours to write (the exchange lets one thread only).
+    if (read_started_ns_.load() != started && slow_said_.exchange(false)) log_read_answered();
   }
   if (elapsed < options_.slow_read_warn) return std::nullopt;
   return elapsed;
+}
+
+void Poller::log_read_answered() {
+  log_->info("The event log read answered after {:.1f} s",
+             static_cast<double>(last_read_ns_.load()) / 1e9);
 }
 
 void Poller::run() {
@@ -113,12 +121,11 @@ void Poller::run() {
         1, std::chrono::duration_cast<std::chrono::nanoseconds>(read_start.time_since_epoch())
                .count());
     auto outcome = source_.poll();
+    last_read_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::steady_clock::now() - read_start)
+                        .count();
     read_started_ns_ = 0;
-    if (slow_said_.exchange(false)) {
-      log_->info(
-          "The event log read answered after {:.1f} s",
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - read_start).count());
-    }
+    if (slow_said_.exchange(false)) log_read_answered();
     if (!outcome) {
       ++requests_;
       {

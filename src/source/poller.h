@@ -98,6 +98,7 @@ class Poller {
   // Sleeps up to `d` unless stopped or woken; false when stopped.
   bool pause(std::chrono::milliseconds d);
   void on_failure(const sg::Error& error);
+  void log_read_answered();  // the INFO that closes a slow read's WARN (last_read_ns_)
 
   EventSource& source_;
   FeedSink& sink_;
@@ -117,6 +118,7 @@ class Poller {
   std::atomic<std::int64_t> head_{0};
   // When the read in progress started (steady clock, ns); 0 between reads.
   std::atomic<std::int64_t> read_started_ns_{0};
+  std::atomic<std::int64_t> last_read_ns_{0};  // how long the last read took (set before ^ is 0)
   // check_slow_read logged this read: the poll thread says when it answers.
   std::atomic<bool> slow_said_{false};
   // check_slow_read's own (its thread only): the read it last spoke of, and what it said.
