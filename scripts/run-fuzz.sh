@@ -30,7 +30,7 @@ fi
 
 cmake -S . -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSGEVENTD_FUZZ=ON -DSGEVENTD_TESTS=OFF \
-  -DSGEVENTD_BENCH=OFF -DSGEVENTD_WERROR=OFF >/dev/null
+  -DSGEVENTD_BENCH=OFF -DSGEVENTD_WERROR=OFF -DCMAKE_UNITY_BUILD=ON >/dev/null
 names=()
 for t in "${targets[@]}"; do names+=("${t%%:*}"); done
 cmake --build "$build" --target "${names[@]}"

@@ -9,9 +9,10 @@ jobs=${2:-$(nproc)}
 tests=(value_test config_test sg_unit_test log_test source_test state_test state_property_test
        dispatch_test ledger_test dispatcher_unit_test workers_unit_test daemon_test
        sandbox_unit_test)
-# -O1 -g1: line numbers in the reports, and a build a third quicker than -O2 -g.
+# -O1 -g1: line numbers in the reports, and a build a third quicker than -O2 -g; a unity build
+# (Makefile, asan-test) for the same reason.
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" \
-  -DSGEVENTD_TSAN=ON -DSGEVENTD_BENCH=OFF >/dev/null
+  -DSGEVENTD_TSAN=ON -DSGEVENTD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON >/dev/null
 cmake --build "$dir" -j "$jobs" --target "${tests[@]}"
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
 failed=()

@@ -42,6 +42,9 @@ struct JsonWriteOptions {
   bool convert_datetimes_to_utc = true;
 };
 
+// No spaces, datetimes in UTC: what the wire and the files want.
+inline constexpr JsonWriteOptions kCompactJson{.style = JsonStyle::Compact};
+
 // Floats are written as Python's repr writes them (shortest round trip, "1.0", "1e+16");
 // invalid UTF-8 in strings becomes U+FFFD; dates as "YYYY-MM-DD"; datetimes as "...Z".
 std::string to_json(const Value& value, const JsonWriteOptions& options = {});

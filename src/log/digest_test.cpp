@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "log/log_test_support.h"
+
 namespace sgeventd::log {
 namespace {
+
+using testing::contains;
 
 using std::chrono::minutes;
 using std::chrono::seconds;
@@ -17,10 +21,6 @@ Alert alert(std::string logger, std::string message,
   a.logger = std::move(logger);
   a.message = std::move(message);
   return a;
-}
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
 }
 
 const Recipients kOps{"ops@example.com"};

@@ -5,27 +5,21 @@
 
 #include <gtest/gtest.h>
 
+#include "log/log_test_support.h"
+
 #include "log/logging.h"
 #include "log/test_smtp_server.h"
 
 namespace sgeventd::log {
 namespace {
 
+using testing::contains;
+using testing::read;
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::ReceivedMail;
 using testing::TestSmtpServer;
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
 
 std::string header(const ReceivedMail& mail, std::string_view name) {
   std::istringstream lines(mail.data);

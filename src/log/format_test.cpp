@@ -7,27 +7,18 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "log/log_test_support.h"
+
 #include "log/records.h"
 
 namespace sgeventd::log {
 namespace {
 
+using testing::local;
+
 using std::chrono::microseconds;
 using std::chrono::seconds;
 using std::chrono::system_clock;
-
-// A local wall-clock time, as the machine's TZ sees it.
-system_clock::time_point local(int y, int mo, int d, int h, int mi, int s, int micros = 0) {
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  tm.tm_isdst = -1;
-  return system_clock::from_time_t(std::mktime(&tm)) + microseconds(micros);
-}
 
 std::string local_offset(system_clock::time_point t) {
   std::time_t tt = system_clock::to_time_t(t);

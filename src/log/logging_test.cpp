@@ -6,23 +6,17 @@
 
 #include <gtest/gtest.h>
 
+#include "log/log_test_support.h"
+
 #include "sgeventd/json.h"
 
 namespace sgeventd::log {
 namespace {
 
+using testing::contains;
+using testing::read;
+
 namespace fs = std::filesystem;
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool contains(const std::string& text, std::string_view part) {
-  return text.find(part) != std::string::npos;
-}
 
 class LoggingTest : public ::testing::Test {
  protected:

@@ -8,34 +8,20 @@
 
 #include <gtest/gtest.h>
 
+#include "log/log_test_support.h"
+
 #include "log/format.h"
 
 namespace sgeventd::log {
 namespace {
 
+using testing::local;
+using testing::read;
+
 namespace fs = std::filesystem;
 using std::chrono::hours;
 using std::chrono::seconds;
 using std::chrono::system_clock;
-
-system_clock::time_point local(int y, int mo, int d, int h, int mi, int s) {
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  tm.tm_isdst = -1;
-  return system_clock::from_time_t(std::mktime(&tm));
-}
-
-std::string read(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class MidnightFileSinkTest : public ::testing::Test {
  protected:

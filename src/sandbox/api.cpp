@@ -10,8 +10,6 @@
 namespace sgeventd::sandbox {
 namespace {
 
-constexpr JsonWriteOptions kCompact{.style = JsonStyle::Compact};
-
 std::string random_token() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   static const char* hex = "0123456789abcdef";
@@ -32,7 +30,7 @@ const Dict& as_dict_or_empty(const Value& v) {
 std::string fault_json(const Fault& f) {
   return to_json(
       Value(Dict{{"exception", true}, {"error_code", f.error_code}, {"message", f.message}}),
-      kCompact);
+      kCompactJson);
 }
 
 Api::Api(Store& store, ApiConfig config) : store_(store), config_(std::move(config)) {}
@@ -190,7 +188,7 @@ Expected<std::string> Api::info() {
          {"s3_direct_uploads_enabled", false},
          {"user_authentication_method", "default"},
          {"sgeventd_sandbox", true}};
-  return to_json(Value(std::move(d)), kCompact);
+  return to_json(Value(std::move(d)), kCompactJson);
 }
 
 Expected<std::string> Api::read(const Actor&, const Value& params) {
@@ -202,7 +200,7 @@ Expected<std::string> Api::summarize(const Actor&, const Value& params) {
   std::shared_lock lock(store_.mutex());
   auto v = sandbox::summarize(store_, as_dict_or_empty(params), now());
   if (!v) return tl::unexpected(v.error());
-  return to_json(*v, kCompact);
+  return to_json(*v, kCompactJson);
 }
 
 Expected<Value> Api::run_write(const Actor& actor, const std::string& method, const Dict& params) {
@@ -225,7 +223,7 @@ Expected<std::string> Api::write(const Actor& actor, const Value& params,
     return tl::unexpected(result.error());
   }
   if (auto ok = store_.commit(); !ok) return tl::unexpected(ok.error());
-  return to_json(*result, kCompact);
+  return to_json(*result, kCompactJson);
 }
 
 Expected<std::string> Api::batch(const Actor& actor, const Value& params) {
@@ -250,14 +248,14 @@ Expected<std::string> Api::batch(const Actor& actor, const Value& params) {
     results.push_back(std::move(*result));
   }
   if (auto ok = store_.commit(); !ok) return tl::unexpected(ok.error());
-  return to_json(Value(std::move(results)), kCompact);
+  return to_json(Value(std::move(results)), kCompactJson);
 }
 
 Expected<std::string> Api::get_session_token(const Actor& actor) {
   std::string token = random_token();
   std::lock_guard lock(sessions_mutex_);
   sessions_[token] = actor.user;
-  return to_json(Value(Dict{{"session_id", token}}), kCompact);
+  return to_json(Value(Dict{{"session_id", token}}), kCompactJson);
 }
 
 Expected<std::string> Api::schema_method(const std::string& method, const Value& params) {
@@ -274,7 +272,7 @@ Expected<std::string> Api::schema_method(const std::string& method, const Value&
       for (const auto& f : def.fields) fields.append(f->name, Schema::field_schema(*f));
       out.append(name, Value(std::move(fields)));
     }
-    return to_json(Value(std::move(out)), kCompact);
+    return to_json(Value(std::move(out)), kCompactJson);
   }
   const std::string* type = p.get("type").if_string();
   if (!type) return fault("API " + method + "() requires a type");
@@ -290,7 +288,7 @@ Expected<std::string> Api::schema_method(const std::string& method, const Value&
     } else {
       for (const auto& f : (*def)->fields) out.append(f->name, Schema::field_schema(*f));
     }
-    return to_json(Value(std::move(out)), kCompact);
+    return to_json(Value(std::move(out)), kCompactJson);
   }
   if (method != "schema_field_create" && method != "schema_field_update") {
     return fault("Unknown method: '" + method + "' is not an api3 method the sandbox serves",
@@ -325,7 +323,7 @@ Expected<std::string> Api::schema_method(const std::string& method, const Value&
                                           strings(props.get("valid_values")));
     if (!f) return tl::unexpected(f.error());
     changed = store_.schema().entity(*type)->field((*f)->name);
-    result = to_json(Value((*f)->name), kCompact);
+    result = to_json(Value((*f)->name), kCompactJson);
   } else {
     const std::string* name = p.get("field_name").if_string();
     EntityDef* def = store_.schema().entity(*type);

@@ -9,8 +9,6 @@
 namespace sgeventd::sandbox {
 namespace {
 
-constexpr JsonWriteOptions kCompact{.style = JsonStyle::Compact};
-
 // A prepared statement that finalizes itself.
 class Statement {
  public:
@@ -140,8 +138,8 @@ Expected<void> SqliteFile::save_field(const FieldDef& f) {
   st.bind(2, f.name);
   st.bind_copy(3, field_type_name(f.type));
   st.bind(4, f.display_name);
-  st.bind_copy(5, to_json(Value(to_list(f.valid_types)), kCompact));
-  st.bind_copy(6, to_json(Value(to_list(f.valid_values)), kCompact));
+  st.bind_copy(5, to_json(Value(to_list(f.valid_types)), kCompactJson));
+  st.bind_copy(6, to_json(Value(to_list(f.valid_values)), kCompactJson));
   if (st.step() != SQLITE_DONE) return tl::unexpected(error("saving a field"));
   return {};
 }
@@ -165,7 +163,7 @@ Expected<void> SqliteFile::save(const Store& store, const ChangeSet& changes) {
       } else {
         ent.bind_null(4);
       }
-      ent.bind_copy(5, to_json(Value(e->fields), kCompact));
+      ent.bind_copy(5, to_json(Value(e->fields), kCompactJson));
       if (ent.step() != SQLITE_DONE) return fail("saving an entity");
       ent.reset();
     }

@@ -10,8 +10,6 @@
 namespace sgeventd::sandbox {
 namespace {
 
-constexpr JsonWriteOptions kCompact{.style = JsonStyle::Compact};
-
 struct SortKey {
   FieldPath path;
   bool descending = false;
@@ -62,11 +60,11 @@ void sort_rows(std::vector<Row>& rows, const std::vector<SortKey>& keys, const S
 void append_field(std::string& out, const Store& store, const RowView& row, const FieldPath& p) {
   if (p.hop_field) {
     const Value v = path_values(p, row, store)[0];
-    append_json(out, output_value(*p.hop_field, v, store), kCompact);
+    append_json(out, output_value(*p.hop_field, v, store), kCompactJson);
     return;
   }
   if (row.append_read_json(p.field->name, out, store)) return;
-  append_json(out, output_value(*p.field, row.get(p.field->name), store), kCompact);
+  append_json(out, output_value(*p.field, row.get(p.field->name), store), kCompactJson);
 }
 
 }  // namespace
@@ -91,12 +89,12 @@ std::vector<FieldPath> return_paths(const Schema& schema, const std::string& typ
 void append_row_json(std::string& out, const Store& store, const RowView& row,
                      const std::vector<FieldPath>& fields) {
   out += "{\"type\":";
-  append_json(out, Value(row.type()), kCompact);
+  append_json(out, Value(row.type()), kCompactJson);
   out += ",\"id\":";
   out += std::to_string(row.id());
   for (const FieldPath& p : fields) {
     out += ',';
-    append_json(out, Value(p.text), kCompact);
+    append_json(out, Value(p.text), kCompactJson);
     out += ':';
     append_field(out, store, row, p);
   }
@@ -312,7 +310,7 @@ Expected<std::pair<std::string, Value>> group_of(const Grouping& g, const Value&
     Value out = output_value(g.path.target(), v, store);
     if (out.is_entity()) return std::make_pair(out["name"].as_string(), out);
     if (out.is_string()) return std::make_pair(out.as_string(), out);
-    return std::make_pair(to_json(out, kCompact), out);
+    return std::make_pair(to_json(out, kCompactJson), out);
   }
   if (k == "entitytype") {
     if (!v.is_entity()) return fault("summarize: entitytype grouping needs an entity field");

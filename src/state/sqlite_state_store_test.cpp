@@ -13,27 +13,22 @@
 namespace sgeventd::state {
 namespace {
 
+using testing::cursor_of;
+using testing::kA;
+using testing::kB;
+using testing::kT0;
+
 using testing::exists;
 using testing::read_file;
 using testing::TempDir;
 using testing::write_file;
 using namespace std::chrono_literals;
 
-const PluginKey kA{"/plugins/a.py", "a"};
-const PluginKey kB{"/plugins/b.py", "b"};
-const WallTime kT0 = WallTime(1'700'000'000'000ms);
-
 std::unique_ptr<SqliteStateStore> open_ok(const std::string& path,
                                           SqliteStateOptions options = {}) {
   auto store = SqliteStateStore::open(path, std::move(options));
   EXPECT_TRUE(store) << (store ? "" : store.error().describe());
   return store ? std::move(*store) : nullptr;
-}
-
-std::optional<EventId> cursor_of(StateStore& store, const PluginKey& key) {
-  auto p = store.plugin(key);
-  EXPECT_TRUE(p) << p.error().describe();
-  return p && *p ? (*p)->cursor : std::nullopt;
 }
 
 TEST(SqliteStateStore, CreatesAnEmptyStateWhereNothingIs) {

@@ -15,11 +15,12 @@
 namespace sgeventd::state {
 namespace {
 
-using namespace std::chrono_literals;
+using testing::cursor_of;
+using testing::kA;
+using testing::kB;
+using testing::kT0;
 
-const PluginKey kA{"/plugins/a.py", "a"};
-const PluginKey kB{"/plugins/b.py", "b"};
-const WallTime kT0 = WallTime(1'700'000'000'000ms);
+using namespace std::chrono_literals;
 
 struct StoreKind {
   std::string name;
@@ -40,12 +41,6 @@ class StateStoreContract : public ::testing::TestWithParam<StoreKind> {
   }
   testing::TempDir dir_;
 };
-
-std::optional<EventId> cursor_of(StateStore& store, const PluginKey& key) {
-  auto p = store.plugin(key);
-  EXPECT_TRUE(p) << p.error().describe();
-  return p && *p ? (*p)->cursor : std::nullopt;
-}
 
 std::vector<Gap> gaps_of(StateStore& store, const PluginKey& key) {
   auto p = store.plugin(key);

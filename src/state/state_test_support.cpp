@@ -1,5 +1,7 @@
 #include "state/state_test_support.h"
 
+#include <gtest/gtest.h>
+
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +69,12 @@ DeadLetter dead_letter(const PluginKey& plugin, std::string callback, EventId ev
   d.first_failure = at;
   d.last_failure = at;
   return d;
+}
+
+std::optional<EventId> cursor_of(StateStore& store, const PluginKey& key) {
+  auto p = store.plugin(key);
+  EXPECT_TRUE(p) << p.error().describe();
+  return p && *p ? (*p)->cursor : std::nullopt;
 }
 
 }  // namespace sgeventd::state::testing

@@ -1,11 +1,22 @@
 // Helpers for the state tests: a scratch folder and a real Python 3 to write pickles with.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 
+#include "sgeventd/state/state_store.h"
 #include "sgeventd/state/state_types.h"
 
 namespace sgeventd::state::testing {
+
+// Two plugins and a time the store tests share.
+inline const PluginKey kA{"/plugins/a.py", "a"};
+inline const PluginKey kB{"/plugins/b.py", "b"};
+inline const WallTime kT0 = WallTime(std::chrono::milliseconds(1'700'000'000'000));
+
+// The plugin's persisted cursor; nullopt when it has none (a read error fails the test).
+std::optional<EventId> cursor_of(StateStore& store, const PluginKey& key);
 
 // A fresh folder under $TMPDIR (or /tmp), removed with its contents on destruction.
 class TempDir {
