@@ -54,19 +54,25 @@ def make_event(event_id, **fields):
     return event
 
 
-class Worker(object):
-    """One worker process; messages are dicts."""
+def worker_env(extra=None):
+    """The environment a worker gets: the tests' own, without PYTHONPATH, plus `extra`."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env.update(extra or {})
+    return env
 
-    def __init__(self, env=None, python=None):
-        full_env = dict(os.environ)
-        full_env.pop("PYTHONPATH", None)
-        full_env.update(env or {})
-        self.proc = subprocess.Popen(
+
+class Worker(object):
+    """One worker process (a subprocess.Popen, or anything with its stdin, stdout, stderr,
+    poll, wait and kill); messages are dicts."""
+
+    def __init__(self, env=None, python=None, proc=None):
+        self.proc = proc or subprocess.Popen(
             [python or sys.executable, WORKER],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=full_env,
+            env=worker_env(env),
         )
         self.messages = queue.Queue()
         self.stderr_lines = []

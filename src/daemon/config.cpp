@@ -70,7 +70,7 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       {"plugins", {"paths"}},
       {"emails",
        {"enabled", "server", "port", "usetls", "username", "password", "from", "to", "subject"}},
-      {"python", {"interpreter", "path", "env"}},
+      {"python", {"interpreter", "path", "env", "fork_server", "preload"}},
       {"sandbox", {"port", "data", "seed", "test_controls", "activity_rate"}},
   };
   return keys;
@@ -306,6 +306,8 @@ void read_python(Reader& r, PythonSettings& p) {
   const std::string s = "python";
   r.string(s, "interpreter", p.interpreter);
   if (auto v = r.text(s, "path")) p.path = split_list(*v);
+  r.boolean(s, "fork_server", p.fork_server);
+  if (auto v = r.text(s, "preload")) p.preload = split_list(*v);
   if (auto v = r.text(s, "env")) {
     for (const auto& pair : split_list(*v)) {
       const auto eq = pair.find('=');

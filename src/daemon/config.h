@@ -99,6 +99,9 @@ struct PythonSettings {
   std::string interpreter = SGEVENTD_DEFAULT_PYTHON;
   std::vector<std::string> path;
   std::vector<std::pair<std::string, std::string>> env;
+  // Workers forked from one warm interpreter (workers/fork_server.h); off: each spawned.
+  bool fork_server = true;
+  std::vector<std::string> preload;  // modules the fork server imports before any fork
 };
 
 // The embedded sandbox site, when [shotgun] server = sandbox (docs/sandbox.md).

@@ -28,6 +28,7 @@
 #include "source/sg_event_log_reader.h"
 #include "state/sqlite_state_store.h"
 #include "state/start_state.h"
+#include "workers/child_registry.h"
 #include "workers/completion_log.h"
 #include "workers/process_worker_host.h"
 
@@ -155,6 +156,7 @@ class Engine {
   int fail(int code, const std::string& message);
   bool open_state();
   bool start_site();
+  Discovery discover() const;  // the plugins on disk now (fork server problems to log_)
   bool resolve_starts(const Discovery& discovery, std::int64_t newest,
                       std::map<std::string, std::map<std::string, dispatch::PluginStart>>& out);
   sg::Result<std::int64_t> newest_event_id();
@@ -185,6 +187,14 @@ int Engine::fail(int code, const std::string& message) {
     std::cerr << "sgeventd: " << message << "\n";
   }
   return code;
+}
+
+Discovery Engine::discover() const {
+  return discover_plugins(config_, options_.executable_dir, config::IniFile::process_environment(),
+                          [log = log_](bool problem, const std::string& line) {
+                            log->log(problem ? spdlog::level::warn : spdlog::level::info, "{}",
+                                     line);
+                          });
 }
 
 bool Engine::open_state() {
@@ -290,8 +300,7 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
   // New plugin files are picked up as shotgunEvents picks them up (it looks at its plugin
   // folders every pass), removed ones stopped; SIGHUP looks at once.
   auto scan = [&] {
-    Discovery found =
-        discover_plugins(config_, options_.executable_dir, config::IniFile::process_environment());
+    Discovery found = discover();
     if (found.warnings != last_warnings) {
       for (const auto& w : found.warnings) log_->warn("{}", w);
       last_warnings = found.warnings;
@@ -317,6 +326,9 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
     if (now - last_scan >= seconds(2)) {
       last_scan = now;
       scan();
+      // Helpers of forked workers, orphaned and reparented to us (the fork server made the
+      // daemon a subreaper): gone ones are reaped here, never left as zombies.
+      workers::child_registry::reap_orphans();
     }
     if (now - last_trim >= seconds(10)) {
       // A burst of events leaves freed pages in malloc's arenas; give them back so a daemon
@@ -366,8 +378,7 @@ int Engine::run() {
     return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
   }
 
-  const Discovery discovery =
-      discover_plugins(config_, options_.executable_dir, config::IniFile::process_environment());
+  const Discovery discovery = discover();
   for (const auto& w : discovery.warnings) log_->warn("{}", w);
   discovery_warnings_ = discovery.warnings;
   std::size_t plugin_count = 0;

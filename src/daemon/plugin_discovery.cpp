@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "state/legacy_state.h"
+#include "workers/fork_server.h"
 #include "workers/manifest.h"
 
 namespace sgeventd::daemon {
@@ -31,10 +32,16 @@ std::vector<std::string> files_with_extension(const std::string& folder, const s
   return names;
 }
 
-workers::SpawnSpec python_spawn(const Config& config, const std::string& executable_dir) {
+workers::SpawnSpec python_spawn(const Config& config, const std::string& executable_dir,
+                                const workers::ForkServer::Reporter& report) {
   workers::SpawnSpec spec;
   spec.argv = {config.python.interpreter, executable_dir + "/sgeventd-python-worker"};
   spec.env = config.python.env;
+  if (config.python.fork_server) {
+    // One server per interpreter setup: every Python worker of this config forks from it.
+    spec.fork_server = workers::ForkServer::shared(
+        {spec.argv, spec.env, config.python.path, config.python.preload}, report);
+  }
   return spec;
 }
 
@@ -54,7 +61,8 @@ Value config_sections(const config::IniFile& ini) {
 }
 
 Discovery discover_plugins(const Config& config, const std::string& executable_dir,
-                           const config::IniFile::Environment& env) {
+                           const config::IniFile::Environment& env,
+                           const workers::ForkServer::Reporter& fork_server_problem) {
   Discovery out;
   for (const std::string& raw : config.plugin_paths) {
     const std::string folder = state::normalize_folder(raw);
@@ -67,7 +75,7 @@ Discovery discover_plugins(const Config& config, const std::string& executable_d
       dispatch::WorkerDefinition w;
       w.id = folder;
       w.per = "path";
-      w.spawn = python_spawn(config, executable_dir);
+      w.spawn = python_spawn(config, executable_dir, fork_server_problem);
       w.plugins = python;
       for (const auto& p : python) w.watch_paths.push_back(p.path);
       out.workers.push_back(std::move(w));
@@ -75,7 +83,7 @@ Discovery discover_plugins(const Config& config, const std::string& executable_d
       for (const auto& p : python) {
         dispatch::WorkerDefinition w;
         w.id = p.path;
-        w.spawn = python_spawn(config, executable_dir);
+        w.spawn = python_spawn(config, executable_dir, fork_server_problem);
         w.plugins = {p};
         w.watch_paths = {p.path};
         out.workers.push_back(std::move(w));

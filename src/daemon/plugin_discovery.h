@@ -9,6 +9,7 @@
 
 #include "daemon/config.h"
 #include "dispatch/worker_slot.h"
+#include "workers/fork_server.h"
 
 namespace sgeventd::daemon {
 
@@ -17,9 +18,12 @@ struct Discovery {
   std::vector<std::string> warnings;  // unreadable folders, bad manifests, ...
 };
 
-// `executable_dir`: where sgeventd-python-worker lives (beside the sgeventd binary).
+// `executable_dir`: where sgeventd-python-worker lives (beside the sgeventd binary). Python
+// workers fork from a fork server unless [python] fork_server is off; its problems (it could
+// not start, it died) go to `fork_server_problem`.
 Discovery discover_plugins(const Config& config, const std::string& executable_dir,
-                           const config::IniFile::Environment& env);
+                           const config::IniFile::Environment& env,
+                           const workers::ForkServer::Reporter& fork_server_problem = {});
 
 // The config's sections as strings, for the workers' hello (plugins read their own sections).
 Value config_sections(const config::IniFile& ini);

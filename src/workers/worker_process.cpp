@@ -13,6 +13,9 @@
 #include <cstring>
 #include <mutex>
 
+#include "workers/child_registry.h"
+#include "workers/fork_server.h"
+
 extern char** environ;
 
 namespace sgeventd::workers {
@@ -98,6 +101,61 @@ std::string SpawnSpec::describe() const {
   return out;
 }
 
+::sgeventd::Expected<pid_t, int> spawn_child(
+    const std::vector<std::string>& argv,
+    const std::vector<std::pair<std::string, std::string>>& env_extra,
+    const std::string& working_dir, const std::array<int, 3>& stdio) {
+  if (argv.empty() || argv[0].empty()) return tl::unexpected(ENOENT);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  for (int target = 0; target < 3; ++target) {
+    if (stdio[target] >= 0) {
+      posix_spawn_file_actions_adddup2(&actions, stdio[target], target);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, target, "/dev/null", target ? O_WRONLY : O_RDONLY,
+                                       0);
+    }
+  }
+  if (!working_dir.empty()) posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
+
+  // Default signal dispositions and an empty mask in the child whatever the daemon set up
+  // (SIGPIPE ignored, signals blocked for a signalfd); its own process group so a kill can
+  // reach the helpers it starts, and a terminal's Ctrl-C reaches only the daemon.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+
+  std::vector<std::string> args = argv;
+  std::vector<char*> argp;
+  for (auto& a : args) argp.push_back(a.data());
+  argp.push_back(nullptr);
+  std::vector<std::string> env = merged_environment(env_extra);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_t pid = -1;
+  const bool search_path = argv[0].find('/') == std::string::npos;
+  int rc = 0;
+  {
+    std::lock_guard registering(child_registry::mutex());
+    rc = search_path ? ::posix_spawnp(&pid, argp[0], &actions, &attr, argp.data(), envp.data())
+                     : ::posix_spawn(&pid, argp[0], &actions, &attr, argp.data(), envp.data());
+    if (rc == 0) child_registry::add(pid);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return tl::unexpected(rc);
+  return pid;
+}
+
 ::sgeventd::Expected<std::unique_ptr<WorkerProcess>, WorkerError> WorkerProcess::spawn(
     const SpawnSpec& spec, Sink sink) {
   auto failed = [&](const std::string& what, int err) {
@@ -117,46 +175,23 @@ std::string SpawnSpec::describe() const {
     return failed("pipe", errno);
   }
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipes.in[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, pipes.out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, pipes.err[1], 2);
-  if (!spec.working_dir.empty()) {
-    posix_spawn_file_actions_addchdir_np(&actions, spec.working_dir.c_str());
-  }
-
-  // Default signal dispositions and an empty mask in the child whatever the daemon set up
-  // (SIGPIPE ignored, signals blocked for a signalfd); its own process group so a kill can
-  // reach the helpers it starts, and a terminal's Ctrl-C reaches only the daemon.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t all, none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
-
-  std::vector<std::string> args = spec.argv;
-  std::vector<char*> argp;
-  for (auto& a : args) argp.push_back(a.data());
-  argp.push_back(nullptr);
-  std::vector<std::string> env = merged_environment(spec.env);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
   pid_t pid = -1;
-  const bool search_path = spec.argv[0].find('/') == std::string::npos;
-  const int rc = search_path
-                     ? ::posix_spawnp(&pid, argp[0], &actions, &attr, argp.data(), envp.data())
-                     : ::posix_spawn(&pid, argp[0], &actions, &attr, argp.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return failed("cannot start", rc);
+  bool forked = false;
+  if (spec.fork_server && spec.working_dir.empty() && spec.argv.size() >= 2) {
+    // The server runs argv[0] argv[1] (interpreter, script); the rest are the worker's own.
+    const std::vector<std::string> args(spec.argv.begin() + 2, spec.argv.end());
+    auto child = spec.fork_server->fork_worker(pipes.in[0], pipes.out[1], pipes.err[1], args);
+    if (child) {
+      pid = *child;
+      forked = true;
+    }  // else: the server said why (its Reporter); spawned the usual way instead
+  }
+  if (!forked) {
+    auto child = spawn_child(spec.argv, spec.env, spec.working_dir,
+                             {pipes.in[0], pipes.out[1], pipes.err[1]});
+    if (!child) return failed("cannot start", child.error());
+    pid = *child;
+  }
 
   if (spec.data_limit_bytes) {
     // posix_spawn cannot set a limit in the child, so it is set from here the moment the
@@ -166,6 +201,7 @@ std::string SpawnSpec::describe() const {
       const int err = errno;
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
+      child_registry::remove(pid);
       return failed("cannot set its memory limit (prlimit)", err);
     }
   }
@@ -179,8 +215,21 @@ std::string SpawnSpec::describe() const {
     const int err = errno;
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
+    child_registry::remove(pid);
     p->pid_ = -1;
     return failed("pidfd_open", err);
+  }
+  if (forked) {
+    // Reparented to us only if we are a subreaper: check, since waiting needs a child.
+    siginfo_t info{};
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(p->pidfd_), &info,
+                 WEXITED | WNOHANG | WNOWAIT) != 0 &&
+        errno == ECHILD) {
+      ::kill(pid, SIGKILL);
+      child_registry::remove(pid);
+      p->pid_ = -1;
+      return failed("the fork server's worker is not our child (no subreaper)", ECHILD);
+    }
   }
   std::swap(p->in_fd_, pipes.in[1]);
   std::swap(p->out_fd_, pipes.out[0]);
@@ -196,6 +245,7 @@ WorkerProcess::~WorkerProcess() {
     signal(SIGKILL);  // the whole group: not yet reaped, so the group id is still ours
     siginfo_t info{};
     ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED);
+    child_registry::remove(pid_);
   }
   close_fd(in_fd_);
   close_fd(out_fd_);
@@ -354,6 +404,7 @@ void WorkerProcess::reap() {
   }
   ::kill(-pid_, SIGKILL);
   ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED);
+  child_registry::remove(pid_);
   ExitStatus status;
   if (info.si_code == CLD_EXITED) {
     status.code = info.si_status;

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -27,6 +28,16 @@
 
 namespace sgeventd::workers {
 
+class ForkServer;
+
+// Starts `argv` as the daemon starts every child: default signal dispositions, an empty signal
+// mask, a process group of its own; stdio[i] becomes its fd i (-1: /dev/null); `env` is added
+// to the daemon's environment. Registered in child_registry. The pid, or the errno.
+::sgeventd::Expected<pid_t, int> spawn_child(
+    const std::vector<std::string>& argv,
+    const std::vector<std::pair<std::string, std::string>>& env, const std::string& working_dir,
+    const std::array<int, 3>& stdio);
+
 // What to run.
 struct SpawnSpec {
   std::vector<std::string> argv;  // argv[0]: a path, or a name looked up on PATH
@@ -36,6 +47,9 @@ struct SpawnSpec {
   // A hard cap on the process's writable private memory (RLIMIT_DATA: heap, anonymous maps,
   // thread stacks), set by the daemon just after the spawn; an allocation past it fails.
   std::optional<std::uint64_t> data_limit_bytes;
+  // Fork the worker from this server (it runs argv[0] argv[1]) rather than spawn it; spawned
+  // anyway when the server cannot be reached.
+  std::shared_ptr<ForkServer> fork_server;
 
   // "prog arg1 'arg 2'" for logs.
   std::string describe() const;

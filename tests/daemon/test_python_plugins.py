@@ -448,3 +448,74 @@ class Migration(PythonPluginTestCase):
         self.wait_ids(d, "steady", later)
         d.stop()
         self.assertEqual(d.ids("steady"), missed + later)
+
+
+def children(pid):
+    """{child pid: its command line} of a process."""
+    out = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            out[int(entry)] = cmdline
+    return out
+
+
+class ForkServer(PythonPluginTestCase):
+    def server_pid(self, d):
+        found = re.findall(r"Python fork server started \(pid (\d+),", d.log())
+        return int(found[-1]) if found else None
+
+    def test_python_workers_fork_from_one_server_and_are_the_daemons_children(self):
+        d = self.pydaemon(["steady", "lenient"])
+        d.start()
+        server = wait_for(lambda: self.server_pid(d), what="the fork server line")
+        ids = self.describe(self.new_shot(), "f1")
+        self.wait_ids(d, "steady", ids)
+        kids = children(d.proc.pid)
+        # The server and two workers, all the daemon's own (the workers reparented to it).
+        self.assertIn(server, kids)
+        self.assertEqual(len([c for c in kids.values() if "--fork-server" in c]), 3, kids)
+        d.stop()
+        self.assertEqual(d.log().count("Python fork server started"), 1)
+
+    def test_a_killed_server_costs_no_worker_and_comes_back(self):
+        d = self.pydaemon(["steady", "fragile"])
+        d.start()
+        server = wait_for(lambda: self.server_pid(d), what="the fork server line")
+        shot = self.new_shot()
+        first = self.describe(shot, "k1")
+        self.wait_ids(d, "steady", first)
+        os.kill(server, signal.SIGKILL)
+        more = self.describe(shot, "k2")
+        self.wait_ids(d, "steady", more)  # the running workers never noticed
+        # A reload needs a new worker: spawned while the server is gone, said once.
+        d.edit("fragile", 'FAIL_ON = "boom"', 'FAIL_ON = "never"')
+        wait_for(lambda: "WARNING - the Python fork server (" in d.log(),
+                 what="the server's loss logged")
+        later = self.describe(shot, "k3")
+        self.wait_ids(d, "fragile", later, fail_on="never")
+        # After the backoff (1 s) a worker start brings a new server: reload until one does.
+        wait_for(lambda: d.install("steady") and self.server_pid(d) not in (None, server),
+                 interval=1.0, what="a new fork server")
+        last = self.describe(shot, "k4")
+        self.wait_ids(d, "steady", last)
+        d.stop()
+
+    def test_fork_server_off_spawns_each_worker(self):
+        d = self.pydaemon(["steady"], python={"fork_server": "off"})
+        d.start()
+        ids = self.describe(self.new_shot(), "o1")
+        self.wait_ids(d, "steady", ids)
+        kids = children(d.proc.pid)
+        d.stop()
+        self.assertNotIn("fork server", d.log())
+        self.assertFalse([c for c in kids.values() if "--fork-server" in c], kids)
+

@@ -1,0 +1,172 @@
+"""The fork server (docs/python-plugins.md): one interpreter that imports what every worker
+needs, then forks a worker per request, so that workers share those pages and start in
+milliseconds.
+
+The daemon starts ``<interpreter> sgeventd-python-worker --fork-server [--path DIRS]
+[--preload MODULES]`` with a Unix SOCK_SEQPACKET socket on fd 0, and waits for ``ready``.
+Each request is one message: JSON ``{"argv": [...]}`` (the worker's arguments) with three
+descriptors attached (SCM_RIGHTS), the worker's stdin, stdout and stderr. The server forks
+twice: the intermediate child forks the worker and exits at once, so the worker is reparented
+to the daemon (a child subreaper), which then owns it as if it had spawned it: waits for it,
+signals it, limits it. The answer is ``{"pid": N}`` or ``{"error": "..."}``. The server exits
+when the daemon closes the socket.
+
+What a worker gets from the fork, and what not:
+- shared: the interpreter, the worker runtime, shotgun_api3 and the preloaded modules, as
+  imported by the server (frozen with gc.freeze(), so the collector leaves their pages alone);
+- its own: everything after the fork, plugins first (loaded by the worker, as before), its
+  process group, its descriptors (0, 1, 2 from the daemon; every other one of the server's is
+  closed), a fresh ``random`` seed (CPython reseeds after fork), default signal handling as a
+  fresh interpreter has it, sys.argv as if it had been started on its own.
+"""
+
+import array
+import gc
+import json
+import os
+import signal
+import socket
+import sys
+
+MAX_REQUEST = 64 * 1024
+
+
+def _fd_limit():
+    try:
+        return os.sysconf("SC_OPEN_MAX")
+    except (ValueError, OSError):
+        return 65536
+
+
+def _receive(sock):
+    """(request dict, [fds]) for the next message; (None, []) when the daemon has gone."""
+    fds = array.array("i")
+    msg, ancdata, _flags, _addr = sock.recvmsg(MAX_REQUEST, socket.CMSG_SPACE(3 * fds.itemsize))
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
+    if not msg:
+        for fd in fds:
+            os.close(fd)
+        return None, []
+    try:
+        request = json.loads(msg.decode("utf-8"))
+    except ValueError:
+        request = None
+    return request, list(fds)
+
+
+def _answer(sock, answer):
+    sock.send(json.dumps(answer).encode("utf-8"))
+
+
+def _become_worker(sock, fds, script, argv):
+    """In the worker (the grandchild): its own group, the daemon's pipes as 0-2, nothing else."""
+    os.setpgid(0, 0)
+    sock.close()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)  # dup2 leaves the new descriptor inheritable, as a spawn would
+    os.closerange(3, _fd_limit())
+    # The server ignored SIGINT (a Ctrl-C meant for the daemon); a fresh interpreter would
+    # raise KeyboardInterrupt, and the worker decides for itself (it ignores it too).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.argv = [script] + list(argv)
+
+
+def serve(script, argv):
+    """Runs the server until the daemon goes (then exits), or returns a worker's argv in a
+    freshly forked worker, which then runs as if it had been started with it."""
+    path, preload = [], []
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == "--path" and args:
+            path = [p for p in args.pop(0).split(",") if p]
+        elif arg == "--preload" and args:
+            preload = [m.strip() for m in args.pop(0).split(",") if m.strip()]
+        else:
+            sys.stderr.write("sgeventd fork server: unknown argument %s\n" % arg)
+            return None
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sock = socket.socket(fileno=os.dup(0))
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    # [python] path as hello puts it first on sys.path, so the server imports what a worker
+    # would (the real shotgun_api3 when one is there).
+    for entry in reversed(path):
+        if entry not in sys.path:
+            sys.path.insert(0, entry)
+    problems = _preload(preload)
+    gc.collect()
+    gc.freeze()
+    _answer(sock, {"ready": True, "pid": os.getpid(), "problems": problems})
+    while True:
+        try:
+            request, fds = _receive(sock)
+        except OSError as e:
+            sys.stderr.write("sgeventd fork server: %s\n" % e)
+            sys.exit(1)
+        if request is None and not fds:
+            sys.exit(0)
+        if not isinstance(request, dict) or len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            _answer(sock, {"error": "a request is JSON with three descriptors"})
+            continue
+        worker_argv = request.get("argv") or []
+        pid, error = _fork_worker(sock, fds, script, worker_argv)
+        if pid == 0:
+            return worker_argv  # the worker: its descriptors are set up already
+        for fd in fds:
+            os.close(fd)
+        _answer(sock, {"pid": pid} if error is None else {"error": error})
+
+
+def _fork_worker(sock, fds, script, argv):
+    """(worker pid, None) in the server, (0, None) in the worker, (-1, error) on failure."""
+    read_end, write_end = os.pipe()
+    try:
+        middle = os.fork()
+    except OSError as e:
+        os.close(read_end)
+        os.close(write_end)
+        return -1, "fork: %s" % e
+    if middle == 0:
+        os.close(read_end)
+        try:
+            worker = os.fork()
+        except OSError:
+            os._exit(1)
+        if worker == 0:
+            os.close(write_end)
+            _become_worker(sock, fds, script, argv)
+            return 0, None
+        os.write(write_end, str(worker).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as f:
+        text = f.read()
+    os.waitpid(middle, 0)  # once it is gone, the worker's parent is the daemon
+    if not text:
+        return -1, "fork: the second fork failed"
+    return int(text), None
+
+
+def _preload(names):
+    """Imports the worker runtime, shotgun_api3 and `names`; what of `names` failed."""
+    problems = []
+    from sgeventd_worker import worker  # noqa: F401  (the runtime itself)
+    from sgeventd_worker.connections import install_stand_in
+
+    install_stand_in(worker._stand_in_folder())
+    try:
+        import shotgun_api3  # noqa: F401
+    except Exception:
+        pass  # as in a spawned worker: a connection says why when a plugin uses it
+    for name in names:
+        try:
+            __import__(name)
+        except Exception as e:  # the daemon logs it; the workers import it again if they do
+            problems.append("%s: %s: %s" % (name, type(e).__name__, e))
+    return problems

@@ -1,0 +1,186 @@
+// Integration: the Python fork server (workers/fork_server.h) with the real Python worker. A
+// forked worker must be to the daemon exactly what a spawned one is: its child, in a group of
+// its own, speaking the protocol; and a server that dies must cost no worker, only the speed
+// of the next starts until it is back.
+#include "workers/fork_server.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "process.h"
+#include "recording_listener.h"
+#include "workers/child_registry.h"
+
+namespace sgeventd::workers {
+namespace {
+
+using testing::Harness;
+
+std::string plugin_file() {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("sgeventd-fork-test-" + std::to_string(::getpid()) + ".py");
+  std::ofstream(path) << "def registerCallbacks(reg):\n"
+                         "    reg.registerCallback('s', 'k', cb)\n"
+                         "def cb(sg, logger, event, args):\n"
+                         "    pass\n";
+  return path.string();
+}
+
+ForkServerSpec python_spec() {
+  return {{"/usr/bin/python3", sgeventd::testing::binary("sgeventd-python-worker")}, {}, {}, {}};
+}
+
+struct Reports {
+  std::vector<std::string> news, problems;
+  ForkServer::Reporter reporter() {
+    return [this](bool problem, const std::string& line) {
+      (problem ? problems : news).push_back(line);
+    };
+  }
+};
+
+SessionOptions python_options(const std::string& plugin) {
+  SessionOptions options;
+  options.hello.daemon = "sgeventd test";
+  options.hello.site = Dict{{"url", "https://studio.example.com"}};
+  options.plugins = {{"probe", plugin}};
+  return options;
+}
+
+SpawnSpec spec_with(std::shared_ptr<ForkServer> server) {
+  SpawnSpec spec;
+  spec.argv = server->spec().argv;
+  spec.fork_server = std::move(server);
+  return spec;
+}
+
+// The parent of `pid`, from /proc/<pid>/stat.
+pid_t parent_of(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  char state = 0;
+  int ppid = -1;
+  std::sscanf(text.c_str() + close + 1, " %c %d", &state, &ppid);
+  return ppid;
+}
+
+TEST(ForkServer, AForkedWorkerIsOurChildInItsOwnGroupAndSpeaksTheProtocol) {
+  Reports reports;
+  auto server = std::make_shared<ForkServer>(python_spec(), reports.reporter());
+  Harness h;
+  ASSERT_TRUE(h.start(spec_with(server), python_options(plugin_file())));
+  ASSERT_TRUE(h.wait_ready()) << h.listener.stderr_lines.size();
+  ASSERT_EQ(h.listener.loaded.size(), 1u)
+      << (h.listener.load_failed.empty() ? "" : h.listener.load_failed[0].error);
+  const pid_t worker = h.session->pid();
+  ASSERT_GT(server->server_pid(), 0);
+  EXPECT_NE(worker, server->server_pid());
+  EXPECT_EQ(parent_of(worker), ::getpid());
+  EXPECT_EQ(::getpgid(worker), worker);
+  ASSERT_EQ(reports.news.size(), 1u);
+  EXPECT_NE(reports.news[0].find("fork server started"), std::string::npos) << reports.news[0];
+  EXPECT_TRUE(reports.problems.empty()) << reports.problems[0];
+  h.session->shutdown(std::chrono::milliseconds(5000));
+  ASSERT_TRUE(h.wait_end());
+  EXPECT_EQ(h.listener.end->exit.code, 0);
+}
+
+TEST(ForkServer, ADeadServerCostsNoWorkerAndIsStartedAgainAfterABackoff) {
+  Reports reports;
+  auto server = std::make_shared<ForkServer>(python_spec(), reports.reporter());
+  const std::string plugin = plugin_file();
+  Harness first;
+  ASSERT_TRUE(first.start(spec_with(server), python_options(plugin)));
+  ASSERT_TRUE(first.wait_ready());
+  const pid_t dead = server->server_pid();
+  ASSERT_EQ(::kill(dead, SIGKILL), 0);
+
+  // The next start finds the server gone: it is spawned instead, and says so once.
+  Harness second;
+  ASSERT_TRUE(second.start(spec_with(server), python_options(plugin)));
+  ASSERT_TRUE(second.wait_ready());
+  EXPECT_EQ(parent_of(second.session->pid()), ::getpid());
+  ASSERT_EQ(reports.problems.size(), 1u);
+  EXPECT_NE(reports.problems[0].find("started again in 1 s"), std::string::npos)
+      << reports.problems[0];
+  EXPECT_EQ(server->server_pid(), -1);
+
+  // The first worker never noticed.
+  ASSERT_TRUE(first.session->ping());
+  ASSERT_TRUE(first.wait([&] { return !first.listener.pongs.empty(); }));
+
+  // After the backoff the server is back, and forks again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  Harness third;
+  ASSERT_TRUE(third.start(spec_with(server), python_options(plugin)));
+  ASSERT_TRUE(third.wait_ready());
+  EXPECT_GT(server->server_pid(), 0);
+  EXPECT_NE(server->server_pid(), dead);
+  EXPECT_EQ(reports.news.size(), 2u);
+}
+
+TEST(ForkServer, OneServerPerSetupIsShared) {
+  Reports reports;
+  auto a = ForkServer::shared(python_spec(), reports.reporter());
+  auto b = ForkServer::shared(python_spec(), reports.reporter());
+  EXPECT_EQ(a, b);
+  ForkServerSpec other = python_spec();
+  other.preload = {"decimal"};
+  EXPECT_NE(ForkServer::shared(other, reports.reporter()), a);
+}
+
+TEST(ForkServer, AServerThatCannotStartIsAProblemAndTheWorkerIsSpawned) {
+  Reports reports;
+  ForkServerSpec broken = python_spec();
+  broken.argv[0] = "/nonexistent/python3";
+  auto server = std::make_shared<ForkServer>(broken, reports.reporter());
+  Harness h;
+  EXPECT_FALSE(h.start(spec_with(server), python_options(plugin_file())));  // spawn fails too
+  ASSERT_EQ(reports.problems.size(), 1u);
+  EXPECT_NE(reports.problems[0].find("/nonexistent/python3"), std::string::npos);
+}
+
+TEST(ChildRegistry, OrphansAreReapedAndOwnedChildrenAreLeftToTheirOwner) {
+  ASSERT_TRUE(child_registry::become_subreaper());
+  // An owned child that has ended, and an orphan (a grandchild whose parent exited).
+  pid_t owned = -1;
+  {
+    std::lock_guard lock(child_registry::mutex());
+    owned = ::fork();
+    if (owned == 0) ::_exit(3);
+    child_registry::add(owned);
+  }
+  const pid_t middle = ::fork();
+  if (middle == 0) {
+    if (::fork() == 0) {
+      ::usleep(100'000);
+      ::_exit(0);
+    }
+    ::_exit(0);
+  }
+  ::waitpid(middle, nullptr, 0);
+  // Let the owned one be the first ended child the sweep sees... then reap it as its owner.
+  int status = 0;
+  ASSERT_EQ(::waitpid(owned, &status, 0), owned);
+  EXPECT_EQ(WEXITSTATUS(status), 3);
+  child_registry::remove(owned);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  int reaped = 0;
+  while (reaped == 0 && std::chrono::steady_clock::now() < deadline) {
+    reaped += child_registry::reap_orphans();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(reaped, 1);
+}
+
+}  // namespace
+}  // namespace sgeventd::workers
