@@ -31,15 +31,28 @@ import sys
 MAX_REQUEST = 64 * 1024
 
 
-def _fd_limit():
+def _close_from_3():
+    """Closes every descriptor above 2 (the open ones only: a limit of a million would make
+    os.closerange slow before Python 3.10)."""
     try:
-        return os.sysconf("SC_OPEN_MAX")
-    except (ValueError, OSError):
-        return 65536
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        os.closerange(3, 65536)
+        return
+    for fd in fds:
+        if fd > 2:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the listing's own descriptor, already gone
+
+
+GONE = object()  # what _receive returns when the daemon has closed the socket
 
 
 def _receive(sock):
-    """(request dict, [fds]) for the next message; (None, []) when the daemon has gone."""
+    """(request, [fds]) for the next message: the request is a dict, None when the message is
+    not a JSON object, GONE when the daemon has gone."""
     fds = array.array("i")
     msg, ancdata, _flags, _addr = sock.recvmsg(MAX_REQUEST, socket.CMSG_SPACE(3 * fds.itemsize))
     for level, kind, data in ancdata:
@@ -48,12 +61,12 @@ def _receive(sock):
     if not msg:
         for fd in fds:
             os.close(fd)
-        return None, []
+        return GONE, []
     try:
         request = json.loads(msg.decode("utf-8"))
     except ValueError:
         request = None
-    return request, list(fds)
+    return (request if isinstance(request, dict) else None), list(fds)
 
 
 def _answer(sock, answer):
@@ -66,7 +79,7 @@ def _become_worker(sock, fds, script, argv):
     sock.close()
     for target, fd in enumerate(fds):
         os.dup2(fd, target)  # dup2 leaves the new descriptor inheritable, as a spawn would
-    os.closerange(3, _fd_limit())
+    _close_from_3()
     # The server ignored SIGINT (a Ctrl-C meant for the daemon); a fresh interpreter would
     # raise KeyboardInterrupt, and the worker decides for itself (it ignores it too).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -107,14 +120,18 @@ def serve(script, argv):
         except OSError as e:
             sys.stderr.write("sgeventd fork server: %s\n" % e)
             sys.exit(1)
-        if request is None and not fds:
+        if request is GONE:
             sys.exit(0)
-        if not isinstance(request, dict) or len(fds) != 3:
+        worker_argv = request.get("argv", []) if request is not None else None
+        if (
+            len(fds) != 3
+            or not isinstance(worker_argv, list)
+            or not all(isinstance(a, str) for a in worker_argv)
+        ):
             for fd in fds:
                 os.close(fd)
-            _answer(sock, {"error": "a request is JSON with three descriptors"})
+            _answer(sock, {"error": 'a request is {"argv": [strings]} with three descriptors'})
             continue
-        worker_argv = request.get("argv") or []
         pid, error = _fork_worker(sock, fds, script, worker_argv)
         if pid == 0:
             return worker_argv  # the worker: its descriptors are set up already
@@ -133,17 +150,25 @@ def _fork_worker(sock, fds, script, argv):
         os.close(write_end)
         return -1, "fork: %s" % e
     if middle == 0:
-        os.close(read_end)
+        # Never back into the server's loop from here: whatever happens, this process exits.
+        worker = -1
         try:
+            os.close(read_end)
             worker = os.fork()
-        except OSError:
-            os._exit(1)
-        if worker == 0:
-            os.close(write_end)
-            _become_worker(sock, fds, script, argv)
-            return 0, None
-        os.write(write_end, str(worker).encode())
-        os._exit(0)
+            if worker == 0:
+                try:
+                    os.close(write_end)
+                    _become_worker(sock, fds, script, argv)
+                except BaseException as e:
+                    try:
+                        sys.stderr.write("sgeventd fork server: cannot become a worker: %s\n" % e)
+                    finally:
+                        os._exit(1)
+                return 0, None
+            os.write(write_end, str(worker).encode())
+        finally:
+            if worker != 0:
+                os._exit(0 if worker > 0 else 1)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as f:
         text = f.read()
@@ -169,4 +194,13 @@ def _preload(names):
             __import__(name)
         except Exception as e:  # the daemon logs it; the workers import it again if they do
             problems.append("%s: %s: %s" % (name, type(e).__name__, e))
+    import threading
+
+    if threading.active_count() > 1:
+        # A thread would not survive the fork, and could leave a lock held in every worker.
+        problems.append(
+            "the imports started %d thread(s): workers forked from this server may hang on "
+            "a lock one of them held; preload less, or set [python] fork_server = off"
+            % (threading.active_count() - 1)
+        )
     return problems

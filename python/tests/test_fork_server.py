@@ -266,10 +266,11 @@ class ForkServerTest(WorkerTestCase):
         self.assertTrue(self.run_plugin(worker, "mess", MESS)["ok"])
         self.assertEqual(worker.shutdown(), 0)
 
-    def test_a_request_without_its_descriptors_is_refused(self):
-        self.server.sock.send(b'{"argv": []}')
-        self.assertIn("error", self.server._answer())
-        self.forked()  # and the server still serves
+    def test_a_malformed_request_is_refused_and_the_server_serves_on(self):
+        for garbage in (b'{"argv": []}', b"not json", b"null", b'{"argv": "abc"}'):
+            self.server.sock.send(garbage)
+            self.assertIn("error", self.server._answer(), garbage)
+        self.forked()
 
     def test_preload_imports_modules_before_any_fork(self):
         server = ForkServer(args=["--preload", "decimal, no_such_module_xyz"])

@@ -41,7 +41,10 @@ bool is_subreaper() { return subreaper; }
 
 int reap_orphans() {
   if (!subreaper) return 0;
-  std::lock_guard lock(mutex());
+  // A fork in progress holds the lock until its worker is registered (up to the server's
+  // answer timeout): skip this sweep rather than stall the caller's loop.
+  std::unique_lock lock(mutex(), std::try_to_lock);
+  if (!lock.owns_lock()) return 0;
   int reaped = 0;
   // waitid shows one ended child at a time: an owned one stops the sweep (its owner reaps it
   // soon; the orphans behind it wait for the next sweep).

@@ -22,7 +22,8 @@ bool become_subreaper();
 bool is_subreaper();
 
 // Reaps the orphans that have ended (not one a registered owner waits for); how many. Does
-// nothing unless this process is a subreaper: its other children are all someone's.
+// nothing unless this process is a subreaper (its other children are all someone's), nor while
+// a child is being created (it never waits for the lock).
 int reap_orphans();
 
 }  // namespace sgeventd::workers::child_registry

@@ -21,8 +21,9 @@ namespace {
 using namespace std::chrono_literals;
 
 // A server imports the runtime, shotgun_api3 and the preloads before it says it is ready: the
-// real shotgun_api3 takes a few hundred milliseconds on a slow disk; a preload may take more.
-constexpr auto kReadyTimeout = 30s;
+// real shotgun_api3 takes a few hundred milliseconds on a slow disk. The start runs on the
+// thread that starts workers, so a preload that hangs must not hold it long.
+constexpr auto kReadyTimeout = 10s;
 // A fork of a warm interpreter takes milliseconds; a server this slow is treated as gone.
 constexpr auto kAnswerTimeout = 5s;
 constexpr auto kFirstBackoff = 1s;
@@ -151,7 +152,6 @@ void ForkServer::failed(const std::string& problem) {
       }
     }
   }
-  backoff_ = {};
   if (report_) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began);
     report_(false, "Python fork server started (pid " + std::to_string(pid_) + ", " +
@@ -206,6 +206,7 @@ void ForkServer::failed(const std::string& problem) {
       problem = "answered " + *answer;
     } else if (auto pid = (*parsed)["pid"].if_int(); pid && *pid > 0) {
       child_registry::add(static_cast<pid_t>(*pid));
+      backoff_ = {};  // a server that forks is a good one (one that only starts is not)
       return static_cast<pid_t>(*pid);
     } else if (const std::string* error = (*parsed)["error"].if_string()) {
       problem = "could not fork a worker: " + *error;
@@ -214,7 +215,12 @@ void ForkServer::failed(const std::string& problem) {
       problem = "answered " + *answer;
     }
   }
-  if (!server_lives) failed(problem);
+  if (!server_lives) {
+    failed(problem);
+  } else if (report_) {
+    report_(true, "the Python fork server (" + spec_.argv[0] + ") " + problem +
+                      "; this worker is spawned instead");
+  }
   return tl::unexpected(problem);
 }
 

@@ -53,7 +53,9 @@ class ForkServer {
 
   // Forks a worker with `in`, `out` and `err` as its stdin, stdout and stderr and `args` after
   // its script; its pid, a child of this process, registered (child_registry::add). The fds
-  // stay the caller's (the worker has its own copies).
+  // stay the caller's (the worker has its own copies). After a failure a worker may exist
+  // anyway (the server forked it, then its answer was lost): the caller must not reuse these
+  // pipes, so that such a worker sees their other ends close and exits.
   ::sgeventd::Expected<pid_t, std::string> fork_worker(int in, int out, int err,
                                                        const std::vector<std::string>& args);
 

@@ -75,11 +75,17 @@ struct Pipes {
   int in[2] = {-1, -1};
   int out[2] = {-1, -1};
   int err[2] = {-1, -1};
-  ~Pipes() {
+  ~Pipes() { close_all(); }
+  void close_all() {
     for (int* p : {in, out, err}) {
       close_fd(p[0]);
       close_fd(p[1]);
     }
+  }
+  bool open() {
+    close_all();
+    return ::pipe2(in, O_CLOEXEC) == 0 && ::pipe2(out, O_CLOEXEC) == 0 &&
+           ::pipe2(err, O_CLOEXEC) == 0;
   }
 };
 
@@ -170,10 +176,7 @@ std::string SpawnSpec::describe() const {
   ignore_sigpipe_once();
 
   Pipes pipes;
-  if (::pipe2(pipes.in, O_CLOEXEC) != 0 || ::pipe2(pipes.out, O_CLOEXEC) != 0 ||
-      ::pipe2(pipes.err, O_CLOEXEC) != 0) {
-    return failed("pipe", errno);
-  }
+  if (!pipes.open()) return failed("pipe", errno);
 
   pid_t pid = -1;
   bool forked = false;
@@ -184,7 +187,11 @@ std::string SpawnSpec::describe() const {
     if (child) {
       pid = *child;
       forked = true;
-    }  // else: the server said why (its Reporter); spawned the usual way instead
+    } else if (!pipes.open()) {
+      // The server said why (its Reporter); the worker is spawned the usual way instead, on
+      // new pipes: one the server forked anyway must not share them, and ends at their EOF.
+      return failed("pipe", errno);
+    }
   }
   if (!forked) {
     auto child = spawn_child(spec.argv, spec.env, spec.working_dir,
