@@ -11,7 +11,8 @@ shotgun_api3, which the original imports):
 
 For each daemon: start it, wait until every plugin has seen a first event, then write E
 events at once (`/_sandbox/generate`) and time until every plugin's file has all of them
-(events/s). Memory: the process tree's summed PSS (/proc/PID/smaps_rollup: shared pages split
+(events/s) and the CPU seconds the daemon process and its children (workers, fork server)
+spent on them. Memory: the process tree's summed PSS (/proc/PID/smaps_rollup: shared pages split
 among the processes that map them), sampled every 0.2 s; peak, and idle once done. For
 sgeventd also the daemon process's own PSS, and PSS per plugin (a second run with one plugin
 more). Both get the real shotgun_api3 on PYTHONPATH, so sgeventd's workers (and fork server)
@@ -96,6 +97,16 @@ def tree(pid):
     return out
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of one process so far."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def pss_kb(pid):
     try:
         with open("/proc/%d/smaps_rollup" % pid) as f:
@@ -145,6 +156,7 @@ def run_one(name, argv, env, folder, site, plugins, events, out):
             time.sleep(0.5)
         ready_s = time.time() - began
         base = {f: lines(f) for f in files}
+        cpu_before = {p: cpu_s(p) for p in tree(proc.pid)}
         start = time.time()
         site.generate(events)
         while not all(lines(f) - base[f] >= events for f in files):
@@ -152,6 +164,10 @@ def run_one(name, argv, env, folder, site, plugins, events, out):
                 raise SystemExit("%s stopped delivering; see %s" % (name, log.name))
             time.sleep(0.05)
         elapsed = time.time() - start
+        # CPU spent on the E events: the daemon's own, and its children's (workers, server).
+        main_cpu = cpu_s(proc.pid) - cpu_before.get(proc.pid, 0.0)
+        children_cpu = sum(cpu_s(p) - cpu_before.get(p, 0.0) for p in tree(proc.pid)
+                           if p != proc.pid)
         time.sleep(2)  # settle: idle
         idle = sum(pss_kb(p) for p in tree(proc.pid))
         idle_own = pss_kb(proc.pid)
@@ -169,7 +185,8 @@ def run_one(name, argv, env, folder, site, plugins, events, out):
             "tree_pss_peak_mb": round(sampler.peak / 1024, 1),
             "tree_pss_idle_mb": round(idle / 1024, 1),
             "main_pss_peak_mb": round(sampler.peak_own / 1024, 1),
-            "main_pss_idle_mb": round(idle_own / 1024, 1), "processes": processes}
+            "main_pss_idle_mb": round(idle_own / 1024, 1), "processes": processes,
+            "cpu_s_main": round(main_cpu, 2), "cpu_s_children": round(children_cpu, 2)}
 
 
 def setup(root, name, url, count, extra=""):
