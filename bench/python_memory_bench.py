@@ -168,7 +168,8 @@ def run_one(name, argv, env, folder, site, plugins, events, out):
         main_cpu = cpu_s(proc.pid) - cpu_before.get(proc.pid, 0.0)
         children_cpu = sum(cpu_s(p) - cpu_before.get(p, 0.0) for p in tree(proc.pid)
                            if p != proc.pid)
-        time.sleep(2)  # settle: idle
+        # Idle: past the daemon's malloc_trim, every 10 s, which gives a burst's pages back.
+        time.sleep(12)
         idle = sum(pss_kb(p) for p in tree(proc.pid))
         idle_own = pss_kb(proc.pid)
         processes = len(tree(proc.pid))
