@@ -182,7 +182,9 @@ def _preload(names):
     """Imports the worker runtime, shotgun_api3 and `names`; what of `names` failed."""
     problems = []
     from sgeventd_worker import worker  # noqa: F401  (the runtime itself)
+    from sgeventd_worker import siteconfig  # noqa: F401  (imported by the first load)
     from sgeventd_worker.connections import install_stand_in
+    import pprint  # noqa: F401  (a failing callback's locals)
 
     install_stand_in(worker._stand_in_folder())
     try:
