@@ -37,6 +37,36 @@ ForkServerSpec python_spec() {
   return {{"/usr/bin/python3", sgeventd::testing::binary("sgeventd-python-worker")}, {}, {}, {}};
 }
 
+// A stand-in for the Python fork server, as a script for /usr/bin/python3: it says it is ready,
+// then behaves as `mode` says with each request.
+//   steal: keeps the worker's pipes and starts a child that reads the worker's stdin (what a
+//          worker forked before its answer was lost would do), and never answers;
+//   die:   exits at the first request.
+ForkServerSpec fake_spec(const std::string& mode) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("sgeventd-fake-fork-server-" + std::to_string(::getpid()) + "-" + mode);
+  std::ofstream(path) << R"(import array, os, socket, sys, time
+sock = socket.socket(fileno=0)
+sock.send(b'{"ready": true, "problems": []}')
+mode = sys.argv[-1]
+while True:
+    fds = array.array("i")
+    msg, anc, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(12))
+    if not msg:
+        sys.exit(0)
+    if mode == "die":
+        sys.exit(1)
+    for _level, _kind, data in anc:
+        fds.frombytes(data)
+    if os.fork() == 0:
+        while os.read(fds[0], 65536):
+            pass
+        os._exit(0)
+)";
+  // Started as `python3 script --fork-server --preload MODE`: the mode is its last argument.
+  return {{"/usr/bin/python3", path.string()}, {}, {}, {mode}};
+}
+
 struct Reports {
   std::vector<std::string> news, problems;
   ForkServer::Reporter reporter() {
@@ -147,6 +177,41 @@ TEST(ForkServer, AServerThatCannotStartIsAProblemAndTheWorkerIsSpawned) {
   EXPECT_FALSE(h.start(spec_with(server), python_options(plugin_file())));  // spawn fails too
   ASSERT_EQ(reports.problems.size(), 1u);
   EXPECT_NE(reports.problems[0].find("/nonexistent/python3"), std::string::npos);
+}
+
+TEST(ForkServer, AWorkerSpawnedAfterALostAnswerGetsPipesOfItsOwn) {
+  Reports reports;
+  auto server = std::make_shared<ForkServer>(fake_spec("steal"), reports.reporter());
+  SpawnSpec spec;
+  spec.argv = python_spec().argv;  // what is spawned when the server does not answer
+  spec.fork_server = server;
+  Harness h;
+  ASSERT_TRUE(h.start(spec, python_options(plugin_file())));
+  // A process still reads the pipes the server was given: the spawned worker must not share
+  // them, or it would lose its hello and its events to it.
+  ASSERT_TRUE(h.wait_ready());
+  ASSERT_EQ(h.listener.loaded.size(), 1u);
+  ASSERT_EQ(reports.problems.size(), 1u);
+  EXPECT_NE(reports.problems[0].find("did not answer in time"), std::string::npos)
+      << reports.problems[0];
+}
+
+TEST(ForkServer, AServerThatDiesAtEveryRequestBacksOffLongerEachTime) {
+  Reports reports;
+  auto server = std::make_shared<ForkServer>(fake_spec("die"), reports.reporter());
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  EXPECT_FALSE(server->fork_worker(fds[0], fds[1], fds[1], {}));
+  EXPECT_FALSE(server->fork_worker(fds[0], fds[1], fds[1], {}));  // within the backoff
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_FALSE(server->fork_worker(fds[0], fds[1], fds[1], {}));
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_EQ(reports.problems.size(), 2u);
+  EXPECT_NE(reports.problems[0].find("started again in 1 s"), std::string::npos)
+      << reports.problems[0];
+  EXPECT_NE(reports.problems[1].find("started again in 2 s"), std::string::npos)
+      << reports.problems[1];
 }
 
 TEST(ChildRegistry, OrphansAreReapedAndOwnedChildrenAreLeftToTheirOwner) {
