@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -72,6 +73,7 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
        {"enabled", "server", "port", "usetls", "username", "password", "from", "to", "subject"}},
       {"python", {"interpreter", "path", "env", "fork_server", "preload"}},
       {"sandbox", {"port", "data", "seed", "test_controls", "activity_rate"}},
+      {"admin", {"enabled", "bind", "port", "token", "health_max_lag", "health_poll_failures"}},
   };
   return keys;
 }
@@ -329,6 +331,26 @@ void read_sandbox(Reader& r, SandboxSettings& b) {
   r.integer(s, "activity_rate", b.activity_rate, 0, 100000);
 }
 
+bool is_loopback(const std::string& address) {
+  return address == "localhost" || address == "::1" || address.rfind("127.", 0) == 0;
+}
+
+void read_admin(Reader& r, AdminSettings& a) {
+  const std::string s = "admin";
+  r.boolean(s, "enabled", a.enabled);
+  r.string(s, "bind", a.bind);
+  r.integer(s, "port", a.port, 0, 65535);
+  r.string(s, "token", a.token);
+  r.integer64(s, "health_max_lag", a.health_max_lag, 0, std::numeric_limits<std::int64_t>::max());
+  r.integer(s, "health_poll_failures", a.health_poll_failures, 1, 1000000);
+  if (a.enabled && !is_loopback(a.bind) && a.token.empty()) {
+    r.error(s, "bind",
+            "[admin] bind = " + a.bind +
+                " is reachable from other machines: set [admin] token too (clients then send "
+                "\"Authorization: Bearer <token>\"), or bind to 127.0.0.1");
+  }
+}
+
 void warn_unknown_keys(Reader& r, const config::IniFile& ini) {
   for (const auto& [section, keys] : known_keys()) {
     for (const auto& key : ini.keys(section)) {
@@ -361,7 +383,7 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name,
         {ConfigProblem::Severity::kError, ini.error().file, ini.error().line, ini.error().message});
     return load;
   }
-  Config c{file_name, {}, {}, {}, {}, {}, {}, std::move(*ini)};
+  Config c{file_name, {}, {}, {}, {}, {}, {}, {}, std::move(*ini)};
   Reader r(c.ini, load.problems);
   for (const char* section : {"daemon", "shotgun", "plugins"}) {
     if (!c.ini.has_section(section)) {
@@ -377,6 +399,7 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name,
   read_emails(r, c.ini, c.emails);
   read_python(r, c.python);
   read_sandbox(r, c.sandbox);
+  read_admin(r, c.admin);
   warn_unknown_keys(r, c.ini);
 
   const bool has_errors = std::any_of(

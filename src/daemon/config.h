@@ -113,6 +113,17 @@ struct SandboxSettings {
   int activity_rate = 0;       // generated events per second (a demo), 0: none
 };
 
+// The admin HTTP server (docs/admin-api.md).
+struct AdminSettings {
+  bool enabled = true;
+  std::string bind = "127.0.0.1";  // another address needs `token`
+  int port = 0;                    // 0: any free port (written to the status file as "admin")
+  std::string token;               // clients send "Authorization: Bearer <token>"
+  // /healthz: unhealthy past these.
+  std::int64_t health_max_lag = 10000;  // events a plugin's cursor may trail the feed
+  int health_poll_failures = 3;         // failed reads of the event log in a row
+};
+
 struct Config {
   std::string file;
   DaemonSettings daemon;
@@ -121,6 +132,7 @@ struct Config {
   EmailSettings emails;
   PythonSettings python;
   SandboxSettings sandbox;
+  AdminSettings admin;
   config::IniFile ini;  // the whole file, for plugins' own sections
 };
 

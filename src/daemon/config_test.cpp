@@ -148,6 +148,38 @@ TEST(DaemonConfig, NewKeysParse) {
             (std::vector<std::pair<std::string, std::string>>{{"A", "1"}, {"B", "two"}}));
 }
 
+TEST(DaemonConfig, PythonForkServerAndAdminKeys) {
+  const auto parse = [](const std::string& extra) {
+    return parse_config(
+        "[daemon]\npidFile: p\neventIdFile: s\n[shotgun]\nserver: sandbox\n"
+        "[plugins]\npaths: a\n" +
+            extra,
+        "a.conf", {});
+  };
+  ConfigLoad defaults = parse("");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults.config->python.fork_server);
+  EXPECT_TRUE(defaults.config->admin.enabled);
+  EXPECT_EQ(defaults.config->admin.bind, "127.0.0.1");
+  EXPECT_EQ(defaults.config->admin.port, 0);
+
+  ConfigLoad set = parse(
+      "[python]\nfork_server: off\npreload: yaml, requests\n"
+      "[admin]\nbind: 0.0.0.0\nport: 8090\ntoken: t\nhealth_max_lag: 50\n");
+  ASSERT_TRUE(set.ok()) << set.problems[0].describe();
+  EXPECT_FALSE(set.config->python.fork_server);
+  EXPECT_EQ(set.config->python.preload, (std::vector<std::string>{"yaml", "requests"}));
+  EXPECT_EQ(set.config->admin.port, 8090);
+  EXPECT_EQ(set.config->admin.health_max_lag, 50);
+
+  ConfigLoad open = parse("[admin]\nbind: 0.0.0.0\n");
+  ASSERT_FALSE(open.ok());
+  EXPECT_NE(open.problems[0].describe().find("a.conf:"), std::string::npos);
+  EXPECT_NE(open.problems[0].describe().find("set [admin] token"), std::string::npos)
+      << open.problems[0].describe();
+  EXPECT_TRUE(parse("[admin]\nbind: 0.0.0.0\nenabled: false\n").ok());
+}
+
 TEST(DaemonConfig, LoopPreventionIsPerCallbackDaemonWideOrOff) {
   const auto parse = [](const std::string& value) {
     return parse_config("[daemon]\npidFile: p\neventIdFile: s\nloop_prevention: " + value +

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "daemon/activity.h"
+#include "daemon/admin_server.h"
 #include "daemon/logging_options.h"
 #include "daemon/pid_file.h"
 #include "daemon/plugin_discovery.h"
@@ -176,6 +177,8 @@ class Engine {
   SiteConnection feed_site_, catch_up_site_;
   bool reported_ = false;                        // on_started was called
   std::vector<std::string> discovery_warnings_;  // logged once, again only when they change
+  StatusBoard board_;                            // the status snapshot the admin API serves
+  std::unique_ptr<AdminServer> admin_;
 };
 
 int Engine::fail(int code, const std::string& message) {
@@ -350,7 +353,9 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
         status.as_dict()["requests"] = static_cast<long long>(poller.requests());
         status.as_dict()["updated"] = static_cast<long long>(
             std::chrono::duration_cast<seconds>(clock_.wall_now().time_since_epoch()).count());
+        if (admin_) status.as_dict()["admin"] = admin_->url();
         write_status_file(status_path, status, logging_->redactor());
+        board_.publish(std::move(status));
       }
     }
   }
@@ -366,6 +371,12 @@ int Engine::run() {
   log_ = logging_->engine();
   log_->info("sgeventd {} starting (pid {}, config {})", SGEVENTD_VERSION, getpid(), config_.file);
 
+  if (config_.admin.enabled) {
+    auto admin = AdminServer::start(config_.admin, board_, logging_->redactor());
+    if (!admin) return fail(kRunFailed, admin.error());
+    admin_ = std::move(*admin);
+    log_->info("Admin API on {} (docs/admin-api.md)", admin_->url());
+  }
   if (!open_state()) return kRunFailed;
   if (!start_site()) return kRunFailed;
   source::ServerFilters filters;

@@ -27,7 +27,7 @@ log::LoggingOptions logging_options(const Config& config, bool foreground) {
   options.email.to = e.to;
   options.email.subject = e.subject;
 
-  options.secrets = {config.shotgun.key, e.password,
+  options.secrets = {config.shotgun.key, e.password, config.admin.token,
                      workers::proxy_password(config.shotgun.proxy_server)};
   return options;
 }

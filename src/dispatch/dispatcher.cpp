@@ -355,6 +355,7 @@ void Dispatcher::update_demand() {
 void Dispatcher::publish_status() {
   Dict root;
   root["feed_head"] = static_cast<long long>(feed_head_);
+  root["state_writable"] = !state_failing_;
   List plugins;
   std::optional<std::vector<std::string>> types = std::vector<std::string>{};
   bool any_loaded = false;
