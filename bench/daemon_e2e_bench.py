@@ -60,21 +60,47 @@ def wait(condition, timeout=300, interval=0.002):
         time.sleep(interval)
 
 
+EXTRA = ""  # config text added to every daemon's file (--admin off)
+
+
 def noop_daemon(h, tmp, site, name, names, keys):
-    d = h.Daemon(os.path.join(tmp, name), site.url, {}, keys)
+    d = h.Daemon(os.path.join(tmp, name), site.url, {}, keys, extra=EXTRA)
     for n in names:
         with open(os.path.join(d.plugin_dir, n + ".plugin"), "w") as f:
             f.write("[plugin]\ncommand = %s\n" % h.TEST_WORKER)
     return d
 
 
-def bench_throughput(h, tmp, plugins, events):
+def scrape(d, hz, stop, count):
+    """GET /status `hz` times a second until `stop` is set (an operator's dashboard)."""
+    import urllib.request
+    url = None
+    while not stop.is_set():
+        if url is None:
+            try:
+                with open(d.pid_file + ".status") as f:
+                    url = json.load(f).get("admin")
+            except (OSError, ValueError):
+                pass
+        if url:
+            with urllib.request.urlopen(url + "/status", timeout=10) as answer:
+                answer.read()
+            count[0] += 1
+        stop.wait(1.0 / hz)
+
+
+def bench_throughput(h, tmp, plugins, events, scrape_hz=0, idle=True):
+    import threading
     site = h.Sandbox()
     try:
         names = ["noop%d" % i for i in range(plugins)]
         # A short fetch_interval so the first poll does not wait: this measures throughput.
         d = noop_daemon(h, tmp, site, "throughput", names, {"fetch_interval": "0.05"})
         d.start()
+        stop, scrapes = threading.Event(), [0]
+        scraper = threading.Thread(target=scrape, args=(d, scrape_hz, stop, scrapes))
+        if scrape_hz:
+            scraper.start()
         peak = rss_kb(d.proc.pid)
         cpu0 = cpu_seconds(d.proc.pid)
         ids = site.generate(events)
@@ -85,7 +111,15 @@ def bench_throughput(h, tmp, plugins, events):
             time.sleep(0.005)
         elapsed = time.monotonic() - start
         cpu = cpu_seconds(d.proc.pid) - cpu0
+        stop.set()
+        if scrape_hz:
+            scraper.join()
         d.stop()
+        result = {"plugins": plugins, "events": len(ids), "seconds": round(elapsed, 3),
+                  "events_per_s": round(len(ids) / elapsed), "daemon_cpu_s": round(cpu, 2),
+                  "daemon_rss_peak_mb": round(peak / 1024, 1), "status_scrapes": scrapes[0]}
+        if not idle:
+            return result
 
         # Idle: the same daemon with the default fetch_interval (5 s).
         idle = noop_daemon(h, tmp, site, "idle", names, {"fetch_interval": "5"})
@@ -96,12 +130,9 @@ def bench_throughput(h, tmp, plugins, events):
         time.sleep(30)
         idle_cpu = (cpu_seconds(idle.proc.pid) - cpu0) / (time.monotonic() - t0)
         idle.stop()
-        return {"plugins": plugins, "events": len(ids), "seconds": round(elapsed, 3),
-                "events_per_s": round(len(ids) / elapsed),
-                "daemon_cpu_s": round(cpu, 2),
-                "daemon_rss_peak_mb": round(peak / 1024, 1),
-                "daemon_rss_idle_mb": round(idle_rss / 1024, 1),
-                "idle_cpu_percent_fetch_interval_5": round(idle_cpu * 100, 2)}
+        result.update({"daemon_rss_idle_mb": round(idle_rss / 1024, 1),
+                       "idle_cpu_percent_fetch_interval_5": round(idle_cpu * 100, 2)})
+        return result
     finally:
         site.stop()
 
@@ -158,7 +189,16 @@ def main():
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--plugins", type=int, default=10)
     parser.add_argument("--only", choices=["throughput", "slow_beside", "catch_up"])
+    parser.add_argument("--admin", choices=["on", "off"], default="on",
+                        help="[admin] enabled (the admin API's cost: compare the two)")
+    parser.add_argument("--scrape-hz", type=float, default=0,
+                        help="GET /status this often during the throughput run")
+    parser.add_argument("--skip-idle", action="store_true",
+                        help="throughput without the 30 s idle measurement after it")
     args = parser.parse_args()
+    global EXTRA
+    if args.admin == "off":
+        EXTRA = "[admin]\nenabled = false\n"
     build = os.path.abspath(args.build)
     os.environ["SGEVENTD_BIN"] = os.path.join(build, "bin", "sgeventd")
     os.environ["SGEVENTD_TEST_WORKER_BIN"] = os.path.join(build, "bin", "sgeventd-test-worker")
@@ -167,7 +207,8 @@ def main():
     out = {"machine": {"cpus": os.cpu_count(), "load": os.getloadavg()}}
     with tempfile.TemporaryDirectory(prefix="sgeventd-bench-") as tmp:
         if args.only in (None, "throughput"):
-            out["throughput"] = bench_throughput(h, tmp, args.plugins, args.events)
+            out["throughput"] = bench_throughput(h, tmp, args.plugins, args.events,
+                                                 args.scrape_hz, not args.skip_idle)
         if args.only in (None, "slow_beside"):
             out["slow_beside"] = bench_slow_beside(h, tmp)
         if args.only in (None, "catch_up"):
