@@ -9,6 +9,7 @@ packages=(
   clang clang-format libclang-rt-14-dev
   libcurl4-openssl-dev zlib1g-dev libsimdjson-dev libcli11-dev libexpected-dev
   libspdlog-dev libfmt-dev libsqlite3-dev libcpp-httplib-dev libhowardhinnant-date-dev
+  prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   python3 python3-dev pybind11-dev tzdata ca-certificates
 )

@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include "daemon/metrics.h"
 #include "sandbox/connection_threads.h"
 #include "sgeventd/json.h"
 
@@ -17,7 +18,7 @@
 namespace sgeventd::daemon {
 namespace {
 
-constexpr std::size_t kThreads = 16;
+constexpr std::size_t kThreads = 64;
 constexpr std::size_t kMaxBody = 64 * 1024;
 constexpr int kReadTimeoutS = 5;
 constexpr const char* kJson = "application/json";
@@ -93,6 +94,13 @@ struct AdminServer::Impl {
           Value(Dict{{"healthy", problems.empty()}, {"problems", std::move(listed)}}), redactor);
   }
 
+  void metrics(const httplib::Request& req, httplib::Response& res) const {
+    if (!authorized(req, res)) return;
+    res.status = 200;
+    res.set_content(redactor->redact(metrics_text(board->latest(), SGEVENTD_VERSION)),
+                    "text/plain; version=0.0.4; charset=utf-8");
+  }
+
   void status(const httplib::Request& req, httplib::Response& res) const {
     if (!authorized(req, res)) return;
     Value snapshot = board->latest();
@@ -146,6 +154,9 @@ std::string AdminServer::url() const {
   });
   server.Get("/status", [self](const httplib::Request& req, httplib::Response& res) {
     self->status(req, res);
+  });
+  server.Get("/metrics", [self](const httplib::Request& req, httplib::Response& res) {
+    self->metrics(req, res);
   });
   server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;

@@ -1,9 +1,8 @@
 // The admin HTTP server (docs/admin-api.md): what operators and `sgeventd` commands read from a
 // running daemon. It serves the status snapshot the daemon publishes every second (never the
-// dispatcher's internals, so it costs dispatch nothing): GET /healthz, GET /status. Loopback by
-// default; any other address needs a bearer token (config.cpp refuses it otherwise). Bounded:
-// at most 16 connection threads, 5 s for a client to send each part of its request, 64 KiB of
-// body.
+// dispatcher's internals, so it costs dispatch nothing): GET /healthz, /status, /metrics. Loopback
+// by default; any other address needs a bearer token (config.cpp refuses it otherwise). Bounded: at
+// most 64 connection threads, 5 s for a client to send each part of its request, 64 KiB of body.
 #pragma once
 
 #include <memory>
