@@ -5,20 +5,10 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include "daemon/status_fields.h"
+
 namespace sgeventd::daemon {
 namespace {
-
-double number(const Value& v) {
-  if (auto i = v.if_int()) return static_cast<double>(*i);
-  if (v.is_float()) return v.as_float();
-  if (v.is_bool()) return v.as_bool() ? 1.0 : 0.0;
-  return 0.0;
-}
-
-std::string text(const Value& v) {
-  const std::string* s = v.if_string();
-  return s ? *s : std::string();
-}
 
 // The plugin states a state-set metric has one series for (1 for the current one).
 constexpr const char* kPluginStates[] = {"active", "deactivated", "not loaded", "waiting"};
@@ -41,19 +31,19 @@ std::string metrics_text(const Value& status, const std::string& version) {
       BuildGauge().Name(name).Help(help).Register(registry).Add({}).Set(value);
     };
     gauge("sgeventd_feed_head_event_id", "The newest event id the poll has read",
-          number(status["feed_head"]));
+          field_number(status["feed_head"]));
     gauge("sgeventd_poll_failures", "Failed reads of the event log in a row (0: reading)",
-          number(status["poll_failures"]));
+          field_number(status["poll_failures"]));
     gauge("sgeventd_site_read_seconds", "How long the read in progress has taken, once slow",
-          number(status["site_read_s"]));
+          field_number(status["site_read_s"]));
     gauge("sgeventd_state_writable", "1 while the state commits, 0 while it cannot be written",
-          status["state_writable"].is_bool() ? number(status["state_writable"]) : 1.0);
+          status["state_writable"].is_bool() ? field_number(status["state_writable"]) : 1.0);
     BuildCounter()
         .Name("sgeventd_site_requests_total")
         .Help("api3 requests made to read the event log")
         .Register(registry)
         .Add({})
-        .Increment(number(status["requests"]));
+        .Increment(field_number(status["requests"]));
 
     auto& handled = BuildCounter()
                         .Name("sgeventd_plugin_events_handled_total")
@@ -97,22 +87,22 @@ std::string metrics_text(const Value& status, const std::string& version) {
                        .Register(registry);
     if (const List* plugins = status["plugins"].if_list()) {
       for (const Value& p : *plugins) {
-        const std::string name = text(p["name"]);
+        const std::string name = field_text(p["name"]);
         const prometheus::Labels labels{{"plugin", name}};
-        handled.Add(labels).Increment(number(p["handled"]));
-        errors.Add(labels).Increment(number(p["errors"]));
-        letters.Add(labels).Increment(number(p["dead_letters"]));
-        cursor.Add(labels).Set(number(p["cursor"]));
-        committed.Add(labels).Set(number(p["committed"]));
-        lag.Add(labels).Set(number(p["lag"]));
-        queued.Add(labels).Set(number(p["queued"]));
-        in_flight.Add(labels).Set(number(p["in_flight"]));
+        handled.Add(labels).Increment(field_number(p["handled"]));
+        errors.Add(labels).Increment(field_number(p["errors"]));
+        letters.Add(labels).Increment(field_number(p["dead_letters"]));
+        cursor.Add(labels).Set(field_number(p["cursor"]));
+        committed.Add(labels).Set(field_number(p["committed"]));
+        lag.Add(labels).Set(field_number(p["lag"]));
+        queued.Add(labels).Set(field_number(p["queued"]));
+        in_flight.Add(labels).Set(field_number(p["in_flight"]));
         for (const char* s : kPluginStates) {
-          state.Add({{"plugin", name}, {"state", s}}).Set(text(p["state"]) == s ? 1 : 0);
+          state.Add({{"plugin", name}, {"state", s}}).Set(field_text(p["state"]) == s ? 1 : 0);
         }
         if (!p["worker"].is_null()) {
           for (const char* s : kWorkerStates) {
-            worker.Add({{"plugin", name}, {"state", s}}).Set(text(p["worker"]) == s ? 1 : 0);
+            worker.Add({{"plugin", name}, {"state", s}}).Set(field_text(p["worker"]) == s ? 1 : 0);
           }
         }
       }

@@ -22,8 +22,11 @@ Value status_of(int plugins) {
                               {"errors", 2},
                               {"dead_letters", 1}}));
   }
-  return Value(Dict{{"feed_head", 127}, {"poll_failures", 0}, {"requests", 9},
-                    {"state_writable", true}, {"plugins", std::move(list)}});
+  return Value(Dict{{"feed_head", 127},
+                    {"poll_failures", 0},
+                    {"requests", 9},
+                    {"state_writable", true},
+                    {"plugins", std::move(list)}});
 }
 
 TEST(Metrics, ThePluginsProgressAsPrometheusText) {
@@ -38,7 +41,7 @@ TEST(Metrics, ThePluginsProgressAsPrometheusText) {
         "sgeventd_plugin_state{plugin=\"p1\",state=\"deactivated\"} 0",
         "sgeventd_plugin_worker_state{plugin=\"p1\",state=\"running\"} 1"}) {
     EXPECT_NE(text.find(std::string("\n") + line + "\n"), std::string::npos) << line << "\n"
-                                                                              << text;
+                                                                             << text;
   }
   EXPECT_NE(text.find("# TYPE sgeventd_plugin_events_handled_total counter"), std::string::npos);
 }
