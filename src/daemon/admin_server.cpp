@@ -85,13 +85,19 @@ struct AdminServer::Impl {
     return {settings.health_max_lag, settings.health_poll_failures};
   }
 
+  // {"healthy": bool, "problems": [...]}: /healthz's answer, and part of /status's.
+  Dict health_of(const Value& snapshot) const {
+    List problems;
+    for (auto& p : health_problems(snapshot, thresholds())) problems.emplace_back(std::move(p));
+    const bool healthy = problems.empty();
+    return Dict{{"healthy", healthy}, {"problems", std::move(problems)}};
+  }
+
   void healthz(const httplib::Request& req, httplib::Response& res) const {
     if (!authorized(req, res)) return;
-    const auto problems = health_problems(board->latest(), thresholds());
-    List listed;
-    for (const auto& p : problems) listed.emplace_back(p);
-    reply(res, problems.empty() ? 200 : 503,
-          Value(Dict{{"healthy", problems.empty()}, {"problems", std::move(listed)}}), redactor);
+    Dict health = health_of(board->latest());
+    const int code = health["healthy"].as_bool() ? 200 : 503;
+    reply(res, code, Value(std::move(health)), redactor);
   }
 
   void metrics(const httplib::Request& req, httplib::Response& res) const {
@@ -104,17 +110,14 @@ struct AdminServer::Impl {
   void status(const httplib::Request& req, httplib::Response& res) const {
     if (!authorized(req, res)) return;
     Value snapshot = board->latest();
-    Dict out = snapshot.is_dict() ? snapshot.as_dict() : Dict{};
-    const auto problems = health_problems(snapshot, thresholds());
-    List listed;
-    for (const auto& p : problems) listed.emplace_back(p);
+    Dict health = health_of(snapshot);
+    Dict out = snapshot.is_dict() ? std::move(snapshot.as_dict()) : Dict{};
     out["version"] = SGEVENTD_VERSION;
     out["pid"] = static_cast<long long>(::getpid());
     out["uptime_s"] = static_cast<long long>(
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)
             .count());
-    out["healthy"] = problems.empty();
-    out["problems"] = std::move(listed);
+    for (auto& [key, value] : health) out[key] = std::move(value);
     reply(res, 200, Value(std::move(out)), redactor);
   }
 };

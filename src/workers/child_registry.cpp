@@ -37,8 +37,6 @@ bool become_subreaper() {
   return true;
 }
 
-bool is_subreaper() { return subreaper; }
-
 int reap_orphans() {
   if (!subreaper) return 0;
   // A fork in progress holds the lock until its worker is registered (up to the server's

@@ -19,7 +19,6 @@ void remove(pid_t pid);  // takes mutex()
 
 // Makes this process a child subreaper (once; what fork servers need). False if refused.
 bool become_subreaper();
-bool is_subreaper();
 
 // Reaps the orphans that have ended (not one a registered owner waits for); how many. Does
 // nothing unless this process is a subreaper (its other children are all someone's), nor while
