@@ -79,6 +79,8 @@ _CALLBACKS_LEN = len(_CALLBACKS)
 _HOLD_AT_MOST = 256
 # Protocol v1 additions this worker implements (the hello answer's "features").
 FEATURES = ("stop_on_error", "completions")
+# The key the daemon adds to a replayed or retried event (src/dispatch/control.h).
+REPLAY_KEY = "sgeventd_replay"
 # Results of an event that took less than this are held while more input is waiting.
 _HOLD_BELOW_S = 0.002
 
@@ -408,7 +410,9 @@ class Worker(object):
                 if failed is None:
                     failed = set()
                 failed.add(plugin)
-                if cb.stop_on_error:
+                # A re-drive (an operator's replay or dead-letter retry) never stops the
+                # plugin: the daemon does not deactivate it for one (docs/admin-api.md).
+                if cb.stop_on_error and not (event.__class__ is dict and REPLAY_KEY in event):
                     plugin.stopped = True
             else:
                 t1 = perf_counter()
@@ -421,8 +425,12 @@ class Worker(object):
             if stdout.partial:
                 stdout.flush()
         # Noted before the answer leaves: killed between the two, the daemon still knows.
+        # A re-drive is no news to the ledger: noting its id could hide the event's own
+        # delivery, still to come, after a restart.
         only = self._only
-        if only is not None:
+        if event.__class__ is dict and REPLAY_KEY in event:
+            pass
+        elif only is not None:
             if failed is None and not only.stopped and event.__class__ is dict:
                 event_id = event.get("id")
                 if event_id.__class__ is int:

@@ -25,7 +25,9 @@ std::string executable_dir();  // check_config_command.cpp
 void add_api_command(CLI::App& app, Runner& run);           // api_command.cpp
 void add_sandbox_command(CLI::App& app, Runner& run);       // sandbox_command.cpp
 void add_check_config_command(CLI::App& app, Runner& run);  // check_config_command.cpp
-// start, stop, restart, foreground, status, reload
+// start, stop, restart, foreground, status
 void add_daemon_commands(CLI::App& app, Runner& run);  // daemon_commands.cpp
+// plugins, reload [PLUGIN], enable, disable, dead-letters, replay
+void add_control_commands(CLI::App& app, Runner& run);  // control_commands.cpp
 
 }  // namespace sgeventd::cli

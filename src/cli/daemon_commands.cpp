@@ -1,5 +1,5 @@
 // The daemon's verbs, as shotgunEvents has them: start (daemonize), stop, restart, foreground,
-// status, reload. Exit codes: docs/cli.md.
+// status (reload is with the operator's commands, control_commands.cpp). Exit codes: docs/cli.md.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -16,18 +16,16 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/daemon_config.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
 #include "daemon/pid_file.h"
 #include "sgeventd/json.h"
 
 namespace sgeventd::cli {
-namespace {
-
-constexpr int kExitNotRunning = 3;  // status: the LSB's "program is not running"
 
 // Finds and loads the config; prints every problem. nullopt: refuse (exit 2).
-std::optional<daemon::Config> load(const std::string& config_arg, const char* verb) {
+std::optional<daemon::Config> load_daemon_config(const std::string& config_arg, const char* verb) {
   const auto env = config::IniFile::process_environment();
   auto path = daemon::find_config(config_arg, env, executable_dir());
   if (!path) {
@@ -42,6 +40,10 @@ std::optional<daemon::Config> load(const std::string& config_arg, const char* ve
   }
   return std::move(loaded.config);
 }
+
+namespace {
+
+constexpr int kExitNotRunning = 3;  // status: the LSB's "program is not running"
 
 void block_daemon_signals() {
   sigset_t set;
@@ -58,7 +60,7 @@ void block_daemon_signals() {
 }
 
 int run_foreground(const std::string& config_arg) {
-  auto config = load(config_arg, "foreground");
+  auto config = load_daemon_config(config_arg, "foreground");
   if (!config) return kExitUsage;
   block_daemon_signals();
   daemon::RunOptions o;
@@ -70,7 +72,7 @@ int run_foreground(const std::string& config_arg) {
 // Forks twice so the daemon is no session leader; the first parent waits for the daemon to
 // say whether startup worked, so `start` reports a refused start with the reason.
 int run_start(const std::string& config_arg) {
-  auto config = load(config_arg, "start");
+  auto config = load_daemon_config(config_arg, "start");
   if (!config) return kExitUsage;
   if (auto pid = daemon::running_daemon(config->daemon.pid_file)) {
     std::cerr << "sgeventd start: already running (pid " << *pid << ", " << config->daemon.pid_file
@@ -157,34 +159,18 @@ int default_stop_timeout(const daemon::Config& c) {
 }
 
 int run_stop(const std::string& config_arg, int timeout_s) {
-  auto config = load(config_arg, "stop");
+  auto config = load_daemon_config(config_arg, "stop");
   if (!config) return kExitUsage;
   return stop_daemon(*config, timeout_s > 0 ? timeout_s : default_stop_timeout(*config));
 }
 
 int run_restart(const std::string& config_arg, int timeout_s) {
-  auto config = load(config_arg, "restart");
+  auto config = load_daemon_config(config_arg, "restart");
   if (!config) return kExitUsage;
   const int stopped =
       stop_daemon(*config, timeout_s > 0 ? timeout_s : default_stop_timeout(*config));
   if (stopped != kExitOk) return stopped;
   return run_start(config_arg);
-}
-
-int run_reload(const std::string& config_arg) {
-  auto config = load(config_arg, "reload");
-  if (!config) return kExitUsage;
-  auto pid = daemon::running_daemon(config->daemon.pid_file);
-  if (!pid) {
-    std::cerr << "sgeventd reload: not running\n";
-    return kExitNotRunning;
-  }
-  if (kill(*pid, SIGHUP) != 0) {
-    std::perror("sgeventd reload: kill");
-    return kExitFailure;
-  }
-  std::cout << "sgeventd reloading its plugins (pid " << *pid << ")\n";
-  return kExitOk;
 }
 
 // A value as people read it: strings bare, anything else as JSON.
@@ -194,7 +180,7 @@ std::string show(const Value& v) {
 }
 
 int run_status(const std::string& config_arg, bool json) {
-  auto config = load(config_arg, "status");
+  auto config = load_daemon_config(config_arg, "status");
   if (!config) return kExitUsage;
   auto pid = daemon::running_daemon(config->daemon.pid_file);
   if (!pid) {
@@ -282,12 +268,6 @@ void add_daemon_commands(CLI::App& app, Runner& run) {
   restart->callback([restart_config, timeout, &run] {
     run = [restart_config, timeout] { return run_restart(*restart_config, *timeout); };
   });
-
-  auto* reload =
-      app.add_subcommand("reload", "Ask the running daemon to load its plugins again (SIGHUP).");
-  auto reload_config = with_config(reload);
-  reload->callback(
-      [reload_config, &run] { run = [reload_config] { return run_reload(*reload_config); }; });
 
   auto json = std::make_shared<bool>(false);
   auto* status =

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <shared_mutex>
 #include <thread>
 
 #include <httplib.h>
@@ -22,6 +24,8 @@ constexpr std::size_t kThreads = 64;
 constexpr std::size_t kMaxBody = 64 * 1024;
 constexpr int kReadTimeoutS = 5;
 constexpr const char* kJson = "application/json";
+constexpr auto kControlWait = std::chrono::seconds(10);
+constexpr std::int64_t kMaxReplay = 10'000;  // events per replay request
 
 void reply(httplib::Response& res, int code, const Value& body,
            const log::Redactor* redactor = nullptr) {
@@ -30,8 +34,111 @@ void reply(httplib::Response& res, int code, const Value& body,
   res.set_content(redactor ? redactor->redact(text) : text, kJson);
 }
 
-void refuse(httplib::Response& res, int code, const std::string& why) {
-  reply(res, code, Value(Dict{{"error", why}}));
+void refuse(httplib::Response& res, int code, const std::string& why, Value more = {}) {
+  Dict body{{"error", why}};
+  if (Dict* extra = more.if_dict()) {
+    for (auto& [k, v] : *extra) body[k] = std::move(v);
+  }
+  reply(res, code, Value(std::move(body)));
+}
+
+int http_code(dispatch::ControlAnswer::Code code) {
+  using Code = dispatch::ControlAnswer::Code;
+  switch (code) {
+    case Code::kOk:
+      return 200;
+    case Code::kAccepted:
+      return 202;
+    case Code::kBadRequest:
+      return 400;
+    case Code::kNotFound:
+      return 404;
+    case Code::kConflict:
+      return 409;
+    case Code::kUnavailable:
+      return 503;
+  }
+  return 500;
+}
+
+// A request's JSON body: an object, or {} when there is none.
+Expected<Dict, std::string> body_of(const httplib::Request& req) {
+  if (req.body.empty()) return Dict{};
+  auto v = parse_json(req.body);
+  if (!v) return tl::unexpected("the body is not JSON: " + v.error().message);
+  if (!v->is_dict()) return tl::unexpected(std::string("the body must be a JSON object"));
+  return std::move(v->as_dict());
+}
+
+Expected<std::string, std::string> string_field(const Dict& d, const std::string& key,
+                                                bool required) {
+  const Value* v = d.find(key);
+  if (!v || v->is_null()) {
+    if (required) return tl::unexpected("\"" + key + "\" is required");
+    return std::string();
+  }
+  if (const std::string* s = v->if_string()) return *s;
+  return tl::unexpected("\"" + key + "\" must be a string");
+}
+
+Expected<std::int64_t, std::string> positive(const Value& v, const std::string& what) {
+  const auto n = v.if_int();
+  if (!n || v.is_bool() || *n <= 0) return tl::unexpected(what + " must be a positive integer");
+  return *n;
+}
+
+// {"ids": [...]} or {"from": A, "to": B}.
+Expected<ReplaySelection, std::string> selection_of(const Dict& d) {
+  ReplaySelection s;
+  const bool by_ids = d.contains("ids");
+  const bool by_range = d.contains("from") || d.contains("to");
+  if (by_ids == by_range) {
+    return tl::unexpected(std::string("give either \"ids\" or \"from\" and \"to\""));
+  }
+  if (by_ids) {
+    const List* ids = d.find("ids")->if_list();
+    if (!ids || ids->empty())
+      return tl::unexpected(std::string("\"ids\" must be a non-empty list"));
+    if (static_cast<std::int64_t>(ids->size()) > kMaxReplay) {
+      return tl::unexpected("at most " + std::to_string(kMaxReplay) + " events per replay");
+    }
+    for (const Value& v : *ids) {
+      auto id = positive(v, "every id");
+      if (!id) return tl::unexpected(id.error());
+      s.ids.push_back(*id);
+    }
+    std::sort(s.ids.begin(), s.ids.end());
+    s.ids.erase(std::unique(s.ids.begin(), s.ids.end()), s.ids.end());
+    return s;
+  }
+  if (!d.contains("from") || !d.contains("to")) {
+    return tl::unexpected(std::string("a range needs both \"from\" and \"to\""));
+  }
+  auto from = positive(*d.find("from"), "\"from\"");
+  if (!from) return tl::unexpected(from.error());
+  auto to = positive(*d.find("to"), "\"to\"");
+  if (!to) return tl::unexpected(to.error());
+  if (*to < *from) return tl::unexpected(std::string("\"to\" is before \"from\""));
+  if (*to - *from >= kMaxReplay) {
+    return tl::unexpected("at most " + std::to_string(kMaxReplay) + " events per replay");
+  }
+  s.from = *from;
+  s.to = *to;
+  return s;
+}
+
+// A dead letter's id in the path (the regex's first group).
+Expected<std::int64_t, std::string> letter_id(const httplib::Request& req) {
+  const std::string text = req.matches.size() > 1 ? std::string(req.matches[1]) : std::string();
+  std::int64_t id = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || id > 1'000'000'000'000'000) {
+      return tl::unexpected("not a dead letter id: " + text);
+    }
+    id = id * 10 + (c - '0');
+  }
+  if (id <= 0) return tl::unexpected("not a dead letter id: " + text);
+  return id;
 }
 
 // Constant time in the length of the expected text: a wrong token says nothing of how much of
@@ -65,6 +172,118 @@ struct AdminServer::Impl {
   std::thread listener;
   int port = -1;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // Held shared by each control request for its whole run, exclusively to change it.
+  mutable std::shared_mutex controller_mutex;
+  std::shared_ptr<const AdminController> controller;
+
+  // Hands the request to the dispatcher and writes its answer.
+  void carry_out(dispatch::ControlRequest request, httplib::Response& res) const {
+    std::shared_lock lock(controller_mutex);
+    if (!controller) {
+      refuse(res, 503, "the daemon is not dispatching yet (starting or stopping)");
+      return;
+    }
+    if (request.kind == dispatch::ControlRequest::Kind::kReplay && request.events.empty()) {
+      refuse(res, 400, "nothing to replay");
+      return;
+    }
+    auto answer = controller->submit(std::move(request));
+    if (answer.wait_for(kControlWait) != std::future_status::ready) {
+      refuse(res, 503,
+             "the dispatcher did not answer within 10 s; the request may still be "
+             "carried out");
+      return;
+    }
+    dispatch::ControlAnswer a = answer.get();
+    if (!a.error.empty()) {
+      refuse(res, http_code(a.code), redactor->redact(a.error), std::move(a.body));
+      return;
+    }
+    reply(res, http_code(a.code), a.body, redactor);
+  }
+
+  void control(const httplib::Request& req, httplib::Response& res,
+               dispatch::ControlRequest::Kind kind) const {
+    if (!authorized(req, res)) return;
+    auto body = body_of(req);
+    if (!body) return refuse(res, 400, body.error());
+    dispatch::ControlRequest r;
+    r.kind = kind;
+    using Kind = dispatch::ControlRequest::Kind;
+    const bool named = kind == Kind::kEnable || kind == Kind::kDisable;
+    auto plugin = string_field(*body, "plugin", named);
+    if (!plugin) return refuse(res, 400, plugin.error());
+    r.plugin = *plugin;
+    if (kind == Kind::kDisable) {
+      auto reason = string_field(*body, "reason", false);
+      if (!reason) return refuse(res, 400, reason.error());
+      r.reason = reason->substr(0, 1000);
+    }
+    if (kind == Kind::kReplay) {
+      auto selection = selection_of(*body);
+      if (!selection) return refuse(res, 400, selection.error());
+      std::shared_lock lock(controller_mutex);
+      if (!controller) return refuse(res, 503, "the daemon is not dispatching yet");
+      auto events = controller->fetch(*selection);
+      if (!events)
+        return refuse(res, 502, "cannot read the events from the site: " + events.error());
+      if (events->empty()) return refuse(res, 404, "none of these events is on the site");
+      r.events = std::move(*events);
+    }
+    carry_out(std::move(r), res);
+  }
+
+  void dead_letters(const httplib::Request& req, httplib::Response& res) const {
+    if (!authorized(req, res)) return;
+    dispatch::ControlRequest r;
+    r.kind = dispatch::ControlRequest::Kind::kDeadLetters;
+    r.plugin = req.get_param_value("plugin");
+    auto number = [&req](const char* key, long long least) -> Expected<std::int64_t, std::string> {
+      const std::string text = req.get_param_value(key);
+      std::size_t used = 0;
+      long long n = 0;
+      try {  // std::stoll's errors stay here: the answer is a 400
+        n = std::stoll(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != text.size() || text.empty() || n < least) {
+        return tl::unexpected(std::string(key) + " must be an integer, at least " +
+                              std::to_string(least));
+      }
+      return n;
+    };
+    if (req.has_param("after")) {
+      auto v = number("after", 0);
+      if (!v) return refuse(res, 400, v.error());
+      r.after = *v;
+    }
+    if (req.has_param("limit")) {
+      auto v = number("limit", 1);
+      if (!v) return refuse(res, 400, v.error());
+      r.limit = static_cast<std::size_t>(*v);
+    }
+    carry_out(std::move(r), res);
+  }
+
+  void dead_letter(const httplib::Request& req, httplib::Response& res,
+                   dispatch::ControlRequest::Kind kind) const {
+    if (!authorized(req, res)) return;
+    auto id = letter_id(req);
+    if (!id) return refuse(res, 400, id.error());
+    dispatch::ControlRequest r;
+    r.kind = kind;
+    r.letter = *id;
+    carry_out(std::move(r), res);
+  }
+
+  // Each plugin with its callbacks and their matchEvents, from the snapshot.
+  void plugins(const httplib::Request& req, httplib::Response& res) const {
+    if (!authorized(req, res)) return;
+    Value snapshot = board->latest();
+    Value list = snapshot.is_dict() ? snapshot["plugins"] : Value(List{});
+    reply(res, 200, Value(Dict{{"plugins", list.is_list() ? list : Value(List{})}}), redactor);
+  }
 
   bool authorized(const httplib::Request& req, httplib::Response& res) const {
     if (settings.token.empty()) return true;
@@ -129,6 +348,11 @@ AdminServer::~AdminServer() {
   if (impl_->listener.joinable()) impl_->listener.join();
 }
 
+void AdminServer::set_controller(std::shared_ptr<const AdminController> controller) {
+  std::unique_lock lock(impl_->controller_mutex);
+  impl_->controller = std::move(controller);
+}
+
 std::string AdminServer::url() const {
   const std::string& host = impl_->settings.bind;
   const bool v6 = host.find(':') != std::string::npos;
@@ -161,6 +385,34 @@ std::string AdminServer::url() const {
   server.Get("/metrics", [self](const httplib::Request& req, httplib::Response& res) {
     self->metrics(req, res);
   });
+  server.Get("/plugins", [self](const httplib::Request& req, httplib::Response& res) {
+    self->plugins(req, res);
+  });
+  using Kind = dispatch::ControlRequest::Kind;
+  const std::pair<const char*, Kind> actions[] = {{"/reload", Kind::kReload},
+                                                  {"/enable", Kind::kEnable},
+                                                  {"/disable", Kind::kDisable},
+                                                  {"/replay", Kind::kReplay}};
+  for (const auto& [path, kind] : actions) {
+    server.Post(path, [self, kind = kind](const httplib::Request& req, httplib::Response& res) {
+      self->control(req, res, kind);
+    });
+  }
+  server.Get("/dead-letters", [self](const httplib::Request& req, httplib::Response& res) {
+    self->dead_letters(req, res);
+  });
+  server.Get(R"(/dead-letters/([^/]+))",
+             [self](const httplib::Request& req, httplib::Response& res) {
+               self->dead_letter(req, res, Kind::kDeadLetter);
+             });
+  server.Post(R"(/dead-letters/([^/]+)/retry)",
+              [self](const httplib::Request& req, httplib::Response& res) {
+                self->dead_letter(req, res, Kind::kRetry);
+              });
+  server.Delete(R"(/dead-letters/([^/]+))",
+                [self](const httplib::Request& req, httplib::Response& res) {
+                  self->dead_letter(req, res, Kind::kDrop);
+                });
   server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 404) {

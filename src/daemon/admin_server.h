@@ -1,16 +1,22 @@
 // The admin HTTP server (docs/admin-api.md): what operators and `sgeventd` commands read from a
 // running daemon. It serves the status snapshot the daemon publishes every second (never the
-// dispatcher's internals, so it costs dispatch nothing): GET /healthz, /status, /metrics. Loopback
+// dispatcher's internals, so it costs dispatch nothing): GET /healthz, /status, /metrics,
+// /plugins. Operators' requests (reload, enable, disable, dead letters, replay) go to the
+// dispatcher's inbox (dispatch/control.h) and wait for its answer, at most 10 s. Loopback
 // by default; any other address needs a bearer token (config.cpp refuses it otherwise). Bounded: at
 // most 64 connection threads, 5 s for a client to send each part of its request, 64 KiB of body.
 #pragma once
 
+#include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "daemon/config.h"
 #include "daemon/health.h"
+#include "dispatch/control.h"
 #include "log/redactor.h"
 #include "sgeventd/result.h"
 #include "sgeventd/value.h"
@@ -28,6 +34,22 @@ class StatusBoard {
   Value latest_;
 };
 
+// The events a replay asks for: `ids`, or every id from `from` to `to` (inclusive).
+struct ReplaySelection {
+  std::vector<std::int64_t> ids;
+  std::int64_t from = 0;
+  std::int64_t to = 0;
+};
+
+// What the control endpoints act through, set once the dispatcher runs.
+struct AdminController {
+  // dispatch::Dispatcher::control.
+  std::function<std::future<dispatch::ControlAnswer>(dispatch::ControlRequest)> submit;
+  // Reads the events of a replay from the site, in id order (ids it cannot find are left
+  // out); an error message when the site cannot be read.
+  std::function<Expected<std::vector<Value>, std::string>(const ReplaySelection&)> fetch;
+};
+
 class AdminServer {
  public:
   // Listens on settings.bind:settings.port (0: any free port) and serves from `board`.
@@ -39,6 +61,11 @@ class AdminServer {
   AdminServer& operator=(const AdminServer&) = delete;
 
   std::string url() const;  // http://<bind>:<port>
+
+  // The control endpoints answer 503 until a controller is set. Setting another (or none)
+  // waits for the requests using the current one to finish: once it returns, the old one is
+  // never called again.
+  void set_controller(std::shared_ptr<const AdminController> controller);
 
  private:
   struct Impl;

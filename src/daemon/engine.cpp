@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
@@ -71,6 +72,43 @@ sg::Result<void> connect(SiteConnection& c, const Config& config, const std::str
   c.client.emplace(std::move(*client));
   c.reader.emplace(*c.client, filters);
   return {};
+}
+
+// The events of a replay, read from the site in pages, in id order (no server-side filter:
+// the operator chose them). Ids the site does not have are left out.
+Expected<std::vector<Value>, std::string> fetch_events(source::SgEventLogReader& reader,
+                                                       const ReplaySelection& selection) {
+  constexpr int kPage = 500;
+  std::vector<Value> out;
+  auto take = [&out](sg::Result<List>& page) -> Expected<std::size_t, std::string> {
+    if (!page) return tl::unexpected(page.error().message);
+    for (Value& e : *page) out.push_back(std::move(e));
+    return page->size();
+  };
+  if (!selection.ids.empty()) {
+    for (std::size_t i = 0; i < selection.ids.size(); i += kPage) {
+      List ids;
+      for (std::size_t j = i; j < std::min(selection.ids.size(), i + kPage); ++j) {
+        ids.emplace_back(static_cast<long long>(selection.ids[j]));
+      }
+      auto page = reader.read_matching(List{List{"id", "in", std::move(ids)}}, kPage);
+      if (auto n = take(page); !n) return tl::unexpected(n.error());
+    }
+  } else {
+    std::int64_t after = selection.from - 1;
+    while (after < selection.to) {
+      auto page = reader.read_between(after, selection.to, kPage);
+      auto n = take(page);
+      if (!n) return tl::unexpected(n.error());
+      if (*n == 0) break;
+      after = out.back()["id"].if_int().value_or(selection.to);
+      if (*n < static_cast<std::size_t>(kPage)) break;
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Value& a, const Value& b) {
+    return a["id"].if_int().value_or(0) < b["id"].if_int().value_or(0);
+  });
+  return out;
 }
 
 // The status may quote errors, so it is masked (`redactor`) and not world-readable (0640). The
@@ -175,6 +213,8 @@ class Engine {
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::string url_;
   SiteConnection feed_site_, catch_up_site_;
+  SiteConnection replay_site_;  // the admin API's replays, one at a time (replay_mutex_)
+  std::mutex replay_mutex_;
   bool reported_ = false;                        // on_started was called
   std::vector<std::string> discovery_warnings_;  // logged once, again only when they change
   StatusBoard board_;                            // the status snapshot the admin API serves
@@ -339,8 +379,11 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
       last_trim = now;
       malloc_trim(0);
     }
-    if (now - last_status >= seconds(1)) {
-      last_status = now;
+    // The admin API's snapshot every pass (200 ms: `sgeventd plugins` right after a
+    // `disable` shows it), the status file every second.
+    {
+      const bool write_file = now - last_status >= seconds(1);
+      if (write_file) last_status = now;
       const auto slow_read = poller.check_slow_read();
       Value status = dispatcher.status();
       if (status.is_dict()) {
@@ -354,7 +397,7 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
         status.as_dict()["updated"] = static_cast<long long>(
             std::chrono::duration_cast<seconds>(clock_.wall_now().time_since_epoch()).count());
         if (admin_) status.as_dict()["admin"] = admin_->url();
-        write_status_file(status_path, status, logging_->redactor());
+        if (write_file) write_status_file(status_path, status, logging_->redactor());
         board_.publish(std::move(status));
       }
     }
@@ -386,6 +429,9 @@ int Engine::run() {
     return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
   }
   if (auto r = connect(catch_up_site_, config_, url_, filters); !r) {
+    return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
+  }
+  if (auto r = connect(replay_site_, config_, url_, {}); !r) {
     return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
   }
 
@@ -449,6 +495,17 @@ int Engine::run() {
       poller_options(config_), log_, catch_up_site_.cancel);
   dispatcher.set_catch_up_reader(&catch_up);
   std::thread dispatch_thread([&dispatcher] { dispatcher.run(); });
+  if (admin_) {
+    auto controller = std::make_shared<AdminController>();
+    controller->submit = [&dispatcher](dispatch::ControlRequest r) {
+      return dispatcher.control(std::move(r));
+    };
+    controller->fetch = [this](const ReplaySelection& selection) {
+      std::lock_guard lock(replay_mutex_);
+      return fetch_events(*replay_site_.reader, selection);
+    };
+    admin_->set_controller(std::move(controller));
+  }
 
   source::SourceOptions so;
   so.batch_size = config_.daemon.max_event_batch_size;
@@ -500,7 +557,10 @@ int Engine::run() {
   catch_up.stop();
   activity.reset();
   dispatcher.request_stop();
+  replay_site_.cancel->store(true);  // a replay still reading gives up
   dispatch_thread.join();
+  // Before the dispatcher goes: no control request may reach it after this.
+  if (admin_) admin_->set_controller(nullptr);
   log_->info("Stopped; state saved");
   std::error_code ec;
   std::filesystem::remove(status_file_path(config_), ec);

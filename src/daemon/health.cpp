@@ -37,6 +37,8 @@ std::vector<std::string> health_problems(const Value& status, const HealthThresh
         out.push_back("plugin " + name + ": its worker is quarantined" +
                       (why.empty() ? "" : " (" + why + ")"));
       }
+      // A plugin an operator disabled is off on purpose: neither it nor its lag is a problem.
+      if (state == "disabled") continue;
       if (const auto lag = field_integer(p["lag"]); lag > limits.max_lag) {
         out.push_back("plugin " + name + " trails the feed by " + std::to_string(lag) +
                       " event ids (health_max_lag " + std::to_string(limits.max_lag) + ")");

@@ -48,9 +48,9 @@ struct PluginStateSet {
 
 const PluginStateSet kPluginStateSets[] = {
     {"sgeventd_plugin_state",
-     "1 for the plugin's state (active, deactivated, not loaded, waiting)",
+     "1 for the plugin's state (active, deactivated, disabled, not loaded, waiting)",
      "state",
-     {"active", "deactivated", "not loaded", "waiting"}},
+     {"active", "deactivated", "disabled", "not loaded", "waiting"}},
     {"sgeventd_plugin_worker_state",
      "1 for the state of the plugin's worker process",
      "worker",

@@ -31,6 +31,11 @@ Dispatcher::Dispatcher(DispatcherOptions options, state::StateStore& store, log:
 }
 
 Dispatcher::~Dispatcher() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    refuse_controls(inbox_);
+  }
+  refuse_controls(taken_);
   for (auto& w : workers_) {
     if (w->session) host_.remove(*w->session);
   }
@@ -122,6 +127,28 @@ void Dispatcher::request_reload() {
     inbox_.reload = true;
   }
   host_.wake();
+}
+
+std::future<ControlAnswer> Dispatcher::control(ControlRequest request) {
+  std::promise<ControlAnswer> answer;
+  auto future = answer.get_future();
+  {
+    std::lock_guard lock(inbox_mutex_);
+    if (inbox_.stop) {
+      answer.set_value({ControlAnswer::Code::kUnavailable, "the daemon is stopping", {}});
+      return future;
+    }
+    inbox_.controls.emplace_back(std::move(request), std::move(answer));
+  }
+  host_.wake();
+  return future;
+}
+
+void Dispatcher::refuse_controls(Inbox& inbox) {
+  for (auto& [request, answer] : inbox.controls) {
+    answer.set_value({ControlAnswer::Code::kUnavailable, "the daemon is stopping", {}});
+  }
+  inbox.controls.clear();
 }
 
 void Dispatcher::update_plugins(std::vector<WorkerDefinition> found) {
@@ -216,6 +243,7 @@ void Dispatcher::take_inbox(Inbox& into) {
   std::swap(into.pages, inbox_.pages);
   into.stop = inbox_.stop;
   into.reload = std::exchange(inbox_.reload, false);
+  std::swap(into.controls, inbox_.controls);
   if (inbox_.found) {
     into.found = std::move(inbox_.found);
     inbox_.found.reset();
@@ -260,6 +288,11 @@ void Dispatcher::pass(Inbox& inbox) {
       if (w->session && !w->session->closed()) w->session->shutdown(options_.shutdown_grace);
     }
     inbox.reload = false;
+  }
+  if (!inbox.controls.empty()) {
+    for (auto& [request, answer] : inbox.controls) answer.set_value(carry_out(request));
+    inbox.controls.clear();
+    next_status_ = {};  // what they changed shows in the next status
   }
   const auto now = clock_.now();
   if (now >= next_gap_expiry_) {
@@ -366,7 +399,9 @@ void Dispatcher::publish_status() {
       d["name"] = p->key().name;
       d["path"] = p->key().path;
       const PluginLedger& l = p->ledger;
-      d["state"] = l.deactivated() ? "deactivated" : (p->loaded ? "active" : "not loaded");
+      d["state"] = l.disabled()      ? "disabled"
+                   : l.deactivated() ? "deactivated"
+                                     : (p->loaded ? "active" : "not loaded");
       if (l.deactivated()) {
         d["reason"] = l.deactivation_reason();
       } else if (!p->reason.empty() && !p->loaded) {
@@ -403,6 +438,13 @@ void Dispatcher::publish_status() {
       }
       if (!w->supervisor.last_failure().empty()) d["worker_failure"] = w->supervisor.last_failure();
       d["mode"] = w->mode == WorkerSlot::Mode::kFeed ? "feed" : "catch-up";
+      List callbacks;  // for `sgeventd plugins`
+      for (const auto& c : p->callbacks) {
+        callbacks.emplace_back(Dict{{"name", c.info.name},
+                                    {"match_events", c.info.match_events},
+                                    {"stop_on_error", c.info.stop_on_error}});
+      }
+      d["callbacks"] = std::move(callbacks);
       d["queued"] = static_cast<long long>(w->queue.size());
       plugins.push_back(std::move(d));
 
@@ -440,6 +482,7 @@ void Dispatcher::drain_and_stop() {
   // No new events go out; what is in flight may finish within the grace period, then every
   // worker is asked to stop and the state is committed.
   stopping_ = true;
+  refuse_controls(taken_);
   const auto deadline = clock_.now() + options_.shutdown_grace;
   auto busy = [this] {
     return std::any_of(workers_.begin(), workers_.end(), [](const auto& w) {
@@ -449,6 +492,7 @@ void Dispatcher::drain_and_stop() {
   while (busy() && clock_.now() < deadline) {
     Inbox ignored;
     take_inbox(ignored);  // late catch-up pages are dropped: they are read again next start
+    refuse_controls(ignored);
     host_.run_once(milliseconds(50));
     commit_state();
   }

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -24,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatch/control.h"
 #include "dispatch/failure_policy.h"
 #include "dispatch/loop_prevention.h"
 #include "dispatch/worker_slot.h"
@@ -111,6 +113,10 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   // A JSON-ready snapshot for `sgeventd status` (refreshed each pass, at most twice a second).
   Value status() const;
 
+  // An operator's request (thread-safe), carried out on the dispatcher thread at its next
+  // pass; the future always gets an answer (kUnavailable once the dispatcher stops).
+  std::future<ControlAnswer> control(ControlRequest request);
+
  private:
   struct Inbox {
     std::deque<source::FeedBatch> batches;
@@ -118,6 +124,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
     bool stop = false;
     bool reload = false;
     std::optional<std::vector<WorkerDefinition>> found;
+    std::vector<std::pair<ControlRequest, std::promise<ControlAnswer>>> controls;
   };
 
   // dispatcher.cpp: the loop.
@@ -187,6 +194,28 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   WorkerSlot* slot_of(const workers::Worker& s);
   void check_initial_loads();
   void mask_plugin_secrets(const PluginSlot& p, const std::vector<std::string>& secrets);
+
+  // dispatcher_control.cpp: operators' requests, and the re-drives they queue.
+  ControlAnswer carry_out(ControlRequest& request);
+  // The plugin a request names (by name or path): its worker and slot, or an answer saying why
+  // not (unknown or ambiguous; the known plugins listed).
+  struct Named {
+    WorkerSlot* worker = nullptr;
+    PluginSlot* plugin = nullptr;
+  };
+  Expected<Named, ControlAnswer> find_plugin(const std::string& name);
+  ControlAnswer reload_plugin(const std::string& name);
+  ControlAnswer enable(const std::string& name);
+  ControlAnswer disable(const std::string& name, const std::string& reason);
+  ControlAnswer list_dead_letters(const ControlRequest& request);
+  ControlAnswer show_dead_letter(std::int64_t id);
+  ControlAnswer retry_dead_letter(std::int64_t id);
+  ControlAnswer drop_dead_letter(std::int64_t id);
+  ControlAnswer replay(const ControlRequest& request);
+  // The result of a re-drive: logged; a retried letter goes on success, or records the retry.
+  void finish_redrive(WorkerSlot& w, const QueuedEvent& entry, const workers::Result& result);
+  // Answers every request still waiting (the dispatcher is stopping).
+  void refuse_controls(Inbox& inbox);
 
   // dispatcher_state.cpp: persistence.
   void commit_state();

@@ -17,7 +17,9 @@ std::chrono::system_clock::time_point created_at_of(const Value& event) {
   return {};
 }
 
-std::shared_ptr<const SharedEvent> share(const Value& event, const EventAuthors& authors) {
+}  // namespace
+
+std::shared_ptr<const SharedEvent> share_event(const Value& event, const EventAuthors& authors) {
   auto shared = std::make_shared<SharedEvent>();
   shared->authors = authors;
   shared->json = to_json(event, {.style = JsonStyle::Compact});
@@ -26,8 +28,6 @@ std::shared_ptr<const SharedEvent> share(const Value& event, const EventAuthors&
   shared->created_at = created_at_of(event);
   return shared;
 }
-
-}  // namespace
 
 bool Dispatcher::withheld_from(const CallbackSlot& c, const EventAuthors& authors) const {
   if (options_.loop_prevention == LoopPrevention::kOff) return false;
@@ -45,7 +45,7 @@ bool Dispatcher::takes(const PluginSlot& p, const Value& event, const EventAutho
 QueuedEvent Dispatcher::make_entry(const Value& event, std::int64_t id, bool late,
                                    const EventAuthors& authors,
                                    std::shared_ptr<const SharedEvent>& shared) const {
-  if (!shared) shared = share(event, authors);
+  if (!shared) shared = share_event(event, authors);
   QueuedEvent q;
   q.id = id;
   q.late = late;

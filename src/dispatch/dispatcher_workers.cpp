@@ -114,7 +114,12 @@ void Dispatcher::pump(WorkerSlot& w) {
     for (std::uint16_t i : q.plugins) {
       PluginSlot& p = *w.plugins[i];
       if (!p.on_feed()) {  // deactivated since: its cursor waits before this event
-        if (q.late) regap_late(p, q.id);
+        if (q.redrive) {
+          logging_.plugin(p.key().name)
+              ->warn("Event {} not re-driven: the plugin is off the feed", q.id);
+        } else if (q.late) {
+          regap_late(p, q.id);
+        }
         continue;
       }
       bool any = false;
@@ -133,13 +138,16 @@ void Dispatcher::pump(WorkerSlot& w) {
       }
       if (any) {
         plugins.push_back(i);
+      } else if (q.redrive) {
+        logging_.plugin(p.key().name)
+            ->warn("Event {} not re-driven: no callback of the plugin takes it any more", q.id);
       } else {
         resolve(p, q);  // nothing of it matches any more
       }
     }
     QueuedEvent entry = std::move(q);
     w.queue.pop_front();
-    if (!entry.late && !entry.resent) {
+    if (!entry.late && !entry.resent && !entry.redrive) {
       --w.regular_queued;
       for (std::uint16_t i : entry.plugins) w.plugins[i]->ledger.sent(entry.id);
     }
@@ -219,7 +227,10 @@ void Dispatcher::on_loaded(workers::Worker& s, const workers::Loaded& loaded) {
   const bool was_on_feed = p->on_feed();
   p->loaded = true;
   log->info("Loaded {} with {} callback(s)", p->key().path, p->callbacks.size());
-  if (p->ledger.deactivated() && w->reactivate_on_load) {
+  if (p->ledger.deactivated() && p->enable_on_load) {
+    p->enable_on_load = false;
+    reactivate(*w, *p, "enabled by an operator");
+  } else if (p->ledger.deactivated() && !p->ledger.disabled() && w->reactivate_on_load) {
     reactivate(*w, *p, "its files changed");
   } else if (!p->ledger.deactivated()) {
     p->reason.clear();
@@ -287,6 +298,10 @@ void Dispatcher::on_result(workers::Worker& s, const workers::InFlight& answered
 }
 
 void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Result& result) {
+  if (entry.redrive) {
+    finish_redrive(w, entry, result);
+    return;
+  }
   std::map<std::size_t, std::vector<int>> retry;  // plugin index -> callback indexes
   std::vector<std::size_t> skipped;               // plugins whose callbacks did not run
   milliseconds retry_delay{0};
@@ -470,6 +485,7 @@ void Dispatcher::resolve_recorded(WorkerSlot& w, std::vector<QueuedEvent>& lost)
     if (!ids || ids->empty()) continue;
     const std::set<std::int64_t> done(ids->begin(), ids->end());
     for (QueuedEvent& q : lost) {
+      if (q.redrive) continue;  // outside the ledger: sent again
       auto it = std::find(q.plugins.begin(), q.plugins.end(), pi);
       if (it == q.plugins.end() || done.count(q.id) == 0) continue;
       // Finished before the worker died; only its answer was lost.

@@ -13,6 +13,10 @@ PluginLedger::PluginLedger(state::PluginKey key, const PluginStart& start, Ledge
       last_sent_(start.cursor),
       gaps_(settings.max_gap_ranges) {
   for (const state::Gap& g : start.gaps) gaps_.add(g.first_id, g.last_id, g.first_seen);
+  if (start.disabled) {
+    deactivated_ = disabled_ = true;
+    reason_ = start.disabled_reason;
+  }
 }
 
 std::size_t PluginLedger::take_recorded(const std::vector<std::int64_t>& ids) {
@@ -107,9 +111,17 @@ bool PluginLedger::deactivate(const std::string& reason, state::WallTime now,
   return true;
 }
 
+bool PluginLedger::disable(const std::string& reason, state::WallTime now, state::StateBatch& ops) {
+  if (disabled_) return false;
+  deactivated_ = disabled_ = true;
+  reason_ = reason;
+  ops.set_status(key_, {state::Activity::kDisabled, reason, now});
+  return true;
+}
+
 std::int64_t PluginLedger::reactivate(state::WallTime now, state::StateBatch& ops) {
   const std::int64_t from = tracker_.committed();
-  deactivated_ = false;
+  deactivated_ = disabled_ = false;
   reason_.clear();
   failures_.clear();
   // Whatever was in flight when it stopped is read again from the cursor.

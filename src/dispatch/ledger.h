@@ -39,6 +39,10 @@ struct PluginStart {
   // The cursor is the plugin's own (not imported, not new): what its completion file says
   // about events above it can be trusted.
   bool own_state = false;
+  // An operator disabled it (state::Activity::kDisabled): it starts off the feed, and stays
+  // off until enabled.
+  bool disabled = false;
+  std::string disabled_reason;
 };
 
 struct LedgerSettings {
@@ -93,6 +97,9 @@ class PluginLedger {
   // --- Activity -------------------------------------------------------------------------------
   // False when it already was.
   bool deactivate(const std::string& reason, state::WallTime now, state::StateBatch& ops);
+  // An operator's stop: off the feed like a deactivation, but nothing brings it back except
+  // reactivate() (an operator's enable), restarts included. False when it already was.
+  bool disable(const std::string& reason, state::WallTime now, state::StateBatch& ops);
   // Back from deactivation: delivery resumes after the committed cursor (returned), its gaps
   // are waited for from `now`. Call rejoin() next, as after any absence from the feed.
   std::int64_t reactivate(state::WallTime now, state::StateBatch& ops);
@@ -126,7 +133,8 @@ class PluginLedger {
   std::int64_t head() const { return tracker_.head(); }
   std::size_t in_flight() const { return tracker_.in_flight(); }
   bool late_pending(std::int64_t id) const { return tracker_.late_pending(id); }
-  bool deactivated() const { return deactivated_; }
+  bool deactivated() const { return deactivated_; }  // off the feed: deactivated or disabled
+  bool disabled() const { return disabled_; }
   const std::string& deactivation_reason() const { return reason_; }
   std::int64_t gap_ids() const { return gaps_.id_count(); }
   std::vector<source::GapRange> gaps() const { return gaps_.ranges(); }
@@ -148,6 +156,7 @@ class PluginLedger {
   source::GapSet gaps_;
   std::map<std::pair<std::int64_t, int>, int> failures_;  // (event id, callback) -> count
   bool deactivated_ = false;
+  bool disabled_ = false;
   std::string reason_;
   // Completion records: ids fall out as the cursor passes them.
   std::set<std::int64_t> done_regular_;

@@ -149,6 +149,35 @@ TEST(Ledger, ADeactivatedPluginTakesNothingAndItsGapsWaitForIt) {
   EXPECT_EQ(l.gap_ids(), 0);
 }
 
+TEST(Ledger, ADisabledPluginIsOffTheFeedUntilEnabledAndStartsDisabled) {
+  auto l = make(10);
+  StateBatch ops;
+  EXPECT_TRUE(l.disable("disabled by an operator", kNow, ops));
+  EXPECT_FALSE(l.disable("again", kNow, ops));
+  EXPECT_TRUE(l.deactivated());
+  EXPECT_TRUE(l.disabled());
+  const auto status = ops_of<StateBatch::SetStatus>(ops);
+  ASSERT_EQ(status.size(), 1u);
+  EXPECT_EQ(status[0].status.activity, state::Activity::kDisabled);
+  EXPECT_EQ(l.offer(11, true, kNow, ops), Offer::kNothing);
+  EXPECT_EQ(l.reactivate(kNow, ops), 10) << "it resumes after its cursor";
+  EXPECT_FALSE(l.disabled());
+  EXPECT_EQ(l.offer(11, true, kNow, ops), Offer::kDeliver);
+
+  // A deactivated plugin can be disabled too; and a start from a disabled state stays off.
+  auto d = make(10);
+  EXPECT_TRUE(d.deactivate("callback failed", kNow, ops));
+  EXPECT_TRUE(d.disable("disabled by an operator", kNow, ops));
+  PluginStart start;
+  start.cursor = 30;
+  start.disabled = true;
+  start.disabled_reason = "maintenance";
+  PluginLedger off({"/p/b.py", "b"}, start, LedgerSettings{60s, 100});
+  EXPECT_TRUE(off.disabled());
+  EXPECT_EQ(off.deactivation_reason(), "maintenance");
+  EXPECT_EQ(off.offer(31, true, kNow, ops), Offer::kNothing);
+}
+
 TEST(Ledger, ARejoinDropsTheGapsItWillReadAgainAndReturnsTheOthers) {
   auto l = make(10, {state::Gap{5, 6, kNow, kNow + 60s}});
   StateBatch ops;

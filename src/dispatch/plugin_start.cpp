@@ -23,7 +23,11 @@ state::StateResult<StartDecision> decide_start(state::StateStore& store,
     d.writes.set_cursor(key, d.start.cursor);
     for (const auto& g : d.start.gaps) d.writes.add_gap(key, g);
   }
-  if (*known && (*known)->status.activity == state::Activity::kDeactivated) {
+  if (*known && (*known)->status.activity == state::Activity::kDisabled) {
+    d.start.disabled = true;
+    d.start.disabled_reason = (*known)->status.reason;
+    d.note = "disabled (" + (*known)->status.reason + "): stays off until `sgeventd enable`";
+  } else if (*known && (*known)->status.activity == state::Activity::kDeactivated) {
     d.note = "was deactivated (" + (*known)->status.reason + "): active again";
     d.writes.set_status(key, {state::Activity::kActive, "", now});
     for (auto& g : d.start.gaps) {

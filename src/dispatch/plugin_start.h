@@ -9,7 +9,8 @@
 //
 // A plugin the state says was deactivated comes back active, as in shotgunEvents (a restart,
 // or its file coming back, is a fresh load); its gaps did not expire while it was away, so they
-// are waited for from `now`.
+// are waited for from `now`. A plugin an operator disabled stays disabled (PluginStart::disabled)
+// with its cursor and gaps, until enabled.
 //
 // A state that cannot be read is an error, never a start at the newest event: the caller
 // reports it and the plugin waits (it would otherwise skip every event since its cursor).

@@ -108,6 +108,22 @@ TEST_F(PluginStartTest, ADeactivatedPluginComesBackAndWaitsForItsGapsFromNow) {
   EXPECT_EQ((*p)->gaps[0].first_seen, kNow) << "the state says the same as memory";
 }
 
+TEST_F(PluginStartTest, ADisabledPluginStaysDisabledWithItsCursorAndGaps) {
+  state::StateBatch b;
+  b.set_cursor(kKey, 120);
+  b.set_status(kKey, {state::Activity::kDisabled, "disabled by an operator", kNow - 1h});
+  b.add_gap(kKey, {100, 104, kNow - 1h, kNow - 55min});
+  commit(b);
+  auto d = decide_start(*store_, kKey, 900, kNow, 300s);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(d->start.disabled);
+  EXPECT_EQ(d->start.disabled_reason, "disabled by an operator");
+  EXPECT_EQ(d->start.cursor, 120);
+  EXPECT_EQ(d->start.gaps.size(), 1u);
+  EXPECT_TRUE(d->writes.empty()) << "nothing changes in the state";
+  EXPECT_NE(d->note.find("sgeventd enable"), std::string::npos) << d->note;
+}
+
 TEST_F(PluginStartTest, AStateThatCannotBeReadIsAnErrorNeverAStartAtTheNewestEvent) {
   UnreadableStore broken;
   auto d = decide_start(broken, kKey, 900, kNow, 300s);

@@ -57,6 +57,9 @@ struct PluginSlot {
   std::optional<Clock::time_point> reactivate_at;
   // Its completion file (workers/completion_log.h), empty when it has none.
   std::string completions;
+  // An operator enabled it while its worker held it stopped (stop_on_error in the worker): the
+  // worker restarts, and its next load brings it back.
+  bool enable_on_load = false;
   // Its stderr lines and log messages (plugin_log_lines_per_second, _bytes_per_minute), and
   // when the next "dropped" line may be written.
   OutputLimiter output;
@@ -76,6 +79,9 @@ struct SharedEvent {
   EventAuthors authors;  // for loop prevention (empty when it is off)
 };
 
+// Made once per event (dispatcher_events.cpp).
+std::shared_ptr<const SharedEvent> share_event(const Value& event, const EventAuthors& authors);
+
 // An event waiting for (or at) a worker.
 struct QueuedEvent {
   std::int64_t id = 0;
@@ -86,6 +92,13 @@ struct QueuedEvent {
   std::vector<int> only_callbacks;     // a retry: just these callback indexes (one plugin)
   Clock::time_point not_before{};
   std::vector<workers::CallbackRef> sent;  // the callbacks it was sent with
+  // An operator's re-drive (dispatcher_control.cpp): a replay, or a dead letter's retry
+  // (`letter`, else 0). Outside the ledger: its result moves no cursor, counts no failure and
+  // parks nothing. Always `resent` too, so the queue's accounting of new events leaves it out.
+  struct Redrive {
+    std::int64_t letter = 0;
+  };
+  std::optional<Redrive> redrive;
 };
 
 struct WorkerSlot {

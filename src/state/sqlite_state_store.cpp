@@ -16,8 +16,9 @@ namespace {
 using sqlite::Db;
 using sqlite::Statement;
 
-// Version 1. Times are milliseconds since the Unix epoch (UTC). A later version adds a
-// migration step in check_schema and bumps kSchemaVersion.
+// Version 2 (version 1 had no 'disabled' status: migrate_schema() upgrades it). Times are
+// milliseconds since the Unix epoch (UTC). A later version adds a migration step in
+// migrate_schema and bumps kSchemaVersion.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE schema_version(version INTEGER NOT NULL);
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -26,7 +27,7 @@ CREATE TABLE plugins(
   path TEXT NOT NULL,
   name TEXT NOT NULL,
   cursor INTEGER,
-  status TEXT NOT NULL CHECK (status IN ('active', 'deactivated')),
+  status TEXT NOT NULL CHECK (status IN ('active', 'deactivated', 'disabled')),
   reason TEXT NOT NULL,
   since_ms INTEGER NOT NULL,
   UNIQUE (path, name));
@@ -58,7 +59,45 @@ CREATE TABLE legacy_defaults(folder TEXT PRIMARY KEY, cursor INTEGER NOT NULL) W
 std::int64_t ms(WallTime t) { return t.time_since_epoch().count(); }
 WallTime wall(std::int64_t v) { return WallTime(std::chrono::milliseconds(v)); }
 
-const char* status_text(Activity a) { return a == Activity::kActive ? "active" : "deactivated"; }
+const char* status_text(Activity a) {
+  switch (a) {
+    case Activity::kActive:
+      return "active";
+    case Activity::kDeactivated:
+      return "deactivated";
+    case Activity::kDisabled:
+      return "disabled";
+  }
+  return "deactivated";
+}
+
+Activity activity_of(const std::string& text) {
+  if (text == "active") return Activity::kActive;
+  return text == "disabled" ? Activity::kDisabled : Activity::kDeactivated;
+}
+
+// Version 1 to 2: the plugins table's CHECK gains 'disabled'. SQLite cannot alter a CHECK, so
+// the table is rebuilt in one transaction (https://sqlite.org/lang_altertable.html, "other
+// kinds of table schema changes"); foreign keys are off meanwhile, as that procedure needs.
+constexpr const char* kMigrateTo2 = R"sql(
+PRAGMA foreign_keys=OFF;
+BEGIN IMMEDIATE;
+CREATE TABLE plugins_v2(
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL,
+  name TEXT NOT NULL,
+  cursor INTEGER,
+  status TEXT NOT NULL CHECK (status IN ('active', 'deactivated', 'disabled')),
+  reason TEXT NOT NULL,
+  since_ms INTEGER NOT NULL,
+  UNIQUE (path, name));
+INSERT INTO plugins_v2 SELECT id, path, name, cursor, status, reason, since_ms FROM plugins;
+DROP TABLE plugins;
+ALTER TABLE plugins_v2 RENAME TO plugins;
+UPDATE schema_version SET version = 2;
+COMMIT;
+PRAGMA foreign_keys=ON;
+)sql";
 
 // Keeps the store's lock and options meaningful in messages: "<path>: <what>".
 StateError about(const std::string& path, StateError e) {
@@ -98,7 +137,7 @@ PluginState plugin_row(const Statement& s) {
   PluginState p;
   p.key = PluginKey{s.text_at(1), s.text_at(2)};
   p.cursor = s.optional_int_at(3);
-  p.status.activity = s.text_at(4) == "active" ? Activity::kActive : Activity::kDeactivated;
+  p.status.activity = activity_of(s.text_at(4));
   p.status.reason = s.text_at(5);
   p.status.since = wall(s.int_at(6));
   return p;
@@ -329,6 +368,19 @@ StateResult<void> SqliteStateStore::check_schema() {
   if (**version < 1) {
     return state_error(StateErrorKind::kCorrupt,
                        "impossible schema version " + std::to_string(**version));
+  }
+  // A read-only open (`sgeventd status`) reads version 1 as it is: it has no 'disabled' row.
+  if (**version < kSchemaVersion && !options_.read_only) return migrate_schema(**version);
+  return {};
+}
+
+StateResult<void> SqliteStateStore::migrate_schema(std::int64_t from) {
+  if (from < 2) {
+    if (auto r = db_->exec(kMigrateTo2); !r) {
+      (void)db_->exec("ROLLBACK; PRAGMA foreign_keys=ON");
+      return state_error(r.error().kind,
+                         "cannot upgrade the state to schema version 2: " + r.error().message);
+    }
   }
   return {};
 }

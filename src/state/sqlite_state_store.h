@@ -46,7 +46,7 @@ struct SqliteStateOptions {
 
 class SqliteStateStore final : public StateStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   // PRAGMA application_id of every sgeventd state ("SGEV"): tells ours from other SQLite files.
   static constexpr std::int32_t kApplicationId = 0x53474556;
 
@@ -88,6 +88,7 @@ class SqliteStateStore final : public StateStore {
 
   StateResult<void> initialize_schema();
   StateResult<void> check_schema();
+  StateResult<void> migrate_schema(std::int64_t from);  // from an older kSchemaVersion
   StateResult<void> configure_connection();
   StateResult<void> verify();
   StateResult<void> read_checkpoint_number();

@@ -254,6 +254,71 @@ TEST(SqliteStateStore, ANewerSchemaIsRefused) {
   EXPECT_NE(store.error().message.find("version 99"), std::string::npos) << store.error().message;
 }
 
+// A state written by a version-1 sgeventd (no 'disabled' status): its plugins table as that
+// version made it.
+constexpr const char* kVersion1Plugins = R"sql(
+PRAGMA foreign_keys=OFF;
+BEGIN;
+CREATE TABLE plugins_old(
+  id INTEGER PRIMARY KEY, path TEXT NOT NULL, name TEXT NOT NULL, cursor INTEGER,
+  status TEXT NOT NULL CHECK (status IN ('active', 'deactivated')),
+  reason TEXT NOT NULL, since_ms INTEGER NOT NULL, UNIQUE (path, name));
+INSERT INTO plugins_old SELECT * FROM plugins;
+DROP TABLE plugins;
+ALTER TABLE plugins_old RENAME TO plugins;
+UPDATE schema_version SET version = 1;
+COMMIT;
+)sql";
+
+TEST(SqliteStateStore, AVersion1StateIsUpgradedKeepingEveryRow) {
+  TempDir dir;
+  {
+    auto store = open_ok(dir.file("state.db"));
+    ASSERT_TRUE(store->commit(StateBatch()
+                                  .advance_cursor(kA, 10)
+                                  .add_gap(kA, {5, 6, kT0, kT0 + 1h})
+                                  .park_dead_letter(testing::dead_letter(kA, "cb", 7, 1, kT0))));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("state.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, kVersion1Plugins, nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  {
+    // Read-only (`sgeventd status`) reads it as it is.
+    SqliteStateOptions ro;
+    ro.read_only = true;
+    auto store = open_ok(dir.file("state.db"), ro);
+    ASSERT_TRUE(store);
+    EXPECT_EQ(cursor_of(*store, kA), 10);
+  }
+  auto store = open_ok(dir.file("state.db"));
+  ASSERT_TRUE(store);
+  EXPECT_EQ(cursor_of(*store, kA), 10);
+  auto a = store->plugin(kA);
+  ASSERT_TRUE(a && *a);
+  EXPECT_EQ((*a)->gaps.size(), 1u);
+  auto letters = store->dead_letters({});
+  ASSERT_TRUE(letters);
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ((*letters)[0].plugin, kA) << "the letters still name their plugin";
+  ASSERT_TRUE(store->commit(StateBatch().set_status(kA, {Activity::kDisabled, "off", kT0})));
+  a = store->plugin(kA);
+  EXPECT_EQ((*a)->status.activity, Activity::kDisabled);
+  store.reset();
+  ASSERT_EQ(sqlite3_open(dir.file("state.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  sqlite3_finalize(st);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, nullptr), SQLITE_OK);
+  EXPECT_EQ(sqlite3_step(st), SQLITE_DONE) << "no dangling reference";
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 TEST(SqliteStateStore, ADamagedDatabaseIsAClearError) {
   TempDir dir;
   {

@@ -77,6 +77,11 @@ TEST_P(StateStoreContract, StatusChangesAreStored) {
   ASSERT_TRUE(p && *p);
   EXPECT_EQ((*p)->status, off);
   EXPECT_EQ((*p)->cursor, std::nullopt);
+  const PluginStatus disabled{Activity::kDisabled, "disabled by an operator", kT0 + 1min};
+  ASSERT_TRUE(store->commit(StateBatch().set_status(kA, disabled)));
+  p = store->plugin(kA);
+  ASSERT_TRUE(p && *p);
+  EXPECT_EQ((*p)->status, disabled);
 }
 
 TEST_P(StateStoreContract, PluginsAreListedByPathThenName) {

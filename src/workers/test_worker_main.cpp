@@ -25,6 +25,9 @@
 //   --stderr TEXT        write TEXT to stderr for every event
 //   --record FILE        append "<event id>\n" to FILE for every event handled
 //   --record-hello FILE  write the daemon's hello message (JSON) to FILE
+//   --record-replays FILE  append "<event id> <kind>" to FILE for every event that carries
+//                        the replay key (a replay or a dead letter's retry)
+//   --fail-ids A,B,...   report ok:false every time one of these event ids comes
 //   --error TEXT         the error text of --fail-on and --load-fail
 //   --no-bye             exit 0 on shutdown without saying bye
 //   --secret TEXT        name TEXT in loaded/load_failed "secrets" (repeatable)
@@ -34,6 +37,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -66,7 +70,8 @@ struct Options {
   int protocol = 1;
   int leak_mb = 0;
   int log_level = 0;
-  std::string stderr_text, record, record_hello;
+  std::string stderr_text, record, record_hello, record_replays;
+  std::vector<std::int64_t> fail_ids;
   std::string error = "RuntimeError: told to fail";
   std::vector<std::string> secrets;  // --secret: named in loaded/load_failed, as a script key
 };
@@ -134,7 +139,16 @@ void parse_options(std::vector<std::string> args, Options& o) {
       o.record = value();
     else if (a == "--record-hello")
       o.record_hello = value();
-    else if (a == "--error")
+    else if (a == "--record-replays")
+      o.record_replays = value();
+    else if (a == "--fail-ids") {
+      const std::string list = value();
+      for (std::size_t at = 0; at < list.size();) {
+        const std::size_t comma = std::min(list.find(',', at), list.size());
+        o.fail_ids.push_back(std::atoll(list.substr(at, comma - at).c_str()));
+        at = comma + 1;
+      }
+    } else if (a == "--error")
       o.error = value();
     else if (a == "--no-bye")
       o.no_bye = true;
@@ -395,8 +409,14 @@ class Worker {
     const long k = ++events_;
     const auto seq = msg["seq"].if_int().value_or(0);
     std::int64_t id = msg["event"]["id"].if_int().value_or(0);
-    if (!event_text.empty() && (o_.log_level > 0 || !o_.record.empty())) {
-      if (auto event = sgeventd::parse_json(event_text)) id = (*event)["id"].if_int().value_or(0);
+    std::string replay_kind;  // the replay key's value, if the event has it
+    if (const std::string* kind = msg["event"]["sgeventd_replay"].if_string()) replay_kind = *kind;
+    if (!event_text.empty() && (o_.log_level > 0 || !o_.record.empty() ||
+                                !o_.record_replays.empty() || !o_.fail_ids.empty())) {
+      if (auto event = sgeventd::parse_json(event_text)) {
+        id = (*event)["id"].if_int().value_or(0);
+        if (const std::string* kind = (*event)["sgeventd_replay"].if_string()) replay_kind = *kind;
+      }
     } else if (!event_text.empty() && completions_.is_open()) {
       id = top_level_id(event_text);
     }
@@ -449,11 +469,18 @@ class Worker {
                       kWire);
       out_ += '\n';
     }
-    if (!o_.record.empty()) record(id);
+    if (!o_.record.empty()) record(o_.record, std::to_string(id));
+    if (!o_.record_replays.empty() && !replay_kind.empty()) {
+      record(o_.record_replays, std::to_string(id) + " " + replay_kind);
+    }
 
-    const bool ok = k != o_.fail_on;
+    const bool ok = k != o_.fail_on &&
+                    std::find(o_.fail_ids.begin(), o_.fail_ids.end(), id) == o_.fail_ids.end();
     // Noted before the answer: a kill between the two does not run the event again.
-    if (ok && id > 0) completions_.record(id);
+    // A re-drive is never noted (docs/plugin-protocol.md, "Re-drives").
+    const bool redrive =
+        !replay_kind.empty() || event_text.find("\"sgeventd_replay\"") != std::string_view::npos;
+    if (ok && id > 0 && !redrive) completions_.record(id);
     std::string result = R"({"type":"result","seq":)" + std::to_string(seq) + R"(,"results":[)";
     bool first = true;
     if (const List* callbacks = msg["callbacks"].if_list()) {
@@ -490,11 +517,11 @@ class Worker {
     held_.reset();
   }
 
-  void record(std::int64_t id) {
+  static void record(const std::string& path, const std::string& line) {
     // Written at once (not buffered) so a crash right after still leaves the line.
-    FILE* f = std::fopen(o_.record.c_str(), "a");
+    FILE* f = std::fopen(path.c_str(), "a");
     if (!f) return;
-    std::fprintf(f, "%lld\n", static_cast<long long>(id));
+    std::fprintf(f, "%s\n", line.c_str());
     std::fclose(f);
   }
 

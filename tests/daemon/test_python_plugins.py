@@ -188,6 +188,33 @@ class Failures(PythonPluginTestCase):
         d.stop()
         self.assertEqual(d.ids("fragile"), [ok1, ok2])
 
+    def test_a_replay_that_fails_does_not_stop_a_stopOnError_plugin(self):
+        from test_admin import admin_url
+        from test_control import call, plugin_status
+        d = self.pydaemon(["fragile"])
+        d.start()
+        url = admin_url(d)
+        shot = self.new_shot()
+        v1, v2 = self.describe(shot, "v1", "v2")
+        self.wait_ids(d, "fragile", [v1, v2])
+        code, answer = call(url + "/replay", body={"ids": [v1], "plugin": "fragile"})
+        self.assertEqual(code, 202, answer)
+        wait_for(lambda: d.ids("fragile", replay="replay") == [v1], what="the replay, marked")
+        # Now v2 fails; replayed, it fails in the worker, and the plugin runs on regardless.
+        d.edit("fragile", 'FAIL_ON = "boom"', 'FAIL_ON = "v2"')
+        wait_for(lambda: "Loaded" in d.plugin_log("fragile")
+                 and plugin_status(url, "fragile").get("state") == "active"
+                 and d.plugin_log("fragile").count("Loaded") >= 2, what="the edited plugin")
+        self.assertEqual(call(url + "/replay", body={"ids": [v2]})[0], 202)
+        wait_for(lambda: "Replay of event %d failed" % v2 in d.plugin_log("fragile"),
+                 what="the failed replay")
+        v3, = self.describe(shot, "v3")
+        self.wait_ids(d, "fragile", [v3], fail_on="v2", replay=None)
+        self.assertEqual(plugin_status(url, "fragile")["state"], "active")
+        self.assertEqual(d.dead_letters(), [])
+        d.stop()
+        self.assertEqual(d.ids("fragile", replay=None), [v1, v2, v3])
+
     def test_stopOnError_false_moves_on_and_stores_a_dead_letter(self):
         d = self.pydaemon(["lenient", "steady"])
         d.start()

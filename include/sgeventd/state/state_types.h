@@ -33,7 +33,10 @@ struct PluginKey {
   friend bool operator==(const PluginKey&, const PluginKey&) = default;
 };
 
-enum class Activity { kActive, kDeactivated };
+// kDeactivated: the daemon stopped it (failures, a crash loop); it comes back when its file
+// changes, after the reactivation delay, or at the next start. kDisabled: an operator stopped it
+// (`sgeventd disable`); only `sgeventd enable` brings it back, restarts included.
+enum class Activity { kActive, kDeactivated, kDisabled };
 
 struct PluginStatus {
   Activity activity = Activity::kActive;

@@ -15,4 +15,5 @@ def handle(sg, logger, event, args):
     if value == FAIL_ON:
         raise RuntimeError("fragile refuses %r" % value)
     with open(RECORDS, "a") as f:
-        f.write(json.dumps({"id": event["id"], "value": value, "fail_on": FAIL_ON}) + "\n")
+        f.write(json.dumps({"id": event["id"], "value": value, "fail_on": FAIL_ON,
+                            "replay": event.get("sgeventd_replay")}) + "\n")
