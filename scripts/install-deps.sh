@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages sgeventd needs to build and test (DESIGN.md section 11).
+# Installs the Debian packages sgeventd needs to build and test (DESIGN.md section 11);
+# chromium and chromium-driver run the status page's browser test (tests/daemon/test_status_page.py).
 # Idempotent and quiet when everything is present; needs root (or sudo) only when
 # something is missing.
 set -euo pipefail
@@ -12,6 +13,7 @@ packages=(
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   python3 python3-dev pybind11-dev tzdata ca-certificates
+  chromium chromium-driver
 )
 
 missing=()

@@ -154,9 +154,36 @@ bool same_secret(const std::string& given, const std::string& expected) {
 
 }  // namespace
 
-void StatusBoard::publish(Value status) {
+namespace {
+double unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+void StatusBoard::publish(Value status, std::chrono::system_clock::time_point now) {
   std::lock_guard lock(mutex_);
+  if (now - last_sample_ >= kSampleEvery) {
+    last_sample_ = now;
+    Dict plugins;
+    if (const List* list = status["plugins"].if_list()) {
+      for (const Value& p : *list) {
+        if (const std::string* name = p["name"].if_string()) {
+          plugins[*name] = Dict{{"handled", p["handled"].if_int().value_or(0)},
+                                {"lag", p["lag"].if_int().value_or(0)}};
+        }
+      }
+    }
+    samples_.push_back(Dict{{"t", unix_seconds(now)}, {"plugins", std::move(plugins)}});
+    while (samples_.size() > kSamples) samples_.pop_front();
+  }
   latest_ = std::move(status);
+}
+
+Value StatusBoard::history(std::chrono::system_clock::time_point now) const {
+  std::lock_guard lock(mutex_);
+  return Dict{{"now", unix_seconds(now)},
+              {"interval_s", static_cast<long long>(kSampleEvery.count())},
+              {"samples", List(samples_.begin(), samples_.end())}};
 }
 
 Value StatusBoard::latest() const {
@@ -277,6 +304,22 @@ struct AdminServer::Impl {
     carry_out(std::move(r), res);
   }
 
+  // The page has no data of its own (it asks /status and /history, with the token): served
+  // to anyone who can reach the address, like a login page.
+  void page(const httplib::Request&, httplib::Response& res) const {
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                   "connect-src 'self'; img-src 'self'");
+    res.set_content(kStatusPageHtml, "text/html; charset=utf-8");
+  }
+
+  void history(const httplib::Request& req, httplib::Response& res) const {
+    if (!authorized(req, res)) return;
+    reply(res, 200, board->history(), redactor);
+  }
+
   // Each plugin with its callbacks and their matchEvents, from the snapshot.
   void plugins(const httplib::Request& req, httplib::Response& res) const {
     if (!authorized(req, res)) return;
@@ -384,6 +427,12 @@ std::string AdminServer::url() const {
   });
   server.Get("/metrics", [self](const httplib::Request& req, httplib::Response& res) {
     self->metrics(req, res);
+  });
+  server.Get("/", [self](const httplib::Request& req, httplib::Response& res) {
+    self->page(req, res);
+  });
+  server.Get("/history", [self](const httplib::Request& req, httplib::Response& res) {
+    self->history(req, res);
   });
   server.Get("/plugins", [self](const httplib::Request& req, httplib::Response& res) {
     self->plugins(req, res);

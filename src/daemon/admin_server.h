@@ -7,6 +7,8 @@
 // most 64 connection threads, 5 s for a client to send each part of its request, 64 KiB of body.
 #pragma once
 
+#include <chrono>
+#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
@@ -23,16 +25,30 @@
 
 namespace sgeventd::daemon {
 
-// The latest status snapshot, shared between the daemon's main loop (writer) and the server.
+// The latest status snapshot, shared between the daemon's main loop (writer) and the server,
+// and the last hour of each plugin's progress for the status page's charts.
 class StatusBoard {
  public:
-  void publish(Value status);
+  static constexpr std::chrono::seconds kSampleEvery{10};
+  static constexpr std::size_t kSamples = 360;  // an hour
+
+  // `now`: the wall clock, for the history's sample times.
+  void publish(Value status,
+               std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
   Value latest() const;  // null before the first publish
+  // {"now": s, "interval_s": 10, "samples": [{"t": s, "plugins": {NAME: {"handled", "lag"}}}]},
+  // oldest first, times in Unix seconds.
+  Value history(std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const;
 
  private:
   mutable std::mutex mutex_;
   Value latest_;
+  std::deque<Value> samples_;
+  std::chrono::system_clock::time_point last_sample_{};
 };
+
+// The status page (GET /): src/daemon/status_page.html, built in.
+extern const char* const kStatusPageHtml;
 
 // The events a replay asks for: `ids`, or every id from `from` to `to` (inclusive).
 struct ReplaySelection {

@@ -156,8 +156,9 @@ ControlAnswer Dispatcher::enable(const std::string& name) {
     return ok(Value(Dict{{"plugin", p.key().name}, {"state", "active"}, {"changed", false}}));
   }
   bool restarting = false;
-  if (w.stops_itself && w.session && !w.session->closed() && !p.ledger.disabled()) {
-    // The worker may hold the plugin stopped after its error: a new process brings it back.
+  if (w.stops_itself && w.session && !w.session->closed()) {
+    // The worker may hold the plugin stopped after an error (before it was disabled, too): a
+    // new process brings it back, or its events would be answered as skipped.
     p.enable_on_load = true;
     restarting = true;
     w.session->shutdown(options_.shutdown_grace);
@@ -328,6 +329,11 @@ void Dispatcher::finish_redrive(WorkerSlot& w, const QueuedEvent& entry,
       } else {
         log->info("Replayed event {} to {}: ok", entry.id, name);
       }
+      continue;
+    }
+    if (r.skipped) {  // the worker holds the plugin stopped: it did not run
+      log->warn("{} of event {} not run in {}: the plugin is stopped after an error",
+                retry ? "Retry" : "Replay", entry.id, name);
       continue;
     }
     std::string text = r.traceback.empty() ? r.error : r.traceback;
