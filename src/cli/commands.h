@@ -13,8 +13,9 @@ namespace sgeventd::cli {
 
 // Exit codes shared by every subcommand (docs/cli.md).
 constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;  // the operation failed (API error, server error, ...)
-constexpr int kExitUsage = 2;    // bad arguments or configuration
+constexpr int kExitFailure = 1;     // the operation failed (API error, server error, ...)
+constexpr int kExitUsage = 2;       // bad arguments or configuration
+constexpr int kExitNotRunning = 3;  // the daemon is not running (the LSB's status code)
 
 using Runner = std::function<int()>;
 
@@ -28,6 +29,7 @@ void add_check_config_command(CLI::App& app, Runner& run);  // check_config_comm
 // start, stop, restart, foreground, status
 void add_daemon_commands(CLI::App& app, Runner& run);  // daemon_commands.cpp
 // plugins, reload [PLUGIN], enable, disable, dead-letters, replay
-void add_control_commands(CLI::App& app, Runner& run);  // control_commands.cpp
+void add_control_commands(CLI::App& app, Runner& run);      // control_commands.cpp
+void add_import_state_command(CLI::App& app, Runner& run);  // import_state_command.cpp
 
 }  // namespace sgeventd::cli

@@ -29,8 +29,6 @@
 namespace sgeventd::cli {
 namespace {
 
-constexpr int kExitNotRunning = 3;
-
 // A value as people read it: strings bare, null as "-", anything else as JSON.
 std::string text_of(const Value& v) {
   if (const std::string* s = v.if_string()) return *s;

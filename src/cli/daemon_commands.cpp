@@ -43,8 +43,6 @@ std::optional<daemon::Config> load_daemon_config(const std::string& config_arg, 
 
 namespace {
 
-constexpr int kExitNotRunning = 3;  // status: the LSB's "program is not running"
-
 void block_daemon_signals() {
   sigset_t set;
   sigemptyset(&set);

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   sgeventd::cli::add_check_config_command(app, run);
   sgeventd::cli::add_daemon_commands(app, run);
   sgeventd::cli::add_control_commands(app, run);
+  sgeventd::cli::add_import_state_command(app, run);
 
   try {
     app.parse(argc, argv);

@@ -428,9 +428,8 @@ std::string AdminServer::url() const {
   server.Get("/metrics", [self](const httplib::Request& req, httplib::Response& res) {
     self->metrics(req, res);
   });
-  server.Get("/", [self](const httplib::Request& req, httplib::Response& res) {
-    self->page(req, res);
-  });
+  server.Get("/",
+             [self](const httplib::Request& req, httplib::Response& res) { self->page(req, res); });
   server.Get("/history", [self](const httplib::Request& req, httplib::Response& res) {
     self->history(req, res);
   });

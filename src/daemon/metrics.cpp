@@ -4,6 +4,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -24,6 +25,11 @@ constexpr PluginSeries kPluginCounters[] = {
     {"sgeventd_plugin_callback_errors_total", "Callbacks that failed, per plugin", "errors"},
     {"sgeventd_plugin_dead_letters_total", "Events parked as dead letters, per plugin",
      "dead_letters"},
+    {"sgeventd_plugin_retries_total", "Failed events sent again by the retry policy, per plugin",
+     "retries"},
+    {"sgeventd_plugin_worker_restarts_total",
+     "Worker processes started after the first (crashes, reloads, limits), per plugin",
+     "worker_restarts"},
 };
 
 constexpr PluginSeries kPluginGauges[] = {
@@ -36,7 +42,24 @@ constexpr PluginSeries kPluginGauges[] = {
     {"sgeventd_plugin_queued_events", "Events waiting for the plugin's worker", "queued"},
     {"sgeventd_plugin_in_flight_events", "Events sent to the worker and not answered yet",
      "in_flight"},
+    {"sgeventd_plugin_gap_event_ids",
+     "Missing event ids below the cursor the plugin still waits for (open gaps)", "gaps"},
 };
+
+// A histogram from the status' {"bounds", "counts" (per bucket, +Inf last), "sum"}; false
+// when the field is not one.
+bool observe_histogram(prometheus::Family<prometheus::Histogram>& family,
+                       const prometheus::Labels& labels, const Value& h) {
+  const List* bounds = h["bounds"].if_list();
+  const List* counts = h["counts"].if_list();
+  if (!bounds || !counts || counts->size() != bounds->size() + 1) return false;
+  prometheus::Histogram::BucketBoundaries b;
+  for (const Value& v : *bounds) b.push_back(field_number(v));
+  std::vector<double> increments;
+  for (const Value& v : *counts) increments.push_back(field_number(v));
+  family.Add(labels, b).ObserveMultiple(increments, field_number(h["sum"]));
+  return true;
+}
 
 // A state set: one series per possible state of `field`, 1 for the current one.
 struct PluginStateSet {
@@ -71,6 +94,13 @@ void add_plugins(prometheus::Registry& registry, const List& plugins) {
     for (const Value& p : plugins) {
       family.Add({{"plugin", field_text(p["name"])}}).Set(field_number(p[series.field]));
     }
+  }
+  auto& durations = prometheus::BuildHistogram()
+                        .Name("sgeventd_plugin_callback_duration_seconds")
+                        .Help("How long each callback run took, as its worker measured it")
+                        .Register(registry);
+  for (const Value& p : plugins) {
+    observe_histogram(durations, {{"plugin", field_text(p["name"])}}, p["callback_seconds"]);
   }
   for (const PluginStateSet& set : kPluginStateSets) {
     auto& family = BuildGauge().Name(set.name).Help(set.help).Register(registry);
@@ -116,6 +146,11 @@ std::string metrics_text(const Value& status, const std::string& version) {
       .Register(registry)
       .Add({})
       .Increment(field_number(status["requests"]));
+  auto& commits = prometheus::BuildHistogram()
+                      .Name("sgeventd_state_commit_duration_seconds")
+                      .Help("How long each state transaction took (cursors, gaps, dead letters)")
+                      .Register(registry);
+  observe_histogram(commits, {}, status["state_commit_seconds"]);
   if (const List* plugins = status["plugins"].if_list()) add_plugins(registry, *plugins);
   return prometheus::TextSerializer().Serialize(registry.Collect());
 }

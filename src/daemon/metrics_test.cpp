@@ -4,8 +4,19 @@
 
 #include <chrono>
 
+#include "dispatch/duration_histogram.h"
+
 namespace sgeventd::daemon {
 namespace {
+
+// Three callbacks: 2 ms, 3 ms and 2 s.
+Value callback_seconds() {
+  dispatch::DurationHistogram h;
+  h.observe(0.002);
+  h.observe(0.003);
+  h.observe(2.0);
+  return h.to_value();
+}
 
 Value status_of(int plugins) {
   List list;
@@ -20,7 +31,11 @@ Value status_of(int plugins) {
                               {"in_flight", 1},
                               {"handled", 42},
                               {"errors", 2},
-                              {"dead_letters", 1}}));
+                              {"dead_letters", 1},
+                              {"retries", 4},
+                              {"worker_restarts", 2},
+                              {"gaps", 3},
+                              {"callback_seconds", callback_seconds()}}));
   }
   return Value(Dict{{"feed_head", 127},
                     {"poll_failures", 0},
@@ -32,14 +47,26 @@ Value status_of(int plugins) {
 TEST(Metrics, ThePluginsProgressAsPrometheusText) {
   const std::string text = metrics_text(status_of(2), "1.2.3");
   for (const char* line :
-       {"sgeventd_build_info{version=\"1.2.3\"} 1", "sgeventd_feed_head_event_id 127",
-        "sgeventd_site_requests_total 9", "sgeventd_plugin_events_handled_total{plugin=\"p1\"} 42",
+       {"sgeventd_build_info{version=\"1.2.3\"} 1",
+        "sgeventd_feed_head_event_id 127",
+        "sgeventd_site_requests_total 9",
+        "sgeventd_plugin_events_handled_total{plugin=\"p1\"} 42",
         "sgeventd_plugin_callback_errors_total{plugin=\"p1\"} 2",
         "sgeventd_plugin_lag_event_ids{plugin=\"p0\"} 7",
         "sgeventd_plugin_committed_event_id{plugin=\"p1\"} 100",
         "sgeventd_plugin_state{plugin=\"p0\",state=\"deactivated\"} 1",
         "sgeventd_plugin_state{plugin=\"p1\",state=\"deactivated\"} 0",
-        "sgeventd_plugin_worker_state{plugin=\"p1\",state=\"running\"} 1"}) {
+        "sgeventd_plugin_worker_state{plugin=\"p1\",state=\"running\"} 1",
+        "sgeventd_plugin_retries_total{plugin=\"p1\"} 4",
+        "sgeventd_plugin_worker_restarts_total{plugin=\"p1\"} 2",
+        "sgeventd_plugin_gap_event_ids{plugin=\"p1\"} 3",
+        "sgeventd_plugin_callback_duration_seconds_count{plugin=\"p1\"} 3",
+        "sgeventd_plugin_callback_duration_seconds_bucket{plugin=\"p1\",le=\"0.001\"} 0",
+        "sgeventd_plugin_callback_duration_seconds_bucket{plugin=\"p1\",le=\"0.005\"} 2",
+        "sgeventd_plugin_callback_duration_seconds_bucket{plugin=\"p1\",le=\"1\"} 2",
+        "sgeventd_plugin_callback_duration_seconds_bucket{plugin=\"p1\",le=\"5\"} 3",
+        "sgeventd_plugin_callback_duration_seconds_bucket{plugin=\"p1\",le=\"+Inf\"} 3",
+        "sgeventd_plugin_callback_duration_seconds_sum{plugin=\"p1\"} 2.005"}) {
     EXPECT_NE(text.find(std::string("\n") + line + "\n"), std::string::npos) << line << "\n"
                                                                              << text;
   }

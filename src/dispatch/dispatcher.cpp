@@ -389,6 +389,7 @@ void Dispatcher::publish_status() {
   Dict root;
   root["feed_head"] = static_cast<long long>(feed_head_);
   root["state_writable"] = !state_failing_;
+  root["state_commit_seconds"] = commit_seconds_.to_value();
   List plugins;
   std::optional<std::vector<std::string>> types = std::vector<std::string>{};
   bool any_loaded = false;
@@ -416,6 +417,9 @@ void Dispatcher::publish_status() {
       d["handled"] = static_cast<long long>(l.handled());
       d["errors"] = static_cast<long long>(l.errors());
       d["dead_letters"] = static_cast<long long>(l.dead_letters());
+      d["retries"] = static_cast<long long>(p->retries);
+      d["worker_restarts"] = static_cast<long long>(std::max<std::int64_t>(0, w->starts - 1));
+      d["callback_seconds"] = p->callback_seconds.to_value();
       if (l.not_resent() > 0) d["not_resent"] = static_cast<long long>(l.not_resent());
       if (!l.last_error().empty()) d["last_error"] = l.last_error();
       const char* worker_state = "starting";

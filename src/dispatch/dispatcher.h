@@ -248,7 +248,8 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   // Plugins found on disk whose state could not be read (worker id -> the error): they wait.
   std::map<std::string, std::string> start_errors_;
 
-  state::StateBatch pending_;  // operations waiting to be committed
+  state::StateBatch pending_;         // operations waiting to be committed
+  DurationHistogram commit_seconds_;  // each commit's transaction (metrics)
   bool state_failing_ = false;
   Clock::time_point next_checkpoint_{};
   Clock::time_point next_commit_{};

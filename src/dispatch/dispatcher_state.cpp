@@ -1,5 +1,7 @@
 // Persistence: one transaction per pass with every cursor advance, gap change, status change
 // and dead letter of the pass; an fsync every checkpoint_interval.
+#include <chrono>
+
 #include "dispatch/dispatcher.h"
 
 namespace sgeventd::dispatch {
@@ -16,7 +18,10 @@ void Dispatcher::commit_state() {
     }
   }
   if (batch.empty()) return;
+  const auto began = std::chrono::steady_clock::now();
   auto r = store_.commit(batch);
+  commit_seconds_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   if (!r) {
     // Nothing advances until the state can be written again: the site keeps the events, so
     // nothing is lost, only replayed after a crash. Say so once, not every pass.

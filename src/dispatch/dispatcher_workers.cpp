@@ -94,6 +94,7 @@ void Dispatcher::start_session(WorkerSlot& w) {
     return;
   }
   w.session = std::move(*session);
+  ++w.starts;
   w.window = PipelineWindow(options_.window);  // a new process: its speed is learnt again
   w.supervisor.started();
 }
@@ -333,6 +334,7 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
       t.error = !r.ok;
       logging_.timing(t);
     }
+    if (!r.skipped) p.callback_seconds.observe(r.duration_ms / 1000.0);
     if (r.ok) continue;
     if (r.skipped) {  // its plugin stopped on an earlier event: this one waits for it
       skipped.push_back(pi);
@@ -348,6 +350,7 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
     const FailureDecision d = decide_after_failure(failures, stop_on_error, options_.retry);
     switch (d.action) {
       case FailureDecision::Action::kRetry:
+        ++p.retries;
         retry[pi].push_back(r.index);
         retry_delay = std::max(retry_delay, d.delay);
         break;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dispatch/duration_histogram.h"
 #include "dispatch/event_matcher.h"
 #include "dispatch/ledger.h"
 #include "dispatch/loop_prevention.h"
@@ -60,6 +61,10 @@ struct PluginSlot {
   // An operator enabled it while its worker held it stopped (stop_on_error in the worker): the
   // worker restarts, and its next load brings it back.
   bool enable_on_load = false;
+  // For the metrics: how long its callbacks took (as its worker measured them), and the
+  // retries the failure policy made.
+  DurationHistogram callback_seconds;
+  std::int64_t retries = 0;
   // Its stderr lines and log messages (plugin_log_lines_per_second, _bytes_per_minute), and
   // when the next "dropped" line may be written.
   OutputLimiter output;
@@ -129,6 +134,7 @@ struct WorkerSlot {
   std::uint64_t read_generation = 0;
 
   bool reactivate_on_load = false;
+  std::int64_t starts = 0;  // processes started (metrics: restarts = starts - 1)
 
   PluginSlot* plugin(const std::string& name) {
     for (auto& p : plugins)

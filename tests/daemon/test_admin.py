@@ -84,6 +84,11 @@ class AdminApi(DaemonTestCase):
         self.assertEqual(m[("sgeventd_plugin_state", 'plugin="fragile",state="deactivated"')], 1)
         self.assertEqual(m[("sgeventd_plugin_lag_event_ids", 'plugin="good"')], 0)
         self.assertEqual(m[("sgeventd_plugin_cursor_event_id", 'plugin="good"')], more[-1])
+        # Every callback run is in its duration histogram.
+        self.assertEqual(m[("sgeventd_plugin_callback_duration_seconds_count", 'plugin="good"')],
+                         len(ids + more))
+        self.assertEqual(m[("sgeventd_plugin_worker_restarts_total", 'plugin="good"')], 0)
+        self.assertGreater(m[("sgeventd_state_commit_duration_seconds_count", "")], 0)
 
         code, missing = get(url + "/nothing-here")
         self.assertEqual(code, 404)

@@ -477,6 +477,48 @@ class Migration(PythonPluginTestCase):
         self.assertEqual(d.ids("steady"), missed + later)
 
 
+    def test_import_state_takes_a_shotgunEvents_file_on_demand(self):
+        import datetime
+        import pickle
+
+        shot = self.new_shot()
+        d = self.pydaemon(["steady"])
+        d.start()  # a first run: steady starts after the newest event
+        first = self.describe(shot, "first")
+        self.wait_ids(d, "steady", first)
+        handled = self.describe(shot, "h1", "h2")  # what shotgunEvents says it had processed
+        self.wait_ids(d, "steady", handled)
+        legacy = os.path.join(self.tmp, "shotgunEvents.id")
+        expiry = datetime.datetime.now() + datetime.timedelta(minutes=5)
+        with open(legacy, "wb") as f:
+            pickle.dump({d.plugin_dir: {"steady": (first[-1], {first[-1] + 1000: expiry})}},
+                        f, protocol=2)
+        out = d.cli("import-state", legacy)
+        self.assertEqual(out.returncode, 1, out.stdout)
+        self.assertIn("stop it first", out.stderr)
+        d.stop()
+
+        out = d.cli("import-state", "--dry-run", legacy)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("steady.py: after event %d, 1 backlog id(s) as gaps" % first[-1],
+                      out.stdout)
+        out = d.cli("import-state", legacy)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("imported 1 plugin cursor(s), 1 gap(s)", out.stdout)
+        broken = os.path.join(self.tmp, "broken.id")
+        with open(broken, "wb") as f:
+            f.write(b"\x80\x02}q\x00(")  # a truncated pickle
+        out = d.cli("import-state", broken)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("broken.id", out.stderr)
+
+        d.start()  # steady goes back to the imported cursor: h1 and h2 come again
+        later = self.describe(shot, "after")
+        self.wait_ids(d, "steady", later)
+        d.stop()
+        self.assertEqual(d.ids("steady"), first + handled + handled + later)
+
+
 def children(pid):
     """{child pid: its command line} of a process."""
     out = {}
