@@ -174,6 +174,16 @@ class DispatcherTest : public ::testing::Test {
     dispatcher_->deliver(std::move(b));
   }
 
+  // An operator's request, answered at the next pass.
+  ControlAnswer ask(ControlRequest r) {
+    auto answer = dispatcher_->control(std::move(r));
+    if (!run_until([&] { return answer.wait_for(0ms) == std::future_status::ready; })) {
+      ADD_FAILURE() << "the dispatcher did not answer";
+      return {ControlAnswer::Code::kUnavailable, "no answer", {}};
+    }
+    return answer.get();
+  }
+
   void stop() {
     dispatcher_->request_stop();
     EXPECT_FALSE(dispatcher_->step());
@@ -434,6 +444,78 @@ TEST_F(DispatcherTest, APluginThatFailsToLoadGetsNothingAndHoldsNobodyBack) {
   EXPECT_EQ(plugin_state("broken"), "not loaded");
   stop();
   EXPECT_EQ(cursor("broken"), 0);  // it resumes where it was once it loads
+}
+
+TEST_F(DispatcherTest, ADisabledPluginKeepsItsCursorAndResumesFromItWhenEnabled) {
+  plugin("a");
+  plugin("b");
+  start();
+  feed(1, 10);
+  ASSERT_TRUE(run_until([&] { return ran_all("a", 10) && ran_all("b", 10); }));
+  ControlRequest off{.kind = ControlRequest::Kind::kDisable, .plugin = "a"};
+  ControlAnswer a = ask(off);
+  EXPECT_EQ(a.code, ControlAnswer::Code::kOk) << a.error;
+  EXPECT_EQ(plugin_state("a"), "disabled");
+  auto row = store_.plugin({"/plugins/a.py", "a"});
+  ASSERT_TRUE(row && *row);
+  EXPECT_EQ((*row)->status.activity, state::Activity::kDisabled) << "committed at once";
+  feed(11, 20);
+  ASSERT_TRUE(run_until([&] { return ran_all("b", 20); }));
+  EXPECT_EQ(ran("a").size(), 10u);
+  EXPECT_EQ(cursor("a"), 10);
+
+  ControlRequest unknown{.kind = ControlRequest::Kind::kEnable, .plugin = "nope"};
+  a = ask(unknown);
+  EXPECT_EQ(a.code, ControlAnswer::Code::kNotFound);
+  EXPECT_EQ(a.body["known_plugins"].as_list().size(), 2u);
+
+  ControlRequest on{.kind = ControlRequest::Kind::kEnable, .plugin = "a"};
+  a = ask(on);
+  EXPECT_EQ(a.code, ControlAnswer::Code::kOk) << a.error;
+  ASSERT_TRUE(run_until([&] { return ran_all("a", 20); }));
+  EXPECT_TRUE(twice("a").empty());
+  stop();
+  EXPECT_EQ(cursor("a"), 20);
+}
+
+TEST_F(DispatcherTest, AReplayMovesNoCursorAndItsFailureDeactivatesNothing) {
+  int runs_of_3 = 0;
+  plugin(
+      "a",
+      {.callbacks = {callback(true)}, .load_error = {}, .run = [&runs_of_3](std::int64_t id, bool) {
+         // Event 3 succeeds the first time and fails when replayed.
+         return id == 3 && ++runs_of_3 > 1 ? FakeRun::fail() : FakeRun::ok();
+       }});
+  plugin("b");
+  start();
+  feed(1, 5);
+  ASSERT_TRUE(run_until([&] { return ran_all("a", 5) && ran_all("b", 5); }));
+  ControlRequest r{.kind = ControlRequest::Kind::kReplay, .plugin = "a"};
+  r.events = {event(2), event(3)};
+  ControlAnswer a = ask(r);
+  EXPECT_EQ(a.code, ControlAnswer::Code::kAccepted) << a.error;
+  // 2 ran again (ran() lists the runs that succeeded); 3 ran again and failed.
+  ASSERT_TRUE(run_until([&] { return ran("a").size() == 6 && runs_of_3 == 2; }));
+  EXPECT_EQ(ran("a").back(), 2);
+  EXPECT_EQ(ran("b").size(), 5u) << "only the named plugin";
+  feed(6, 8);
+  ASSERT_TRUE(run_until([&] { return ran_all("a", 8) && ran_all("b", 8); }));
+  EXPECT_EQ(plugin_state("a"), "active") << "a replay's failure deactivates nothing";
+  stop();
+  EXPECT_EQ(cursor("a"), 8);
+  EXPECT_TRUE(store_.dead_letters({})->empty()) << "and parks nothing";
+}
+
+TEST_F(DispatcherTest, ARequestLeftAtTheStopIsAnsweredUnavailable) {
+  plugin("a");
+  start();
+  auto answer = dispatcher_->control({.kind = ControlRequest::Kind::kReload});
+  stop();
+  ASSERT_EQ(answer.wait_for(0ms), std::future_status::ready);
+  EXPECT_EQ(answer.get().code, ControlAnswer::Code::kUnavailable);
+  auto late = dispatcher_->control({.kind = ControlRequest::Kind::kReload});
+  ASSERT_EQ(late.wait_for(0ms), std::future_status::ready);
+  EXPECT_EQ(late.get().code, ControlAnswer::Code::kUnavailable);
 }
 
 }  // namespace

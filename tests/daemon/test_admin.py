@@ -95,6 +95,22 @@ class AdminApi(DaemonTestCase):
         self.assertIn("no such endpoint", missing["error"])
         d.stop()
 
+    def test_lag_rises_while_a_slow_plugin_falls_behind_and_returns_to_zero(self):
+        d = self.daemon({"fast": "", "slow": "--sleep-ms 20"})
+        d.start()
+        url = admin_url(d)
+        ids = self.site.generate(150)  # 3 s of work for slow
+        lag = lambda name: metrics(url).get(("sgeventd_plugin_lag_event_ids",
+                                             'plugin="%s"' % name))
+        wait_for(lambda: (lag("slow") or 0) > 20, what="slow's lag to rise")
+        wait_for(lambda: d.records("fast") == ids, what="fast to finish")
+        wait_for(lambda: d.records("slow") == ids, what="slow to catch up")
+        wait_for(lambda: lag("slow") == 0 and lag("fast") == 0, what="the lags back to 0")
+        m = metrics(url)
+        self.assertEqual(m[("sgeventd_plugin_events_handled_total", 'plugin="slow"')], len(ids))
+        self.assertEqual(m[("sgeventd_plugin_cursor_event_id", 'plugin="slow"')], ids[-1])
+        self.assertEqual(d.stop(), 0)
+
     def test_a_token_is_required_when_set_and_the_answers_are_masked(self):
         token = "Admin-T0ken-For-Tests"
         d = self.daemon({"p": "--fail-on 1 --error 'RuntimeError: seen %s'" % token},
