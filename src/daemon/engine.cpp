@@ -394,6 +394,13 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
         status.as_dict()["site"] = url_;
         status.as_dict()["poll_failures"] = static_cast<long long>(poller.failures());
         status.as_dict()["requests"] = static_cast<long long>(poller.requests());
+        status.as_dict()["polls"] = static_cast<long long>(poller.polls());
+        status.as_dict()["events_read"] = static_cast<long long>(poller.events_read());
+        Dict errors;
+        for (const auto& [kind, n] : poller.errors_by_kind()) {
+          errors[kind] = static_cast<long long>(n);
+        }
+        status.as_dict()["poll_errors"] = std::move(errors);
         status.as_dict()["updated"] = static_cast<long long>(
             std::chrono::duration_cast<seconds>(clock_.wall_now().time_since_epoch()).count());
         if (admin_) status.as_dict()["admin"] = admin_->url();

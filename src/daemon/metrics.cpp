@@ -146,6 +146,20 @@ std::string metrics_text(const Value& status, const std::string& version) {
       .Register(registry)
       .Add({})
       .Increment(field_number(status["requests"]));
+  auto counter = [&](const char* name, const char* help, double value) {
+    BuildCounter().Name(name).Help(help).Register(registry).Add({}).Increment(value);
+  };
+  counter("sgeventd_polls_total", "Polls of the event log (each one or a few api3 requests)",
+          field_number(status["polls"]));
+  counter("sgeventd_events_read_total", "Events the polls read from the event log",
+          field_number(status["events_read"]));
+  auto& errors = BuildCounter()
+                     .Name("sgeventd_poll_errors_total")
+                     .Help("Failed reads of the event log, by the client's error kind")
+                     .Register(registry);
+  if (const Dict* kinds = status["poll_errors"].if_dict()) {
+    for (const auto& [kind, n] : *kinds) errors.Add({{"kind", kind}}).Increment(field_number(n));
+  }
   auto& commits = prometheus::BuildHistogram()
                       .Name("sgeventd_state_commit_duration_seconds")
                       .Help("How long each state transaction took (cursors, gaps, dead letters)")

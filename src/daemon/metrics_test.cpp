@@ -40,6 +40,10 @@ Value status_of(int plugins) {
   return Value(Dict{{"feed_head", 127},
                     {"poll_failures", 0},
                     {"requests", 9},
+                    {"polls", 8},
+                    {"events_read", 300},
+                    {"poll_errors", Dict{{"ConnectionError", 2}, {"ProtocolError", 1}}},
+                    {"state_commit_seconds", callback_seconds()},
                     {"state_writable", true},
                     {"plugins", std::move(list)}});
 }
@@ -50,6 +54,11 @@ TEST(Metrics, ThePluginsProgressAsPrometheusText) {
        {"sgeventd_build_info{version=\"1.2.3\"} 1",
         "sgeventd_feed_head_event_id 127",
         "sgeventd_site_requests_total 9",
+        "sgeventd_polls_total 8",
+        "sgeventd_events_read_total 300",
+        "sgeventd_poll_errors_total{kind=\"ConnectionError\"} 2",
+        "sgeventd_poll_errors_total{kind=\"ProtocolError\"} 1",
+        "sgeventd_state_commit_duration_seconds_count 3",
         "sgeventd_plugin_events_handled_total{plugin=\"p1\"} 42",
         "sgeventd_plugin_callback_errors_total{plugin=\"p1\"} 2",
         "sgeventd_plugin_lag_event_ids{plugin=\"p0\"} 7",

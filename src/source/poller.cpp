@@ -57,7 +57,18 @@ bool Poller::pause(milliseconds d) {
   return !stopping_;
 }
 
+std::vector<std::pair<std::string, std::int64_t>> Poller::errors_by_kind() const {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (std::size_t k = 0; k < kErrorKinds; ++k) {
+    if (const auto n = errors_[k].load(); n > 0) {
+      out.emplace_back(sg::kind_name(static_cast<sg::ErrorKind>(k)), n);
+    }
+  }
+  return out;
+}
+
 void Poller::on_failure(const sg::Error& error) {
+  if (const auto k = static_cast<std::size_t>(error.kind); k < kErrorKinds) ++errors_[k];
   const int n = ++failures_;
   if (n % std::max(1, options_.max_conn_retries) == 0) {
     log_->error("Cannot read the event log ({} failures in a row, still retrying): {}", n,
@@ -121,6 +132,7 @@ void Poller::run() {
         1, std::chrono::duration_cast<std::chrono::nanoseconds>(read_start.time_since_epoch())
                .count());
     auto outcome = source_.poll();
+    ++polls_;
     last_read_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
                         std::chrono::steady_clock::now() - read_start)
                         .count();
@@ -137,6 +149,7 @@ void Poller::run() {
       continue;
     }
     requests_ += outcome->requests;
+    events_read_ += static_cast<std::int64_t>(outcome->events.size());
     if (const int was = failures_.exchange(0); was > 0) {
       log_->info("The event log is readable again after {} failed attempt(s)", was);
     }

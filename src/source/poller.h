@@ -14,6 +14,7 @@
 //     ERROR with the elapsed time at slow_read_error, an INFO when it finally answers.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -22,7 +23,9 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -89,6 +92,10 @@ class Poller {
   int failures() const { return failures_.load(); }
   std::int64_t requests() const { return requests_.load(); }
   std::int64_t head() const { return head_.load(); }
+  std::int64_t polls() const { return polls_.load(); }
+  std::int64_t events_read() const { return events_read_.load(); }
+  // Failed reads so far, by the client's error kind (sg::kind_name), the kinds seen only.
+  std::vector<std::pair<std::string, std::int64_t>> errors_by_kind() const;
   // From one other thread, every second or so: logs a read in progress that is slow (see
   // the top of this file) and returns how long it has run once it is; nullopt otherwise.
   std::optional<std::chrono::milliseconds> check_slow_read();
@@ -116,6 +123,10 @@ class Poller {
   std::atomic<int> failures_{0};
   std::atomic<std::int64_t> requests_{0};
   std::atomic<std::int64_t> head_{0};
+  std::atomic<std::int64_t> polls_{0};
+  std::atomic<std::int64_t> events_read_{0};
+  static constexpr std::size_t kErrorKinds = static_cast<std::size_t>(sg::ErrorKind::kTlsError) + 1;
+  std::array<std::atomic<std::int64_t>, kErrorKinds> errors_{};
   // When the read in progress started (steady clock, ns); 0 between reads.
   std::atomic<std::int64_t> read_started_ns_{0};
   std::atomic<std::int64_t> last_read_ns_{0};  // how long the last read took (set before ^ is 0)

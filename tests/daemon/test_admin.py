@@ -111,6 +111,24 @@ class AdminApi(DaemonTestCase):
         self.assertEqual(m[("sgeventd_plugin_cursor_event_id", 'plugin="slow"')], ids[-1])
         self.assertEqual(d.stop(), 0)
 
+    def test_poll_errors_are_counted_by_kind(self):
+        d = self.daemon({"p": ""})
+        d.start()
+        url = admin_url(d)
+        errors = lambda kind: metrics(url).get(("sgeventd_poll_errors_total",
+                                                'kind="%s"' % kind), 0)
+        self.site.control("faults", {"kind": "status", "status": 503, "count": 2})
+        wait_for(lambda: errors("ProtocolError") >= 2, what="503s counted as ProtocolError")
+        self.site.control("faults", {"kind": "not_json", "count": 1})
+        wait_for(lambda: errors("ResponseError") >= 1, what="a body not JSON as ResponseError")
+        self.site.control("clear_faults")
+        ids = self.site.generate(3)
+        wait_for(lambda: d.records("p") == ids, what="the events after the outage")
+        wait_for(lambda: metrics(url).get(("sgeventd_events_read_total", "")) >= len(ids),
+                 what="events_read")
+        self.assertGreater(metrics(url)[("sgeventd_polls_total", "")], 0)
+        self.assertEqual(d.stop(), 0)
+
     def test_a_token_is_required_when_set_and_the_answers_are_masked(self):
         token = "Admin-T0ken-For-Tests"
         d = self.daemon({"p": "--fail-on 1 --error 'RuntimeError: seen %s'" % token},
