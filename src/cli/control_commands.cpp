@@ -23,6 +23,7 @@
 #include "cli/daemon_config.h"
 #include "daemon/engine.h"
 #include "daemon/pid_file.h"
+#include "dispatch/control.h"
 #include "sgeventd/json.h"
 #include "state/sqlite_state_store.h"
 
@@ -224,33 +225,6 @@ void print_letter(const Value& d) {
 
 // --- With the daemon stopped: the state itself ----------------------------------------------
 
-// The letter as the admin API gives it (the same JSON, so --json reads alike either way).
-Value letter_json(const state::DeadLetter& d, bool full) {
-  auto iso = [](state::WallTime t) {
-    const time_t s = std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
-    tm utc{};
-    gmtime_r(&s, &utc);
-    char text[32];
-    return std::string(text, strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc));
-  };
-  Dict out{{"id", static_cast<long long>(d.id)},
-           {"plugin", d.plugin.name},
-           {"path", d.plugin.path},
-           {"callback", d.callback},
-           {"event_id", static_cast<long long>(d.event_id)},
-           {"error", full ? d.error : d.error.substr(0, d.error.find('\n'))},
-           {"attempts", static_cast<long long>(d.attempts)},
-           {"first_failure", iso(d.first_failure)},
-           {"last_failure", iso(d.last_failure)},
-           {"retry_count", static_cast<long long>(d.retry_count)}};
-  if (d.retried_at) out["retried_at"] = iso(*d.retried_at);
-  if (full) {
-    auto event = parse_json(d.event_json);
-    out["event"] = event ? std::move(*event) : Value(d.event_json);
-  }
-  return Value(std::move(out));
-}
-
 struct LetterArgs {
   std::string plugin;
   std::int64_t after = 0;
@@ -305,7 +279,7 @@ int letters_offline(const daemon::Config& config, const std::string& action,
       return kExitFailure;
     }
     List out;
-    for (const auto& d : *letters) out.push_back(letter_json(d, false));
+    for (const auto& d : *letters) out.push_back(dispatch::describe_dead_letter(d, false));
     Dict body{{"dead_letters", std::move(out)}};
     body["next_after"] =
         letters->size() == q.limit ? Value(static_cast<long long>(letters->back().id)) : Value();
@@ -321,7 +295,7 @@ int letters_offline(const daemon::Config& config, const std::string& action,
                 << "\n";
       return kExitFailure;
     }
-    const Value v = letter_json(**letter, true);
+    const Value v = dispatch::describe_dead_letter(**letter, true);
     args.json ? print_json(v) : print_letter(v);
     return kExitOk;
   }

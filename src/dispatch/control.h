@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "sgeventd/state/state_types.h"
 #include "sgeventd/value.h"
 
 namespace sgeventd::dispatch {
@@ -46,6 +47,11 @@ struct ControlAnswer {
   std::string error;  // empty unless the code is an error
   Value body;
 };
+
+// A dead letter as the admin API and `sgeventd dead-letters` give it: id, plugin, path,
+// callback, event_id, error (its first line unless `full`), attempts, first_failure,
+// last_failure (ISO 8601 UTC), retry_count, retried_at; with `full`, the event too.
+Value describe_dead_letter(const state::DeadLetter& letter, bool full);
 
 // The key a replayed or retried event carries in the dict given to plugins
 // (docs/admin-api.md): "replay" or "dead_letter". Absent from every other event.

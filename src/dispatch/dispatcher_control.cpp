@@ -30,23 +30,6 @@ std::string iso(state::WallTime t) {
   return std::string(text, n);
 }
 
-// A letter as listed: everything but the event and the error's traceback.
-Dict letter_summary(const state::DeadLetter& d) {
-  const std::string first_line = d.error.substr(0, d.error.find('\n'));
-  Dict out{{"id", static_cast<long long>(d.id)},
-           {"plugin", d.plugin.name},
-           {"path", d.plugin.path},
-           {"callback", d.callback},
-           {"event_id", static_cast<long long>(d.event_id)},
-           {"error", first_line},
-           {"attempts", static_cast<long long>(d.attempts)},
-           {"first_failure", iso(d.first_failure)},
-           {"last_failure", iso(d.last_failure)},
-           {"retry_count", static_cast<long long>(d.retry_count)}};
-  if (d.retried_at) out["retried_at"] = iso(*d.retried_at);
-  return out;
-}
-
 // The event again, with the replay key (control.h) that tells plugins and workers what it is.
 std::shared_ptr<const SharedEvent> marked(Value event, const char* kind, const EventAuthors& a) {
   if (event.is_dict()) event.as_dict()[kReplayKey] = kind;
@@ -54,6 +37,25 @@ std::shared_ptr<const SharedEvent> marked(Value event, const char* kind, const E
 }
 
 }  // namespace
+
+Value describe_dead_letter(const state::DeadLetter& d, bool full) {
+  Dict out{{"id", static_cast<long long>(d.id)},
+           {"plugin", d.plugin.name},
+           {"path", d.plugin.path},
+           {"callback", d.callback},
+           {"event_id", static_cast<long long>(d.event_id)},
+           {"error", full ? d.error : d.error.substr(0, d.error.find('\n'))},
+           {"attempts", static_cast<long long>(d.attempts)},
+           {"first_failure", iso(d.first_failure)},
+           {"last_failure", iso(d.last_failure)},
+           {"retry_count", static_cast<long long>(d.retry_count)}};
+  if (d.retried_at) out["retried_at"] = iso(*d.retried_at);
+  if (full) {
+    auto event = parse_json(d.event_json);
+    out["event"] = event ? std::move(*event) : Value(d.event_json);
+  }
+  return Value(std::move(out));
+}
 
 ControlAnswer Dispatcher::carry_out(ControlRequest& r) {
   using Kind = ControlRequest::Kind;
@@ -187,7 +189,7 @@ ControlAnswer Dispatcher::list_dead_letters(const ControlRequest& r) {
   if (!letters)
     return fail(Code::kUnavailable, "cannot read the state: " + letters.error().message);
   List out;
-  for (const auto& d : *letters) out.emplace_back(letter_summary(d));
+  for (const auto& d : *letters) out.push_back(describe_dead_letter(d, false));
   Dict body{{"dead_letters", std::move(out)}};
   // More may follow: the next page starts after the last id.
   body["next_after"] =
@@ -200,11 +202,7 @@ ControlAnswer Dispatcher::show_dead_letter(std::int64_t id) {
   auto letter = store_.dead_letter(id);
   if (!letter) return fail(Code::kUnavailable, "cannot read the state: " + letter.error().message);
   if (!*letter) return fail(Code::kNotFound, "no dead letter " + std::to_string(id));
-  Dict out = letter_summary(**letter);
-  out["error"] = (*letter)->error;
-  auto event = parse_json((*letter)->event_json);
-  out["event"] = event ? std::move(*event) : Value((*letter)->event_json);
-  return ok(Value(std::move(out)));
+  return ok(describe_dead_letter(**letter, true));
 }
 
 ControlAnswer Dispatcher::drop_dead_letter(std::int64_t id) {
