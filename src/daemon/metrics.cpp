@@ -95,6 +95,18 @@ void add_plugins(prometheus::Registry& registry, const List& plugins) {
       family.Add({{"plugin", field_text(p["name"])}}).Set(field_number(p[series.field]));
     }
   }
+  // Only where it is known (see the status' lag_seconds): 0 would claim it keeps up.
+  auto& lag_seconds = BuildGauge()
+                          .Name("sgeventd_plugin_lag_seconds")
+                          .Help(
+                              "The newest event read minus the newest the plugin is done "
+                              "with, by their created_at")
+                          .Register(registry);
+  for (const Value& p : plugins) {
+    if (p["lag_seconds"].is_number()) {
+      lag_seconds.Add({{"plugin", field_text(p["name"])}}).Set(field_number(p["lag_seconds"]));
+    }
+  }
   auto& durations = prometheus::BuildHistogram()
                         .Name("sgeventd_plugin_callback_duration_seconds")
                         .Help("How long each callback run took, as its worker measured it")

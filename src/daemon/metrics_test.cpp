@@ -35,6 +35,8 @@ Value status_of(int plugins) {
                               {"retries", 4},
                               {"worker_restarts", 2},
                               {"gaps", 3},
+                              // Known for p1 only (p0 trails without a finished event).
+                              {"lag_seconds", i == 1 ? Value(12.5) : Value()},
                               {"callback_seconds", callback_seconds()}}));
   }
   return Value(Dict{{"feed_head", 127},
@@ -69,6 +71,7 @@ TEST(Metrics, ThePluginsProgressAsPrometheusText) {
         "sgeventd_plugin_retries_total{plugin=\"p1\"} 4",
         "sgeventd_plugin_worker_restarts_total{plugin=\"p1\"} 2",
         "sgeventd_plugin_gap_event_ids{plugin=\"p1\"} 3",
+        "sgeventd_plugin_lag_seconds{plugin=\"p1\"} 12.5",
         "sgeventd_plugin_callback_duration_seconds_count{plugin=\"p1\"} 3",
         "sgeventd_plugin_callback_duration_seconds_bucket{plugin=\"p1\",le=\"0.001\"} 0",
         "sgeventd_plugin_callback_duration_seconds_bucket{plugin=\"p1\",le=\"0.005\"} 2",
@@ -80,6 +83,8 @@ TEST(Metrics, ThePluginsProgressAsPrometheusText) {
                                                                              << text;
   }
   EXPECT_NE(text.find("# TYPE sgeventd_plugin_events_handled_total counter"), std::string::npos);
+  EXPECT_EQ(text.find("sgeventd_plugin_lag_seconds{plugin=\"p0\"}"), std::string::npos)
+      << "unknown is absent, not 0";
 }
 
 TEST(Metrics, WhileStartingOnlyTheBuildInfo) {

@@ -411,7 +411,17 @@ void Dispatcher::publish_status() {
       d["cursor"] = static_cast<long long>(l.cursor());
       // What a restart resumes from: the cursor as last written to the state.
       d["committed"] = static_cast<long long>(l.persisted());
-      d["lag"] = static_cast<long long>(std::max<std::int64_t>(0, feed_head_ - l.cursor()));
+      const std::int64_t lag = std::max<std::int64_t>(0, feed_head_ - l.cursor());
+      d["lag"] = static_cast<long long>(lag);
+      // In seconds: how much older the newest event it is done with is than the newest read
+      // (unknown until it is done with one since the start, while it trails).
+      if (lag == 0) {
+        d["lag_seconds"] = 0.0;
+      } else if (p->done_at != std::chrono::system_clock::time_point{} &&
+                 feed_newest_at_ != std::chrono::system_clock::time_point{}) {
+        d["lag_seconds"] =
+            std::max(0.0, std::chrono::duration<double>(feed_newest_at_ - p->done_at).count());
+      }
       d["in_flight"] = static_cast<long long>(l.in_flight());
       d["gaps"] = static_cast<long long>(l.gap_ids());
       d["handled"] = static_cast<long long>(l.handled());

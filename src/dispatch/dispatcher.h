@@ -243,6 +243,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
 
   std::vector<std::unique_ptr<WorkerSlot>> workers_;
   std::int64_t feed_head_;
+  std::chrono::system_clock::time_point feed_newest_at_{};  // created_at of the newest read
   std::set<std::string> script_names_;  // loop prevention: the daemon's and callbacks' scripts
   std::string daemon_script_;           // what a callback without a script acts as
   // Plugins found on disk whose state could not be read (worker id -> the error): they wait.

@@ -159,7 +159,10 @@ void Dispatcher::on_feed_batch(source::FeedBatch& batch) {
         offer_regular(w, e.event, e.id, authors, json);
       }
     }
-    if (!e.late) feed_head_ = std::max(feed_head_, e.id);
+    if (!e.late) {
+      feed_head_ = std::max(feed_head_, e.id);
+      feed_newest_at_ = std::max(feed_newest_at_, created_at_of(e.event));
+    }
   }
   pass_hidden_below(std::numeric_limits<std::int64_t>::max());
   // Gaps that filled with an event the filters hid: nobody waits for them any more.

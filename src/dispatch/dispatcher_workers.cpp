@@ -373,6 +373,7 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
     }
     if (deactivated || retry.count(pi) || skipped_here) continue;
     p.ledger.count_handled();
+    p.done_at = std::max(p.done_at, entry.event->created_at);
     resolve(p, entry);
   }
   // Retries go to the front: per plugin, events stay in order.

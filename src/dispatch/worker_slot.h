@@ -65,6 +65,9 @@ struct PluginSlot {
   // retries the failure policy made.
   DurationHistogram callback_seconds;
   std::int64_t retries = 0;
+  // created_at of the newest event it is done with (its lag in seconds is the feed's newest
+  // created_at minus this).
+  std::chrono::system_clock::time_point done_at{};
   // Its stderr lines and log messages (plugin_log_lines_per_second, _bytes_per_minute), and
   // when the next "dropped" line may be written.
   OutputLimiter output;

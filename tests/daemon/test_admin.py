@@ -103,10 +103,13 @@ class AdminApi(DaemonTestCase):
         lag = lambda name: metrics(url).get(("sgeventd_plugin_lag_event_ids",
                                              'plugin="%s"' % name))
         wait_for(lambda: (lag("slow") or 0) > 20, what="slow's lag to rise")
+        self.assertEqual(metrics(url).get(("sgeventd_plugin_lag_seconds", 'plugin="fast"'), 0),
+                         0)
         wait_for(lambda: d.records("fast") == ids, what="fast to finish")
         wait_for(lambda: d.records("slow") == ids, what="slow to catch up")
         wait_for(lambda: lag("slow") == 0 and lag("fast") == 0, what="the lags back to 0")
         m = metrics(url)
+        self.assertEqual(m[("sgeventd_plugin_lag_seconds", 'plugin="slow"')], 0)
         self.assertEqual(m[("sgeventd_plugin_events_handled_total", 'plugin="slow"')], len(ids))
         self.assertEqual(m[("sgeventd_plugin_cursor_event_id", 'plugin="slow"')], ids[-1])
         self.assertEqual(d.stop(), 0)
