@@ -366,6 +366,8 @@ class Worker(object):
         stdout = self.stdout
         entries = []
         failed = None  # plugins a callback of which raised on this event
+        # Read before any callback runs: a callback may change the event it is given.
+        redrive = event.__class__ is dict and REPLAY_KEY in event
         started = t1 = perf_counter()
         for plugin, cb, missing in resolved:
             if cb is None:
@@ -412,7 +414,7 @@ class Worker(object):
                 failed.add(plugin)
                 # A re-drive (an operator's replay or dead-letter retry) never stops the
                 # plugin: the daemon does not deactivate it for one (docs/admin-api.md).
-                if cb.stop_on_error and not (event.__class__ is dict and REPLAY_KEY in event):
+                if cb.stop_on_error and not redrive:
                     plugin.stopped = True
             else:
                 t1 = perf_counter()
@@ -428,7 +430,7 @@ class Worker(object):
         # A re-drive is no news to the ledger: noting its id could hide the event's own
         # delivery, still to come, after a restart.
         only = self._only
-        if event.__class__ is dict and REPLAY_KEY in event:
+        if redrive:
             pass
         elif only is not None:
             if failed is None and not only.stopped and event.__class__ is dict:

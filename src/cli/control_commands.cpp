@@ -500,7 +500,7 @@ void add_control_commands(CLI::App& app, Runner& run) {
       return over_api(*config, "disable", "POST", "/disable", Value(std::move(body)), *json,
                       [](const Value& a) {
                         std::cout << text_of(a["plugin"]) << ": disabled"
-                                  << (a["changed"].as_bool() ? "" : " (it was)")
+                                  << (a["changed"].truthy() ? "" : " (it was)")
                                   << ", cursor kept at " << text_of(a["cursor"]) << "\n";
                       });
     };

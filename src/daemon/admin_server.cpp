@@ -127,6 +127,16 @@ Expected<ReplaySelection, std::string> selection_of(const Dict& d) {
   return s;
 }
 
+// The host part of a Host header ("127.0.0.1:8080", "[::1]:8080", "localhost").
+std::string host_of(const std::string& header) {
+  if (!header.empty() && header.front() == '[') return header.substr(1, header.find(']') - 1);
+  return header.substr(0, header.find(':'));
+}
+
+bool loopback_name(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 // A dead letter's id in the path (the regex's first group).
 Expected<std::int64_t, std::string> letter_id(const httplib::Request& req) {
   const std::string text = req.matches.size() > 1 ? std::string(req.matches[1]) : std::string();
@@ -202,6 +212,35 @@ struct AdminServer::Impl {
   // Held shared by each control request for its whole run, exclusively to change it.
   mutable std::shared_mutex controller_mutex;
   std::shared_ptr<const AdminController> controller;
+
+  // Before any endpoint: what a browser could be made to send. A page on any site can POST
+  // to a loopback address, and a DNS-rebinding page can even read the answers; so on a
+  // loopback bind the Host must be a loopback name, and a request that changes something
+  // must not come from another origin, nor carry a body other than JSON (a cross-site form
+  // cannot send that without the browser asking first). True: go on.
+  bool screen(const httplib::Request& req, httplib::Response& res) const {
+    const std::string host = req.get_header_value("Host");
+    if (loopback_name(settings.bind) && !host.empty() && !loopback_name(host_of(host))) {
+      refuse(res, 403, "Host " + host + " is not this daemon's loopback address");
+      return false;
+    }
+    if (req.method == "GET" || req.method == "HEAD") return true;
+    const std::string origin = req.get_header_value("Origin");
+    const std::string fetch_site = req.get_header_value("Sec-Fetch-Site");
+    if ((!origin.empty() && origin != "http://" + host) ||
+        (!fetch_site.empty() && fetch_site != "same-origin" && fetch_site != "none")) {
+      refuse(res, 403, "a cross-site request is refused");
+      return false;
+    }
+    // The body is not read yet here: its headers say whether there is one.
+    const std::string length = req.get_header_value("Content-Length");
+    const bool has_body = (!length.empty() && length != "0") || req.has_header("Transfer-Encoding");
+    if (has_body && req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+      refuse(res, 415, "the body must be sent as Content-Type: application/json");
+      return false;
+    }
+    return true;
+  }
 
   // Hands the request to the dispatcher and writes its answer.
   void carry_out(dispatch::ControlRequest request, httplib::Response& res) const {
@@ -427,6 +466,10 @@ std::string AdminServer::url() const {
   });
   server.Get("/metrics", [self](const httplib::Request& req, httplib::Response& res) {
     self->metrics(req, res);
+  });
+  server.set_pre_routing_handler([self](const httplib::Request& req, httplib::Response& res) {
+    return self->screen(req, res) ? httplib::Server::HandlerResponse::Unhandled
+                                  : httplib::Server::HandlerResponse::Handled;
   });
   server.Get("/",
              [self](const httplib::Request& req, httplib::Response& res) { self->page(req, res); });

@@ -470,6 +470,9 @@ int Engine::run() {
   source::GapSet source_gaps;
   for (const auto& [worker, plugins] : starts) {
     for (const auto& [name, s] : plugins) {
+      // A disabled plugin reads on its own once enabled: its old cursor must not make every
+      // start read the site again from there for the others.
+      if (s.disabled) continue;
       feed_start = std::min(feed_start, s.cursor);
       for (const auto& g : s.gaps) {
         source_gaps.add(

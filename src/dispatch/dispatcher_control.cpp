@@ -251,7 +251,7 @@ ControlAnswer Dispatcher::retry_dead_letter(std::int64_t id) {
   QueuedEvent q;
   q.id = d.event_id;
   q.resent = true;
-  q.redrive = QueuedEvent::Redrive{d.id};
+  q.redrive = QueuedEvent::Redrive{d.id, d.callback};
   q.event = marked(std::move(*event), "dead_letter", EventAuthors{});
   q.plugins = {static_cast<std::uint16_t>(worker->plugin_index(plugin->key().name))};
   q.only_callbacks = {cb->info.index};

@@ -126,8 +126,11 @@ void Dispatcher::pump(WorkerSlot& w) {
       bool any = false;
       for (std::size_t c = 0; c < p.callbacks.size(); ++c) {
         const CallbackSlot& cb = p.callbacks[c];
-        if (!q.only_callbacks.empty() && std::find(q.only_callbacks.begin(), q.only_callbacks.end(),
-                                                   cb.info.index) == q.only_callbacks.end()) {
+        if (q.redrive && !q.redrive->callback.empty()) {
+          if (cb.info.name != q.redrive->callback) continue;  // a retry: its callback only
+        } else if (!q.only_callbacks.empty() &&
+                   std::find(q.only_callbacks.begin(), q.only_callbacks.end(), cb.info.index) ==
+                       q.only_callbacks.end()) {
           continue;
         }
         if (!cb.matcher.matches(q.event->event_type, q.event->attribute_name) ||
@@ -337,6 +340,12 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
     if (!r.skipped) p.callback_seconds.observe(r.duration_ms / 1000.0);
     if (r.ok) continue;
     if (r.skipped) {  // its plugin stopped on an earlier event: this one waits for it
+      // The worker stopped it, the daemon did not: so that its cursor waits here and its
+      // events come again once it is back, it is deactivated too (a worker that broke the
+      // protocol's rule on re-drives, say; normally the failure came first and did it).
+      if (!p.ledger.deactivated()) {
+        deactivate(w, p, "its worker stopped it after an error (" + r.error + ")");
+      }
       skipped.push_back(pi);
       continue;
     }
@@ -523,7 +532,21 @@ void Dispatcher::finish_session(WorkerSlot& w) {
   // counts as a failure of the event it was running (the oldest); a crash does not: the event
   // is sent again, and a crash loop quarantines the worker.
   std::vector<QueuedEvent> lost;
-  for (auto& [seq, entry] : w.in_flight) lost.push_back(std::move(entry));
+  for (auto& [seq, entry] : w.in_flight) {
+    // An operator's re-drive is not sent again after its worker ended: one that crashes it
+    // would otherwise come back after every restart until the worker is quarantined.
+    if (entry.redrive && !(end.error && end.error->kind == workers::WorkerError::Kind::kTimeout)) {
+      for (auto& p : w.plugins) {
+        if (std::find(entry.plugins.begin(), entry.plugins.end(), w.plugin_index(p->key().name)) !=
+            entry.plugins.end()) {
+          logging_.plugin(p->key().name)
+              ->warn("Re-drive of event {} dropped: its worker ended before answering", entry.id);
+        }
+      }
+      continue;
+    }
+    lost.push_back(std::move(entry));
+  }
   w.in_flight.clear();
   resolve_recorded(w, lost);
   const bool timed_out = end.error && end.error->kind == workers::WorkerError::Kind::kTimeout;

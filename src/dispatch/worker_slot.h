@@ -105,6 +105,7 @@ struct QueuedEvent {
   // parks nothing. Always `resent` too, so the queue's accounting of new events leaves it out.
   struct Redrive {
     std::int64_t letter = 0;
+    std::string callback;  // a retry's: looked up by name when sent (a reload may renumber)
   };
   std::optional<Redrive> redrive;
 };

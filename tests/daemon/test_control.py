@@ -12,12 +12,15 @@ from harness import DaemonTestCase, wait_for
 from test_admin import admin_url, get
 
 
-def call(url, method="POST", body=None, token=None, raw=None):
+def call(url, method="POST", body=None, token=None, raw=None, headers=None,
+         content_type="application/json"):
     """(HTTP status, decoded JSON body) of one request."""
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
     request = urllib.request.Request(url, data=data, method=method)
     if data is not None:
-        request.add_header("Content-Type", "application/json")
+        request.add_header("Content-Type", content_type)
+    for k, v in (headers or {}).items():
+        request.add_header(k, v)
     if token:
         request.add_header("Authorization", "Bearer " + token)
     try:
@@ -228,6 +231,20 @@ class Control(DaemonTestCase):
         self.assertIn("not JSON", answer["error"])
         code, answer = call(url + "/enable", body={"plugin": "nope"}, token=token)
         self.assertEqual(answer["known_plugins"], ["a"])
+        # What a web page could make a browser send is refused before it reaches anything.
+        port = url.rsplit(":", 1)[1]
+        browser_like = [
+            ({"Origin": "http://evil.example"}, "application/json", 403, "cross-site"),
+            ({"Sec-Fetch-Site": "cross-site"}, "application/json", 403, "cross-site"),
+            ({}, "text/plain", 415, "application/json"),
+            ({"Host": "evil.example:" + port}, "application/json", 403, "loopback address"),
+        ]
+        for headers, content_type, want, text in browser_like:
+            code, answer = call(url + "/disable", body={"plugin": "a"}, token=token,
+                                headers=headers, content_type=content_type)
+            self.assertEqual(code, want, (headers, answer))
+            self.assertIn(text, answer["error"])
+        self.assertEqual(get(url + "/status", token)[0], 200)
         code, answer = get(url + "/dead-letters?limit=0", token)
         self.assertEqual(code, 400, answer)
         # Nothing moved: the plugin is active at its cursor and gets the next events.
