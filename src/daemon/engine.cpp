@@ -396,6 +396,16 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
         status.as_dict()["requests"] = static_cast<long long>(poller.requests());
         status.as_dict()["polls"] = static_cast<long long>(poller.polls());
         status.as_dict()["events_read"] = static_cast<long long>(poller.events_read());
+        std::uint64_t bytes = 0;
+        for (const SiteConnection* site : {&feed_site_, &catch_up_site_}) {
+          if (site->client) bytes += site->client->bytes_received();
+        }
+        status.as_dict()["bytes_read"] = static_cast<long long>(bytes);
+        status.as_dict()["gap_ids"] = static_cast<long long>(poller.gap_ids());
+        if (const auto oldest = poller.oldest_gap_seen()) {
+          status.as_dict()["oldest_gap_s"] =
+              std::max(0.0, std::chrono::duration<double>(clock_.wall_now() - *oldest).count());
+        }
         Dict errors;
         for (const auto& [kind, n] : poller.errors_by_kind()) {
           errors[kind] = static_cast<long long>(n);

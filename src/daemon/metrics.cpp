@@ -40,7 +40,8 @@ constexpr PluginSeries kPluginGauges[] = {
     {"sgeventd_plugin_lag_event_ids", "Event ids between the feed's head and the plugin's cursor",
      "lag"},
     {"sgeventd_plugin_queued_events", "Events waiting for the plugin's worker", "queued"},
-    {"sgeventd_plugin_in_flight_events", "Events sent to the worker and not answered yet",
+    {"sgeventd_plugin_lag_events",
+     "Matching events read and not resolved yet (queued, at the worker, or to be retried)",
      "in_flight"},
     {"sgeventd_plugin_gap_event_ids",
      "Missing event ids below the cursor the plugin still waits for (open gaps)", "gaps"},
@@ -165,6 +166,17 @@ std::string metrics_text(const Value& status, const std::string& version) {
           field_number(status["polls"]));
   counter("sgeventd_events_read_total", "Events the polls read from the event log",
           field_number(status["events_read"]));
+  counter("sgeventd_site_read_bytes_total",
+          "Bytes of api3 response bodies read from the site (the feed's and catch-up reads)",
+          field_number(status["bytes_read"]));
+  gauge("sgeventd_gap_event_ids",
+        "Missing event ids the feed passed over and still waits for (open gaps)",
+        field_number(status["gap_ids"]));
+  // Only while there is a gap: an age of 0 would claim one just opened.
+  if (status["oldest_gap_s"].is_number()) {
+    gauge("sgeventd_gap_oldest_age_seconds", "How long the longest-waiting open gap has waited",
+          field_number(status["oldest_gap_s"]));
+  }
   auto& errors = BuildCounter()
                      .Name("sgeventd_poll_errors_total")
                      .Help("Failed reads of the event log, by the client's error kind")

@@ -44,6 +44,9 @@ Value status_of(int plugins) {
                     {"requests", 9},
                     {"polls", 8},
                     {"events_read", 300},
+                    {"bytes_read", 123456},
+                    {"gap_ids", 4},
+                    {"oldest_gap_s", 31.5},
                     {"poll_errors", Dict{{"ConnectionError", 2}, {"ProtocolError", 1}}},
                     {"state_commit_seconds", callback_seconds()},
                     {"state_writable", true},
@@ -58,6 +61,10 @@ TEST(Metrics, ThePluginsProgressAsPrometheusText) {
         "sgeventd_site_requests_total 9",
         "sgeventd_polls_total 8",
         "sgeventd_events_read_total 300",
+        "sgeventd_site_read_bytes_total 123456",
+        "sgeventd_gap_event_ids 4",
+        "sgeventd_gap_oldest_age_seconds 31.5",
+        "sgeventd_plugin_lag_events{plugin=\"p1\"} 1",
         "sgeventd_poll_errors_total{kind=\"ConnectionError\"} 2",
         "sgeventd_poll_errors_total{kind=\"ProtocolError\"} 1",
         "sgeventd_state_commit_duration_seconds_count 3",
@@ -85,6 +92,15 @@ TEST(Metrics, ThePluginsProgressAsPrometheusText) {
   EXPECT_NE(text.find("# TYPE sgeventd_plugin_events_handled_total counter"), std::string::npos);
   EXPECT_EQ(text.find("sgeventd_plugin_lag_seconds{plugin=\"p0\"}"), std::string::npos)
       << "unknown is absent, not 0";
+}
+
+TEST(Metrics, NoGapAgeWithoutAGap) {
+  Value status = status_of(1);
+  status.as_dict().erase("oldest_gap_s");
+  status.as_dict()["gap_ids"] = 0;
+  const std::string text = metrics_text(status, "1");
+  EXPECT_NE(text.find("\nsgeventd_gap_event_ids 0\n"), std::string::npos);
+  EXPECT_EQ(text.find("sgeventd_gap_oldest_age_seconds"), std::string::npos);
 }
 
 TEST(Metrics, WhileStartingOnlyTheBuildInfo) {

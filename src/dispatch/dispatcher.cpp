@@ -432,6 +432,15 @@ void Dispatcher::publish_status() {
       d["callback_seconds"] = p->callback_seconds.to_value();
       if (l.not_resent() > 0) d["not_resent"] = static_cast<long long>(l.not_resent());
       if (!l.last_error().empty()) d["last_error"] = l.last_error();
+      if (!p->recent_errors.empty()) {
+        List recent;  // newest first
+        for (auto e = p->recent_errors.rbegin(); e != p->recent_errors.rend(); ++e) {
+          Dict r{{"at", static_cast<long long>(e->at)}, {"error", e->error}};
+          if (e->event_id > 0) r["event_id"] = static_cast<long long>(e->event_id);
+          recent.emplace_back(std::move(r));
+        }
+        d["recent_errors"] = std::move(recent);
+      }
       const char* worker_state = "starting";
       switch (w->supervisor.state()) {
         case workers::Supervisor::State::kRunning:

@@ -194,6 +194,8 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   WorkerSlot* slot_of(const workers::Worker& s);
   void check_initial_loads();
   void mask_plugin_secrets(const PluginSlot& p, const std::vector<std::string>& secrets);
+  // Keeps `error` among the plugin's recent errors (status, the status page).
+  void note_recent_error(PluginSlot& p, std::int64_t event_id, const std::string& error);
 
   // dispatcher_control.cpp: operators' requests, and the re-drives they queue.
   ControlAnswer carry_out(ControlRequest& request);

@@ -245,6 +245,19 @@ void Dispatcher::on_loaded(workers::Worker& s, const workers::Loaded& loaded) {
   }
 }
 
+void Dispatcher::note_recent_error(PluginSlot& p, std::int64_t event_id,
+                                   const std::string& error) {
+  // The first line (a traceback's last line is in the plugin's log), at most 300 bytes.
+  constexpr std::size_t kMaxBytes = 300;
+  std::string line = logging_.redactor().redact(error.substr(0, error.find('\n')));
+  if (line.size() > kMaxBytes) line = line.substr(0, kMaxBytes) + "...";
+  const auto at = std::chrono::duration_cast<std::chrono::seconds>(
+                      clock_.wall_now().time_since_epoch())
+                      .count();
+  p.recent_errors.push_back({static_cast<std::int64_t>(at), event_id, std::move(line)});
+  if (p.recent_errors.size() > PluginSlot::kRecentErrors) p.recent_errors.pop_front();
+}
+
 void Dispatcher::on_load_failed(workers::Worker& s, const workers::LoadFailed& failed) {
   WorkerSlot* w = slot_of(s);
   if (!w) return;
@@ -254,6 +267,7 @@ void Dispatcher::on_load_failed(workers::Worker& s, const workers::LoadFailed& f
   p->loaded = false;
   p->reason = "load failed: " + logging_.redactor().redact(failed.error);
   p->ledger.note_error(failed.error);
+  note_recent_error(*p, 0, "load failed: " + failed.error);
   logging_.plugin(p->key().name)
       ->error("Could not load {}: it stays inactive until its file changes.\n{}", p->key().path,
               failed.traceback.empty() ? failed.error : failed.traceback);
@@ -350,6 +364,7 @@ void Dispatcher::handle_result(WorkerSlot& w, QueuedEvent& entry, workers::Resul
       continue;
     }
     const int failures = p.ledger.count_failure(entry.id, r.index, r.error);
+    note_recent_error(p, entry.id, r.error);
     const bool stop_on_error = cb ? cb->info.stop_on_error : true;
     auto log = logging_.plugin(p.key().name);
     std::string text = r.traceback.empty() ? r.error : r.traceback;

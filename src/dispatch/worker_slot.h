@@ -65,6 +65,15 @@ struct PluginSlot {
   // retries the failure policy made.
   DurationHistogram callback_seconds;
   std::int64_t retries = 0;
+  // Its latest errors, newest last, for the status page: when (Unix seconds), the event (0 for
+  // a load error) and the message (redacted, first line only, bounded).
+  struct RecentError {
+    std::int64_t at = 0;
+    std::int64_t event_id = 0;
+    std::string error;
+  };
+  static constexpr std::size_t kRecentErrors = 5;
+  std::deque<RecentError> recent_errors;
   // created_at of the newest event it is done with (its lag in seconds is the feed's newest
   // created_at minus this).
   std::chrono::system_clock::time_point done_at{};

@@ -184,6 +184,7 @@ struct Client::State {
   std::string user_agent;
   std::chrono::milliseconds rpc_attempt_interval{3000};
   bool optimize_entities = true;
+  std::atomic<std::uint64_t> bytes_received{0};  // read by other threads (metrics)
 
   // The server's capabilities, fetching info the first time they are needed.
   Result<const ServerCapabilities*> capabilities() {
@@ -275,7 +276,10 @@ struct Client::State {
   ::sgeventd::Expected<HttpResponse, Error> make_call(const HttpRequest& request) {
     for (int attempt = 1;; ++attempt) {
       auto response = transport->post(request);
-      if (response) return std::move(*response);
+      if (response) {
+        bytes_received.fetch_add(response->body.size(), std::memory_order_relaxed);
+        return std::move(*response);
+      }
       transport->close_connection();
       if (response.error().kind != TransportErrorKind::kTls || attempt >= kMaxRpcAttempts) {
         Error error = transport_error(response.error());
@@ -759,5 +763,9 @@ void Client::set_session_uuid(std::string session_uuid) {
 const ConnectionSettings& Client::settings() const { return state_->settings; }
 
 const std::string& Client::server() const { return state_->endpoint.server; }
+
+std::uint64_t Client::bytes_received() const {
+  return state_->bytes_received.load(std::memory_order_relaxed);
+}
 
 }  // namespace sgeventd::sg

@@ -84,6 +84,14 @@ std::int64_t GapSet::id_count() const {
   return n;
 }
 
+std::optional<WallTime> GapSet::oldest_seen() const {
+  std::optional<WallTime> oldest;
+  for (const auto& [first, r] : ranges_) {
+    if (!oldest || r.first_seen < *oldest) oldest = r.first_seen;
+  }
+  return oldest;
+}
+
 std::vector<GapRange> GapSet::ranges() const {
   std::vector<GapRange> out;
   out.reserve(ranges_.size());

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "sgeventd/value.h"
@@ -49,6 +50,8 @@ class GapSet {
   bool empty() const { return ranges_.empty(); }
   std::size_t range_count() const { return ranges_.size(); }
   std::int64_t id_count() const;
+  // When the longest-waiting gap was first seen; nullopt when there is none. O(ranges).
+  std::optional<WallTime> oldest_seen() const;
   std::vector<GapRange> ranges() const;
 
   // A filter (user syntax, filter_operator "any") finding the missing ids still open, at

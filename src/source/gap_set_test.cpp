@@ -96,5 +96,17 @@ TEST(GapSet, RestampMakesEveryGapWaitFromThen) {
   EXPECT_EQ(g.expire(t0 + 1h + 5min, 5min).size(), 2u);
 }
 
+TEST(GapSet, OldestSeenIsTheLongestWaitNotTheLowestId) {
+  GapSet g;
+  EXPECT_FALSE(g.oldest_seen().has_value());
+  g.add(20, 30, t0);
+  g.add(3, 3, t0 + 10s);
+  EXPECT_EQ(g.oldest_seen(), t0);
+  for (std::int64_t id = 20; id <= 30; ++id) g.fill(id);
+  EXPECT_EQ(g.oldest_seen(), t0 + 10s);
+  g.fill(3);
+  EXPECT_FALSE(g.oldest_seen().has_value());
+}
+
 }  // namespace
 }  // namespace sgeventd::source

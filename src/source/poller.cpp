@@ -119,6 +119,12 @@ void Poller::log_read_answered() {
              static_cast<double>(last_read_ns_.load()) / 1e9);
 }
 
+std::optional<WallTime> Poller::oldest_gap_seen() const {
+  const std::int64_t ns = oldest_gap_ns_.load();
+  if (ns == 0) return std::nullopt;
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns)));
+}
+
 void Poller::run() {
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   for (;;) {
@@ -150,6 +156,13 @@ void Poller::run() {
     }
     requests_ += outcome->requests;
     events_read_ += static_cast<std::int64_t>(outcome->events.size());
+    gap_ids_ = source_.gaps().id_count();
+    const auto oldest = source_.gaps().oldest_seen();
+    oldest_gap_ns_ =
+        oldest ? std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               oldest->time_since_epoch())
+                                               .count())
+               : 0;
     if (const int was = failures_.exchange(0); was > 0) {
       log_->info("The event log is readable again after {} failed attempt(s)", was);
     }

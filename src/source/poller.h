@@ -94,6 +94,10 @@ class Poller {
   std::int64_t head() const { return head_.load(); }
   std::int64_t polls() const { return polls_.load(); }
   std::int64_t events_read() const { return events_read_.load(); }
+  // The feed's open gaps after the last poll: missing ids it still waits for, and when the
+  // longest-waiting one was first seen (nullopt without gaps).
+  std::int64_t gap_ids() const { return gap_ids_.load(); }
+  std::optional<WallTime> oldest_gap_seen() const;
   // Failed reads so far, by the client's error kind (sg::kind_name), the kinds seen only.
   std::vector<std::pair<std::string, std::int64_t>> errors_by_kind() const;
   // From one other thread, every second or so: logs a read in progress that is slow (see
@@ -125,6 +129,8 @@ class Poller {
   std::atomic<std::int64_t> head_{0};
   std::atomic<std::int64_t> polls_{0};
   std::atomic<std::int64_t> events_read_{0};
+  std::atomic<std::int64_t> gap_ids_{0};
+  std::atomic<std::int64_t> oldest_gap_ns_{0};  // system clock since the epoch; 0: none
   static constexpr std::size_t kErrorKinds = static_cast<std::size_t>(sg::ErrorKind::kTlsError) + 1;
   std::array<std::atomic<std::int64_t>, kErrorKinds> errors_{};
   // When the read in progress started (steady clock, ns); 0 between reads.

@@ -103,15 +103,48 @@ class AdminApi(DaemonTestCase):
         lag = lambda name: metrics(url).get(("sgeventd_plugin_lag_event_ids",
                                              'plugin="%s"' % name))
         wait_for(lambda: (lag("slow") or 0) > 20, what="slow's lag to rise")
+        # In matching events too: what was read for it and is not resolved yet.
+        wait_for(lambda: metrics(url).get(("sgeventd_plugin_lag_events", 'plugin="slow"'), 0) > 20,
+                 what="slow's lag in events to rise")
         self.assertEqual(metrics(url).get(("sgeventd_plugin_lag_seconds", 'plugin="fast"'), 0),
                          0)
         wait_for(lambda: d.records("fast") == ids, what="fast to finish")
         wait_for(lambda: d.records("slow") == ids, what="slow to catch up")
         wait_for(lambda: lag("slow") == 0 and lag("fast") == 0, what="the lags back to 0")
+        wait_for(lambda: metrics(url).get(("sgeventd_plugin_lag_events", 'plugin="slow"')) == 0,
+                 what="slow's lag in events back to 0")
         m = metrics(url)
         self.assertEqual(m[("sgeventd_plugin_lag_seconds", 'plugin="slow"')], 0)
         self.assertEqual(m[("sgeventd_plugin_events_handled_total", 'plugin="slow"')], len(ids))
         self.assertEqual(m[("sgeventd_plugin_cursor_event_id", 'plugin="slow"')], ids[-1])
+        self.assertEqual(d.stop(), 0)
+
+    def test_open_gaps_their_age_and_the_bytes_read(self):
+        d = self.daemon({"p": ""})
+        d.start()
+        url = admin_url(d)
+        first = self.site.generate(2)
+        wait_for(lambda: d.records("p") == first, what="the first events")
+        read_before = metrics(url)[("sgeventd_site_read_bytes_total", "")]
+        self.assertGreater(read_before, 0)
+        self.assertEqual(metrics(url)[("sgeventd_gap_event_ids", "")], 0)
+        self.assertNotIn(("sgeventd_gap_oldest_age_seconds", ""), metrics(url))
+
+        held = self.site.reserve(2)  # committed later: two ids the feed passes over
+        after = self.site.generate(3)
+        wait_for(lambda: d.records("p") == first + after, what="the events above the gap")
+        wait_for(lambda: metrics(url).get(("sgeventd_gap_event_ids", "")) == 2,
+                 what="the two held ids as an open gap")
+        wait_for(lambda: metrics(url).get(("sgeventd_gap_oldest_age_seconds", ""), 0) >= 1,
+                 what="the gap to age")
+        self.assertGreater(metrics(url)[("sgeventd_site_read_bytes_total", "")], read_before)
+
+        self.site.commit(held)
+        wait_for(lambda: sorted(d.records("p")) == sorted(first + after + held),
+                 what="the late events")
+        wait_for(lambda: metrics(url).get(("sgeventd_gap_event_ids", "")) == 0,
+                 what="the gap to close")
+        self.assertNotIn(("sgeventd_gap_oldest_age_seconds", ""), metrics(url))
         self.assertEqual(d.stop(), 0)
 
     def test_poll_errors_are_counted_by_kind(self):

@@ -256,6 +256,31 @@ class StatusPage(DaemonTestCase):
                                  browser.run("return window.innerWidth"))
         self.assertEqual(d.stop(), 0)
 
+    def test_the_page_lists_recent_errors_with_their_events(self):
+        d = self.daemon({"flaky": "--fail-on 2 --error 'RuntimeError: no such shot'", "ok": ""})
+        d.start()
+        url = admin_url(d)
+        ids = self.site.generate(3)
+        wait_for(lambda: plugin_status(url, "flaky").get("recent_errors"),
+                 what="flaky's error in the status")
+        recent = plugin_status(url, "flaky")["recent_errors"]
+        self.assertEqual(len(recent), 1, recent)
+        self.assertIn("no such shot", recent[0]["error"])
+        self.assertIn(recent[0]["event_id"], ids)
+        self.assertNotIn("recent_errors", plugin_status(url, "ok"))
+
+        browser = Browser(self.tmp)
+        self.addCleanup(browser.close)
+        browser.open(url + "/", 1280, 1000)
+        wait_for(lambda: int(browser.run("return document.body.dataset.refreshed || '0'")) >= 1,
+                 what="the page to load")
+        shown = browser.run("return [...document.querySelectorAll('#errors li[data-plugin]')]"
+                            ".map(li => li.textContent)")
+        self.assertEqual(len(shown), 1, shown)
+        self.assertIn("flaky · event %d · RuntimeError: no such shot" % recent[0]["event_id"],
+                      shown[0])
+        self.assertEqual(d.stop(), 0)
+
     def test_the_page_is_public_its_data_is_not(self):
         token = "Page-T0ken-For-Tests"
         d = self.daemon({"p": ""}, extra="[admin]\ntoken = %s\n" % token)

@@ -147,6 +147,8 @@ class Client {
 
   void set_session_uuid(std::string session_uuid);
   const ConnectionSettings& settings() const;
+  // Bytes of response bodies received so far (as decoded); safe to read from any thread.
+  std::uint64_t bytes_received() const;
   // The host (and port) requests go to, for messages.
   const std::string& server() const;
 
