@@ -245,15 +245,14 @@ void Dispatcher::on_loaded(workers::Worker& s, const workers::Loaded& loaded) {
   }
 }
 
-void Dispatcher::note_recent_error(PluginSlot& p, std::int64_t event_id,
-                                   const std::string& error) {
+void Dispatcher::note_recent_error(PluginSlot& p, std::int64_t event_id, const std::string& error) {
   // The first line (a traceback's last line is in the plugin's log), at most 300 bytes.
   constexpr std::size_t kMaxBytes = 300;
   std::string line = logging_.redactor().redact(error.substr(0, error.find('\n')));
   if (line.size() > kMaxBytes) line = line.substr(0, kMaxBytes) + "...";
-  const auto at = std::chrono::duration_cast<std::chrono::seconds>(
-                      clock_.wall_now().time_since_epoch())
-                      .count();
+  const auto at =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.wall_now().time_since_epoch())
+          .count();
   p.recent_errors.push_back({static_cast<std::int64_t>(at), event_id, std::move(line)});
   if (p.recent_errors.size() > PluginSlot::kRecentErrors) p.recent_errors.pop_front();
 }
