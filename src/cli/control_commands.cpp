@@ -225,6 +225,42 @@ void print_letter(const Value& d) {
 
 // --- With the daemon stopped: the state itself ----------------------------------------------
 
+// A replay or a retry with the daemon stopped: the engine runs here for this one request
+// (daemon/engine.h OneShot), and the outcome is printed. The exit code: 0 when every callback
+// run succeeded, 1 otherwise.
+int run_offline(const daemon::Config& config, daemon::OneShot& shot, const char* verb, bool json,
+                const std::function<void(const Value&)>& human) {
+  if (!json) {
+    std::cout << "sgeventd " << verb
+              << ": the daemon is not running; running the request here (its log follows)\n";
+  }
+  const int code = run_one_shot(config, shot, !json);
+  using Code = dispatch::ControlAnswer::Code;
+  if (shot.answer.code == Code::kOk && shot.answer.body.is_null()) {
+    return code == 0 ? kExitFailure : code;  // it did not start (said why)
+  }
+  if (shot.answer.code != Code::kAccepted) {
+    std::cerr << "sgeventd " << verb << ": " << shot.answer.error << "\n";
+    if (const List* known = shot.answer.body["known_plugins"].if_list()) {
+      std::cerr << "known plugins:";
+      for (const Value& k : *known) std::cerr << " " << text_of(k);
+      std::cerr << "\n";
+    }
+    return kExitFailure;
+  }
+  if (json) {
+    print_json(Value(Dict{{"request", shot.answer.body},
+                          {"succeeded", static_cast<long long>(shot.succeeded)},
+                          {"failed", static_cast<long long>(shot.failed)},
+                          {"finished", shot.finished}}));
+  } else {
+    human(shot.answer.body);
+    std::cout << shot.succeeded << " callback run(s) succeeded, " << shot.failed << " failed"
+              << (shot.finished ? "" : "; stopped before every one was answered") << "\n";
+  }
+  return shot.finished && shot.failed == 0 ? kExitOk : kExitFailure;
+}
+
 struct LetterArgs {
   std::string plugin;
   std::int64_t after = 0;
@@ -315,6 +351,44 @@ int letters_offline(const daemon::Config& config, const std::string& action,
   return kExitOk;
 }
 
+// dead-letters retry on a stopped daemon: the letter's plugin is loaded here and its event
+// sent to the callback again; the letter leaves the list when it succeeds.
+int retry_offline(const daemon::Config& config, const LetterArgs& args) {
+  const char* verb = "dead-letters retry";
+  std::string plugin_path;
+  {  // which plugin to load; closed before the engine takes the state
+    state::SqliteStateOptions o;
+    o.import_legacy = false;
+    o.read_only = true;
+    if (!std::filesystem::exists(config.daemon.event_id_file)) {
+      std::cerr << "sgeventd " << verb << ": no state at " << config.daemon.event_id_file
+                << " (the daemon never ran)\n";
+      return kExitFailure;
+    }
+    auto store = state::SqliteStateStore::open(config.daemon.event_id_file, o);
+    if (!store) {
+      std::cerr << "sgeventd " << verb << ": " << store.error().describe() << "\n";
+      return kExitFailure;
+    }
+    auto letter = (*store)->dead_letter(args.id);
+    if (!letter || !*letter) {
+      std::cerr << "sgeventd " << verb << ": "
+                << (letter ? "no dead letter " + std::to_string(args.id)
+                           : letter.error().describe())
+                << "\n";
+      return kExitFailure;
+    }
+    plugin_path = (**letter).plugin.path;
+  }
+  daemon::OneShot shot;
+  shot.request.kind = dispatch::ControlRequest::Kind::kRetry;
+  shot.request.letter = args.id;
+  shot.only_plugin = plugin_path;
+  return run_offline(config, shot, verb, args.json, [&args](const Value& a) {
+    std::cout << "dead letter " << args.id << " (event " << text_of(a["event_id"]) << ") retried\n";
+  });
+}
+
 int run_dead_letters(const std::string& config_arg, const std::string& action,
                      const LetterArgs& args) {
   const std::string verb = "dead-letters " + action;
@@ -322,11 +396,7 @@ int run_dead_letters(const std::string& config_arg, const std::string& action,
   if (!config) return kExitUsage;
   auto client = AdminClient::connect(*config, verb.c_str(), true);
   if (!client) {
-    if (action == "retry") {
-      std::cerr << "sgeventd " << verb
-                << ": the daemon is not running (a retry is delivered by the running daemon)\n";
-      return kExitNotRunning;
-    }
+    if (action == "retry") return retry_offline(*config, args);
     return letters_offline(*config, action, args);
   }
   if (!client->usable()) return kExitFailure;
@@ -400,16 +470,39 @@ int run_replay(const std::string& config_arg, const ReplayArgs& args) {
     return kExitUsage;
   }
   if (!args.plugin.empty()) body["plugin"] = args.plugin;
-  return over_api(config_arg, "replay", "POST", "/replay", Value(std::move(body)), args.json,
-                  [](const Value& a) {
-                    std::cout << "replaying " << text_of(a["events"]) << "\n";
-                    if (const Dict* queued = a["queued"].if_dict()) {
-                      if (queued->empty()) std::cout << "  no plugin takes these events\n";
-                      for (const auto& [plugin, n] : *queued) {
-                        std::cout << "  " << plugin << ": " << text_of(n) << " event(s)\n";
-                      }
-                    }
-                  });
+  auto human = [](const Value& a) {
+    std::cout << "replaying " << text_of(a["events"]) << "\n";
+    if (const Dict* queued = a["queued"].if_dict()) {
+      if (queued->empty()) std::cout << "  no plugin takes these events\n";
+      for (const auto& [plugin, n] : *queued) {
+        std::cout << "  " << plugin << ": " << text_of(n) << " event(s)\n";
+      }
+    }
+  };
+  auto config = load_daemon_config(config_arg, "replay");
+  if (!config) return kExitUsage;
+  auto client = AdminClient::connect(*config, "replay", true);
+  if (client) {
+    if (!client->usable()) return kExitFailure;
+    Answer a = client->call("POST", "/replay", Value(std::move(body)));
+    if (!ok(a)) return report_error(a, "replay");
+    args.json ? print_json(a.body) : human(a.body);
+    return kExitOk;
+  }
+  // Stopped: the events are read and delivered here, through the same dispatcher code.
+  daemon::OneShot shot;
+  shot.request.kind = dispatch::ControlRequest::Kind::kReplay;
+  shot.request.plugin = args.plugin;
+  shot.only_plugin = args.plugin;
+  daemon::ReplaySelection selection;
+  if (const List* ids = body["ids"].if_list()) {
+    for (const Value& id : *ids) selection.ids.push_back(id.if_int().value_or(0));
+  } else {
+    selection.from = args.from;
+    selection.to = args.to;
+  }
+  shot.replay = std::move(selection);
+  return run_offline(*config, shot, "replay", args.json, human);
 }
 
 int run_reload(const std::string& config_arg, const std::string& plugin, bool json) {

@@ -57,6 +57,19 @@ void block_daemon_signals() {
   signal(SIGXFSZ, SIG_IGN);
 }
 
+}  // namespace
+
+int run_one_shot(const daemon::Config& config, daemon::OneShot& shot, bool console_log) {
+  block_daemon_signals();
+  daemon::RunOptions o;
+  o.foreground = console_log;
+  o.executable_dir = executable_dir();
+  o.one_shot = &shot;
+  return daemon::run_daemon(config, o);
+}
+
+namespace {
+
 int run_foreground(const std::string& config_arg) {
   auto config = load_daemon_config(config_arg, "foreground");
   if (!config) return kExitUsage;

@@ -200,6 +200,8 @@ class Engine {
                       std::map<std::string, std::map<std::string, dispatch::PluginStart>>& out);
   sg::Result<std::int64_t> newest_event_id();
   void main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller, PidFile& pid);
+  // RunOptions::one_shot: the request, then a wait for its re-drives. The exit code.
+  int run_one_shot(dispatch::Dispatcher& dispatcher, OneShot& shot);
   state::WallTime wall_now() const { return std::chrono::floor<milliseconds>(clock_.wall_now()); }
 
   const Config& config_;
@@ -421,6 +423,59 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
   }
 }
 
+int Engine::run_one_shot(dispatch::Dispatcher& dispatcher, OneShot& shot) {
+  dispatch::ControlRequest request = shot.request;
+  if (shot.replay) {
+    auto events = fetch_events(*replay_site_.reader, *shot.replay);
+    if (!events) {
+      shot.answer = {dispatch::ControlAnswer::Code::kUnavailable,
+                     "cannot read the events from the site: " + events.error(),
+                     {}};
+      return kRunFailed;
+    }
+    request.events = std::move(*events);
+    if (request.events.empty()) {
+      shot.answer = {
+          dispatch::ControlAnswer::Code::kNotFound, "the site has none of these events", {}};
+      return kRunFailed;
+    }
+  }
+  shot.answer = dispatcher.control(std::move(request)).get();
+  if (shot.answer.code != dispatch::ControlAnswer::Code::kAccepted) return kRunFailed;
+  std::int64_t queued = shot.request.kind == dispatch::ControlRequest::Kind::kRetry ? 1 : 0;
+  if (const Dict* per_plugin = shot.answer.body["queued"].if_dict()) {
+    for (const auto& [name, n] : *per_plugin) queued += n.if_int().value_or(0);
+  }
+  if (queued == 0) {
+    shot.finished = true;
+    return kRunOk;
+  }
+  // Done once a status published after the request shows runs answered and none left (every
+  // re-drive was queued before the answer came, so no later status shows some gone and others
+  // not yet queued).
+  const auto deadline = std::chrono::steady_clock::now() + shot.timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const int sig = wait_signal(milliseconds(100));
+    if (sig == SIGTERM || sig == SIGINT) break;
+    const Value status = dispatcher.status();
+    std::int64_t ok = 0, failed = 0;
+    if (const List* plugins = status["plugins"].if_list()) {
+      for (const Value& p : *plugins) {
+        ok += p["redrives_ok"].if_int().value_or(0);
+        failed += p["redrives_failed"].if_int().value_or(0);
+      }
+    }
+    shot.succeeded = ok;
+    shot.failed = failed;
+    if (ok + failed > 0 && status["redrives"].if_int().value_or(1) == 0) {
+      shot.finished = true;
+      break;
+    }
+  }
+  if (!shot.finished) log_->warn("Stopping before every re-drive was answered");
+  return shot.finished && shot.failed == 0 ? kRunOk : kRunFailed;
+}
+
 int Engine::run() {
   auto pid = PidFile::acquire(config_.daemon.pid_file);
   if (!pid) return fail(kRunFailed, pid.error());
@@ -431,7 +486,7 @@ int Engine::run() {
   log_ = logging_->engine();
   log_->info("sgeventd {} starting (pid {}, config {})", SGEVENTD_VERSION, getpid(), config_.file);
 
-  if (config_.admin.enabled) {
+  if (config_.admin.enabled && !options_.one_shot) {
     auto admin = AdminServer::start(config_.admin, board_, logging_->redactor());
     if (!admin) return fail(kRunFailed, admin.error());
     admin_ = std::move(*admin);
@@ -452,7 +507,26 @@ int Engine::run() {
     return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
   }
 
-  const Discovery discovery = discover();
+  Discovery discovery = discover();
+  if (options_.one_shot && !options_.one_shot->only_plugin.empty()) {
+    // Only the worker of the plugin named: the others are not needed to re-drive its events.
+    const std::string& wanted = options_.one_shot->only_plugin;
+    std::vector<std::string> known;
+    std::erase_if(discovery.workers, [&](const dispatch::WorkerDefinition& w) {
+      bool has = false;
+      for (const auto& p : w.plugins) {
+        known.push_back(p.name);
+        has = has || p.name == wanted || p.path == wanted;
+      }
+      return !has;
+    });
+    if (discovery.workers.empty()) {
+      std::string list;
+      for (const auto& k : known) list += " " + k;
+      return fail(kRunFailed, "no plugin named \"" + wanted + "\" in the plugin paths; known:" +
+                                  (list.empty() ? " none" : list));
+    }
+  }
   for (const auto& w : discovery.warnings) log_->warn("{}", w);
   discovery_warnings_ = discovery.warnings;
   std::size_t plugin_count = 0;
@@ -466,7 +540,7 @@ int Engine::run() {
   }
 
   std::unique_ptr<Activity> activity;
-  if (sandbox_ && config_.sandbox.activity_rate > 0) {
+  if (sandbox_ && config_.sandbox.activity_rate > 0 && !options_.one_shot) {
     activity = std::make_unique<Activity>(url_, config_.shotgun.name, config_.shotgun.key,
                                           config_.sandbox.activity_rate, log_);
   }
@@ -558,7 +632,8 @@ int Engine::run() {
     }
     const auto now = std::chrono::steady_clock::now();
     if (!first_ready && dispatcher.some_worker_ready()) first_ready = now;
-    if (first_ready && now - *first_ready >= kStragglerWait) {
+    // A one-shot run waits for its plugins: it is there for them, and reads no feed.
+    if (first_ready && now - *first_ready >= kStragglerWait && !options_.one_shot) {
       log_->warn("Some workers are still loading; polling starts, they catch up once loaded");
       break;
     }
@@ -567,7 +642,10 @@ int Engine::run() {
       break;
     }
   }
-  if (!stopped_early) {
+  int code = kRunOk;
+  if (options_.one_shot && !stopped_early) {
+    code = run_one_shot(dispatcher, *options_.one_shot);
+  } else if (!stopped_early) {
     poller.start();
     log_->info("Polling {} from event {}", url_, feed_start);
     main_loop(dispatcher, poller, *pid);
@@ -585,7 +663,7 @@ int Engine::run() {
   std::error_code ec;
   std::filesystem::remove(status_file_path(config_), ec);
   logging_->shutdown(seconds(5));
-  return kRunOk;
+  return code;
 }
 
 }  // namespace

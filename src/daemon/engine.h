@@ -10,10 +10,15 @@
 // Nothing here throws: startup failures come back as a message and an exit code.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "daemon/admin_server.h"
 #include "daemon/config.h"
+#include "dispatch/control.h"
 
 namespace sgeventd {
 class Clock;
@@ -27,12 +32,28 @@ class WorkerHost;
 
 namespace sgeventd::daemon {
 
+// `sgeventd replay` and `sgeventd dead-letters retry` with the daemon stopped: the engine
+// starts as the daemon does (pid file, state, plugins), carries out the one request, waits for
+// its re-drives to be answered and stops. No admin API, no poll of the feed: no cursor moves.
+struct OneShot {
+  dispatch::ControlRequest request;            // kReplay (events read from `replay`) or kRetry
+  std::optional<ReplaySelection> replay;       // the events of a replay, read from the site
+  std::string only_plugin;                     // load only this plugin (name or path); empty: all
+  std::chrono::milliseconds timeout{300'000};  // for the re-drives to be answered
+  // What happened, filled in by the run.
+  dispatch::ControlAnswer answer;
+  std::int64_t succeeded = 0;  // callback runs
+  std::int64_t failed = 0;     // callback runs failed or not run
+  bool finished = false;       // every re-drive answered in time
+};
+
 struct RunOptions {
   bool foreground = true;      // logs on stdout too
   std::string executable_dir;  // where sgeventd-python-worker is
   // Called once startup succeeded (or failed, with the message): `start` reports it to the
   // shell that launched the daemon. Empty message: running.
   std::function<void(const std::string& error)> on_started;
+  OneShot* one_shot = nullptr;  // the caller's; null: run as the daemon
 };
 
 // Exit codes (docs/cli.md).

@@ -390,6 +390,16 @@ void Dispatcher::publish_status() {
   root["feed_head"] = static_cast<long long>(feed_head_);
   root["state_writable"] = !state_failing_;
   root["state_commit_seconds"] = commit_seconds_.to_value();
+  // Re-drives still queued or at a worker (`sgeventd replay` on a stopped daemon waits for 0).
+  std::int64_t redrives = 0;
+  if (redrives_queued_ > 0) {
+    for (const auto& w : workers_) {
+      for (const auto& q : w->queue) redrives += q.redrive ? 1 : 0;
+      for (const auto& [seq, q] : w->in_flight) redrives += q.redrive ? 1 : 0;
+    }
+    if (redrives == 0) redrives_queued_ = 0;
+  }
+  root["redrives"] = static_cast<long long>(redrives);
   List plugins;
   std::optional<std::vector<std::string>> types = std::vector<std::string>{};
   bool any_loaded = false;
@@ -428,6 +438,8 @@ void Dispatcher::publish_status() {
       d["errors"] = static_cast<long long>(l.errors());
       d["dead_letters"] = static_cast<long long>(l.dead_letters());
       d["retries"] = static_cast<long long>(p->retries);
+      d["redrives_ok"] = static_cast<long long>(p->redrives_ok);
+      d["redrives_failed"] = static_cast<long long>(p->redrives_failed);
       d["worker_restarts"] = static_cast<long long>(std::max<std::int64_t>(0, w->starts - 1));
       d["callback_seconds"] = p->callback_seconds.to_value();
       if (l.not_resent() > 0) d["not_resent"] = static_cast<long long>(l.not_resent());

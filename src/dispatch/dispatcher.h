@@ -253,6 +253,8 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
 
   state::StateBatch pending_;         // operations waiting to be committed
   DurationHistogram commit_seconds_;  // each commit's transaction (metrics)
+  // Re-drives queued since status last found none: while 0, status need not look for them.
+  std::int64_t redrives_queued_ = 0;
   bool state_failing_ = false;
   Clock::time_point next_checkpoint_{};
   Clock::time_point next_commit_{};

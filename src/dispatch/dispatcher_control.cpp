@@ -256,6 +256,7 @@ ControlAnswer Dispatcher::retry_dead_letter(std::int64_t id) {
   q.plugins = {static_cast<std::uint16_t>(worker->plugin_index(plugin->key().name))};
   q.only_callbacks = {cb->info.index};
   worker->queue.push_back(std::move(q));
+  ++redrives_queued_;
   logging_.plugin(d.plugin.name)
       ->info("Dead letter {} (event {}, {}) queued for a retry", d.id, d.event_id, d.callback);
   return ok(Value(Dict{{"queued", static_cast<long long>(d.id)},
@@ -299,6 +300,7 @@ ControlAnswer Dispatcher::replay(const ControlRequest& r) {
       q.redrive = QueuedEvent::Redrive{};
       q.event = shared;
       w->queue.push_back(std::move(q));
+      ++redrives_queued_;
     }
   }
   log_->info("Replaying {} event(s){} (an operator's request)", ids.size(),
@@ -320,6 +322,7 @@ void Dispatcher::finish_redrive(WorkerSlot& w, const QueuedEvent& entry,
     const std::string name = cb ? cb->info.name : std::to_string(r.index);
     auto log = logging_.plugin(p->key().name);
     if (r.ok) {
+      ++p->redrives_ok;
       if (retry) {
         auto gone = store_.delete_dead_letter(entry.redrive->letter);
         log->info("Dead letter {} (event {}, {}) retried: it succeeded{}", entry.redrive->letter,
@@ -329,6 +332,7 @@ void Dispatcher::finish_redrive(WorkerSlot& w, const QueuedEvent& entry,
       }
       continue;
     }
+    ++p->redrives_failed;
     if (r.skipped) {  // the worker holds the plugin stopped: it did not run
       log->warn("{} of event {} not run in {}: the plugin is stopped after an error",
                 retry ? "Retry" : "Replay", entry.id, name);

@@ -116,6 +116,7 @@ void Dispatcher::pump(WorkerSlot& w) {
       PluginSlot& p = *w.plugins[i];
       if (!p.on_feed()) {  // deactivated since: its cursor waits before this event
         if (q.redrive) {
+          ++p.redrives_failed;
           logging_.plugin(p.key().name)
               ->warn("Event {} not re-driven: the plugin is off the feed", q.id);
         } else if (q.late) {
@@ -143,6 +144,7 @@ void Dispatcher::pump(WorkerSlot& w) {
       if (any) {
         plugins.push_back(i);
       } else if (q.redrive) {
+        ++p.redrives_failed;
         logging_.plugin(p.key().name)
             ->warn("Event {} not re-driven: no callback of the plugin takes it any more", q.id);
       } else {
@@ -553,6 +555,7 @@ void Dispatcher::finish_session(WorkerSlot& w) {
       for (auto& p : w.plugins) {
         if (std::find(entry.plugins.begin(), entry.plugins.end(), w.plugin_index(p->key().name)) !=
             entry.plugins.end()) {
+          ++p->redrives_failed;
           logging_.plugin(p->key().name)
               ->warn("Re-drive of event {} dropped: its worker ended before answering", entry.id);
         }

@@ -65,6 +65,10 @@ struct PluginSlot {
   // retries the failure policy made.
   DurationHistogram callback_seconds;
   std::int64_t retries = 0;
+  // An operator's re-drives (replays, retried dead letters): callback runs that succeeded, and
+  // those that failed or were not run (the plugin off the feed, its worker gone).
+  std::int64_t redrives_ok = 0;
+  std::int64_t redrives_failed = 0;
   // Its latest errors, newest last, for the status page: when (Unix seconds), the event (0 for
   // a load error) and the message (redacted, first line only, bounded).
   struct RecentError {

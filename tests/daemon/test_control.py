@@ -266,20 +266,20 @@ class ControlCli(DaemonTestCase):
 
     def test_the_commands_over_the_api_and_on_a_stopped_daemon(self):
         newest = self.site.generate(1)[-1]
-        broken = newest + 2
-        d = self.daemon({"a": "--fail-ids %d" % broken, "b": ""})
+        broken, broken_too = newest + 2, newest + 4
+        d = self.daemon({"a": "--fail-ids %d,%d" % (broken, broken_too), "b": ""})
         d.start()
         url = admin_url(d)
         ids = self.site.generate(4)
         wait_for(lambda: d.records("b") == ids, what="b's events")
-        wait_for(lambda: len(get(url + "/dead-letters")[1]["dead_letters"]) == 1,
-                 what="a dead letter")
+        wait_for(lambda: len(get(url + "/dead-letters")[1]["dead_letters"]) == 2,
+                 what="two dead letters")
 
         wait_for(lambda: plugin_status(url, "a").get("state") == "active", what="a loaded")
         out = d.cli("plugins")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertRegex(out.stdout, r"PLUGIN\s+STATE\s+CURSOR\s+LAG")
-        self.assertRegex(out.stdout, r"\na\s+active\s+\d+\s+\d+\s+1\s+callback_0 \{every event\}")
+        self.assertRegex(out.stdout, r"\na\s+active\s+\d+\s+\d+\s+2\s+callback_0 \{every event\}")
         plugins = json.loads(d.cli("plugins", "--json").stdout)["plugins"]
         self.assertEqual(sorted(p["name"] for p in plugins), ["a", "b"])
 
@@ -297,8 +297,8 @@ class ControlCli(DaemonTestCase):
         out = d.cli("dead-letters", "list")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertRegex(out.stdout, r"ID\s+PLUGIN\s+CALLBACK\s+EVENT")
-        letter = json.loads(d.cli("dead-letters", "list", "--json").stdout)["dead_letters"][0]
-        self.assertEqual(letter["event_id"], broken)
+        letter, other = json.loads(d.cli("dead-letters", "list", "--json").stdout)["dead_letters"]
+        self.assertEqual((letter["event_id"], other["event_id"]), (broken, broken_too))
         out = d.cli("dead-letters", "show", str(letter["id"]))
         self.assertIn("told to fail", out.stdout)
         self.assertIn('"id": %d' % broken, out.stdout)
@@ -315,21 +315,52 @@ class ControlCli(DaemonTestCase):
                  what="the failed retry recorded")
         self.assertEqual(d.stop(), 0)
 
-        # Stopped: list, show and drop read the state itself; retry and replay need the daemon.
+        # Stopped: list, show and drop read the state itself; retry and replay run the
+        # request in the command itself, through the same dispatcher, reading no feed.
         listed = json.loads(d.cli("dead-letters", "list", "--json").stdout)["dead_letters"]
         self.assertEqual([(l["id"], l["event_id"], l["retry_count"]) for l in listed],
-                         [(letter["id"], broken, 1)])
+                         [(letter["id"], broken, 1), (other["id"], broken_too, 0)])
         self.assertIn("told to fail", d.cli("dead-letters", "show", str(letter["id"])).stdout)
         out = d.cli("dead-letters", "list", "--plugin", "nope")
         self.assertEqual(out.returncode, 1)
         self.assertIn("known plugins: a b", out.stderr)
-        self.assertEqual(d.cli("dead-letters", "retry", str(letter["id"])).returncode, 3)
-        self.assertEqual(d.cli("replay", "--ids", "1").returncode, 3)
-        out = d.cli("dead-letters", "drop", str(letter["id"]))
+        out = d.cli("dead-letters", "drop", str(other["id"]))
         self.assertEqual(out.returncode, 0, out.stderr)
-        self.assertEqual(d.cli("dead-letters", "show", str(letter["id"])).returncode, 1)
+        self.assertEqual(d.cli("dead-letters", "show", str(other["id"])).returncode, 1)
+
+        # Retried while a is still broken: it fails (exit 1), and the letter stays.
+        out = d.cli("dead-letters", "retry", str(letter["id"]))
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        self.assertIn("0 callback run(s) succeeded, 1 failed", out.stdout)
+        shown = json.loads(d.cli("dead-letters", "show", str(letter["id"]), "--json").stdout)
+        self.assertEqual(shown["retry_count"], 2)
+        # Fixed, then retried: it succeeds and leaves the list.
+        d.add_plugin("a", "")
+        out = d.cli("dead-letters", "retry", str(letter["id"]), "--json")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertEqual(json.loads(out.stdout)["succeeded"], 1)
         self.assertIn("no dead letters", d.cli("dead-letters", "list").stdout)
-        d.start()  # the state the command changed is the daemon's again
+        self.assertEqual(d.cli("dead-letters", "retry", str(letter["id"])).returncode, 1)
+
+        # A replay to b only: b gets exactly that event again, a nothing.
+        a_before, b_before = d.records("a"), d.records("b")
+        out = d.cli("replay", "--ids", str(ids[1]), "--plugin", "b")
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("b: 1 event(s)", out.stdout)
+        self.assertIn("1 callback run(s) succeeded, 0 failed", out.stdout)
+        self.assertEqual(d.records("b"), b_before + [ids[1]])
+        self.assertEqual(d.records("a"), a_before)
+        out = d.cli("replay", "--ids", str(ids[1]), "--plugin", "nope")
+        self.assertEqual(out.returncode, 1)
+        self.assertIn('no plugin named "nope"', out.stdout + out.stderr)
+
+        d.start()  # the state the commands changed is the daemon's again; no cursor moved
         url = admin_url(d)
         self.assertEqual(get(url + "/dead-letters")[1]["dead_letters"], [])
+        wait_for(lambda: [(p["name"], p["cursor"]) for p in get(url + "/status")[1]["plugins"]]
+                 and all(p["cursor"] == ids[-1] for p in get(url + "/status")[1]["plugins"]),
+                 what="the cursors where they were")
+        more = self.site.generate(1)
+        wait_for(lambda: d.records("b") == b_before + [ids[1]] + more, what="b's next event")
+        self.assertEqual(d.records("a"), a_before + more)
         self.assertEqual(d.stop(), 0)
