@@ -506,6 +506,22 @@ TEST_F(DispatcherTest, AReplayMovesNoCursorAndItsFailureDeactivatesNothing) {
   EXPECT_TRUE(store_.dead_letters({})->empty()) << "and parks nothing";
 }
 
+TEST_F(DispatcherTest, APluginItsWorkerSkipsIsDeactivatedSoItsCursorWaits) {
+  // The worker holds the plugin stopped and skips it from event 4 on, though the daemon saw no
+  // failure: the daemon deactivates it too, rather than take 4 and later as done.
+  plugin("a", {.callbacks = {callback(true)}, .load_error = {}, .run = [](std::int64_t id, bool) {
+                 return id >= 4 ? FakeRun::skipped() : FakeRun::ok();
+               }});
+  plugin("b");
+  start();
+  feed(1, 6);
+  ASSERT_TRUE(run_until([&] { return plugin_state("a") == "deactivated" && ran_all("b", 6); }));
+  stop();
+  EXPECT_EQ(cursor("a"), 3) << "its cursor waits before the first skipped event";
+  EXPECT_EQ(cursor("b"), 6);
+  EXPECT_TRUE(store_.dead_letters({})->empty()) << "a skip is no failure: nothing parked";
+}
+
 TEST_F(DispatcherTest, ARequestLeftAtTheStopIsAnsweredUnavailable) {
   plugin("a");
   start();

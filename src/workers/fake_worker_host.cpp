@@ -134,6 +134,7 @@ class FakeWorkerHost::FakeWorker final : public Worker {
       cr.ok = r.kind == FakeRun::Kind::kOk;
       cr.duration_ms = static_cast<double>(r.takes.count());
       if (!cr.ok) cr.error = r.error;
+      cr.skipped = r.kind == FakeRun::Kind::kSkipped;
       result.results.push_back(std::move(cr));
       if (r.kind == FakeRun::Kind::kOk) host_.ran_.emplace_back(c.plugin, e.id);
     }

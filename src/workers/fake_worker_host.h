@@ -26,7 +26,9 @@ namespace sgeventd::workers {
 
 // What one event does in a fake plugin.
 struct FakeRun {
-  enum class Kind { kOk, kError, kCrash, kHang };
+  // kSkipped: the worker answers that it did not run the callback (it holds the plugin
+  // stopped after an error, as a stopOnError plugin's worker does).
+  enum class Kind { kOk, kError, kCrash, kHang, kSkipped };
   Kind kind = Kind::kOk;
   std::chrono::milliseconds takes{1};
   std::string error = "RuntimeError: boom";
@@ -36,6 +38,9 @@ struct FakeRun {
   }
   static FakeRun fail(std::string e = "RuntimeError: boom") {
     return {Kind::kError, std::chrono::milliseconds(1), std::move(e)};
+  }
+  static FakeRun skipped() {
+    return {Kind::kSkipped, std::chrono::milliseconds(1), "the plugin is stopped"};
   }
   static FakeRun crash() { return {Kind::kCrash, std::chrono::milliseconds(1), {}}; }
   static FakeRun hang() { return {Kind::kHang, std::chrono::milliseconds(1), {}}; }
