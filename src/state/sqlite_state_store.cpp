@@ -310,8 +310,14 @@ StateResult<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open_existing(
   auto db = Db::open(path, options.read_only);
   if (!db) return tl::unexpected(about(path, db.error()));
   std::unique_ptr<SqliteStateStore> store(new SqliteStateStore(path, std::move(*db), options));
-  if (auto r = store->check_schema(); !r) return tl::unexpected(about(path, r.error()));
+  auto version = store->check_schema();
+  if (!version) return tl::unexpected(about(path, version.error()));
+  // The connection first (busy_timeout: a reader of the moment waits rather than fails it).
   if (auto r = store->configure_connection(); !r) return tl::unexpected(about(path, r.error()));
+  // A read-only open (`sgeventd status`) reads an older version as it is.
+  if (*version < kSchemaVersion && !options.read_only) {
+    if (auto r = store->migrate_schema(*version); !r) return tl::unexpected(about(path, r.error()));
+  }
   if (options.verify) {
     if (auto r = store->verify(); !r) return tl::unexpected(about(path, r.error()));
   }
@@ -338,7 +344,7 @@ StateResult<void> SqliteStateStore::initialize_schema() {
   return {};
 }
 
-StateResult<void> SqliteStateStore::check_schema() {
+StateResult<std::int64_t> SqliteStateStore::check_schema() {
   // The first read of a damaged file fails here with SQLITE_NOTADB or SQLITE_CORRUPT.
   auto app = db_->query_int("PRAGMA application_id");
   if (!app) {
@@ -369,12 +375,21 @@ StateResult<void> SqliteStateStore::check_schema() {
     return state_error(StateErrorKind::kCorrupt,
                        "impossible schema version " + std::to_string(**version));
   }
-  // A read-only open (`sgeventd status`) reads version 1 as it is: it has no 'disabled' row.
-  if (**version < kSchemaVersion && !options_.read_only) return migrate_schema(**version);
-  return {};
+  return **version;
 }
 
 StateResult<void> SqliteStateStore::migrate_schema(std::int64_t from) {
+  // The file as it was, for going back to the sgeventd that wrote it; kept if one is there.
+  const std::string copy = path_ + ".schema-v" + std::to_string(from);
+  std::error_code ec;
+  if (!std::filesystem::exists(copy, ec)) {
+    auto vacuum = db_->prepare("VACUUM INTO ?1");
+    if (!vacuum) return tl::unexpected(vacuum.error());
+    if (auto r = vacuum->bind(1, copy).run(); !r) {
+      return state_error(r.error().kind, "cannot keep a copy of the state as " + copy +
+                                             " before upgrading it: " + r.error().message);
+    }
+  }
   if (from < 2) {
     if (auto r = db_->exec(kMigrateTo2); !r) {
       (void)db_->exec("ROLLBACK; PRAGMA foreign_keys=ON");

@@ -87,8 +87,9 @@ class SqliteStateStore final : public StateStore {
                                   std::optional<LegacyImportSummary>* summary);
 
   StateResult<void> initialize_schema();
-  StateResult<void> check_schema();
-  StateResult<void> migrate_schema(std::int64_t from);  // from an older kSchemaVersion
+  StateResult<std::int64_t> check_schema();  // the file's schema version, if usable
+  // From an older kSchemaVersion, after a copy of the file as it was (`<path>.schema-vN`).
+  StateResult<void> migrate_schema(std::int64_t from);
   StateResult<void> configure_connection();
   StateResult<void> verify();
   StateResult<void> read_checkpoint_number();

@@ -317,6 +317,18 @@ TEST(SqliteStateStore, AVersion1StateIsUpgradedKeepingEveryRow) {
   EXPECT_EQ(sqlite3_step(st), SQLITE_DONE) << "no dangling reference";
   sqlite3_finalize(st);
   sqlite3_close(db);
+  // The file as it was before the upgrade is kept beside it, still version 1, still whole.
+  ASSERT_EQ(sqlite3_open(dir.file("state.db.schema-v1").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 1);
+  sqlite3_finalize(st);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT cursor FROM plugins", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 10);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST(SqliteStateStore, ADamagedDatabaseIsAClearError) {
