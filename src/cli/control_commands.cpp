@@ -297,9 +297,23 @@ int letters_offline(const daemon::Config& config, const std::string& action,
         return kExitFailure;
       }
       std::vector<std::string> known;
+      int matches = 0;
       for (const auto& p : *plugins) {
         known.push_back(p.key.name);
-        if (p.key.name == args.plugin || p.key.path == args.plugin) q.plugin = p.key;
+        if (p.key.path == args.plugin) {
+          q.plugin = p.key;  // a path names one plugin
+          matches = 1;
+          break;
+        }
+        if (p.key.name == args.plugin) {
+          q.plugin = p.key;
+          ++matches;
+        }
+      }
+      if (matches > 1) {
+        std::cerr << "sgeventd " << verb << ": plugins in several folders are named \""
+                  << args.plugin << "\"; give the plugin's path instead\n";
+        return kExitUsage;
       }
       if (!q.plugin) {
         std::cerr << "sgeventd " << verb << ": no plugin named \"" << args.plugin
