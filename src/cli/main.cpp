@@ -3,17 +3,16 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
-
-#ifndef SGEVENTD_VERSION
-#define SGEVENTD_VERSION "0.0.0"
-#endif
+#include "sgeventd/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
       "sgeventd: an event daemon for ShotGrid (Flow Production Tracking) sites, compatible with "
       "shotgunEvents configs and plugins.",
       "sgeventd"};
-  app.set_version_flag("--version", "sgeventd " SGEVENTD_VERSION);
+  app.set_version_flag("--version", std::string("sgeventd ") + sgeventd::kVersion + " (commit " +
+                                       sgeventd::kBuildCommit + ", built " +
+                                       sgeventd::kBuildDate + ")");
   app.require_subcommand(1);
   app.footer("Run 'sgeventd <command> --help' for a command's options. Docs: docs/cli.md");
 

@@ -12,10 +12,8 @@
 #include "daemon/metrics.h"
 #include "sandbox/connection_threads.h"
 #include "sgeventd/json.h"
+#include "sgeventd/version.h"
 
-#ifndef SGEVENTD_VERSION
-#define SGEVENTD_VERSION "0.0.0"
-#endif
 
 namespace sgeventd::daemon {
 namespace {
@@ -404,7 +402,7 @@ struct AdminServer::Impl {
   void metrics(const httplib::Request& req, httplib::Response& res) const {
     if (!authorized(req, res)) return;
     res.status = 200;
-    res.set_content(redactor->redact(metrics_text(board->latest(), SGEVENTD_VERSION)),
+    res.set_content(redactor->redact(metrics_text(board->latest(), kVersion)),
                     "text/plain; version=0.0.4; charset=utf-8");
   }
 
@@ -413,7 +411,7 @@ struct AdminServer::Impl {
     Value snapshot = board->latest();
     Dict health = health_of(snapshot);
     Dict out = snapshot.is_dict() ? std::move(snapshot.as_dict()) : Dict{};
-    out["version"] = SGEVENTD_VERSION;
+    out["version"] = kVersion;
     out["pid"] = static_cast<long long>(::getpid());
     out["uptime_s"] = static_cast<long long>(
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started)

@@ -33,10 +33,8 @@
 #include "workers/child_registry.h"
 #include "workers/completion_log.h"
 #include "workers/process_worker_host.h"
+#include "sgeventd/version.h"
 
-#ifndef SGEVENTD_VERSION
-#define SGEVENTD_VERSION "0.0.0"
-#endif
 
 namespace sgeventd::daemon {
 
@@ -172,7 +170,7 @@ dispatch::DispatcherOptions dispatcher_options(const Config& config, const std::
   }
   o.plugin_output.lines_per_second = d.plugin_log_lines_per_second;
   o.plugin_output.bytes_per_minute = static_cast<std::uint64_t>(d.plugin_log_bytes_per_minute);
-  o.hello.daemon = std::string("sgeventd ") + SGEVENTD_VERSION;
+  o.hello.daemon = std::string("sgeventd ") + kVersion;
   o.hello.site = Dict{{"url", url},
                       {"proxy", config.shotgun.proxy_server},
                       {"use_session_uuid", config.shotgun.use_session_uuid}};
@@ -484,7 +482,7 @@ int Engine::run() {
   if (!logging) return fail(kRunFailed, logging.error());
   logging_ = std::move(*logging);
   log_ = logging_->engine();
-  log_->info("sgeventd {} starting (pid {}, config {})", SGEVENTD_VERSION, getpid(), config_.file);
+  log_->info("sgeventd {} starting (pid {}, config {})", kVersion, getpid(), config_.file);
 
   if (config_.admin.enabled && !options_.one_shot) {
     auto admin = AdminServer::start(config_.admin, board_, logging_->redactor());

@@ -12,10 +12,8 @@
 #include "sg/filters.h"
 #include "sg/response.h"
 #include "sgeventd/json.h"
+#include "sgeventd/version.h"
 
-#ifndef SGEVENTD_VERSION
-#define SGEVENTD_VERSION "0.0.0"
-#endif
 
 namespace sgeventd::sg {
 namespace {
@@ -411,7 +409,7 @@ Result<Client> Client::create(ConnectionSettings settings, std::unique_ptr<HttpT
   state->transport = std::move(transport);
   // Same shape as shotgun_api3's: client and protocol version; runtime and platform; TLS.
   state->user_agent = std::string("shotgun-json (") + kProtocolVersion + "); sgeventd " +
-                      SGEVENTD_VERSION + " (Linux); ssl " + CurlTransport::ssl_version();
+                      kVersion + " (Linux); ssl " + CurlTransport::ssl_version();
   for (const auto& extra : settings.user_agent_extra) state->user_agent += "; " + extra;
   state->settings = std::move(settings);
   return Client(std::move(state));
