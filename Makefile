@@ -8,9 +8,11 @@ FUZZ_DIR  ?= build-fuzz
 JOBS      ?= $(shell nproc)
 CMAKE_ARGS ?=
 FUZZ_SECONDS ?= 60
+PREFIX    ?= /usr/local
+PKG_DIR   ?= build-pkg
 
 .PHONY: all deps build test test-unit test-integration asan-test tsan-test run format format-check \
-        fuzz bench clean
+        fuzz bench clean install package
 
 all: build
 
@@ -63,5 +65,18 @@ fuzz: deps
 bench: build
 	@$(BUILD_DIR)/bin/bench_decode_event_page
 
+# Installs the daemon, its Python worker, the example config, docs, man page and headers
+# (docs/deploy.md). PREFIX and DESTDIR are honoured: make install PREFIX=/opt/sgeventd.
+install: build
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+# The .deb (CPack, from the same install rules), built for the prefix /usr without tests or
+# benchmarks; written to $(PKG_DIR)/sgeventd_<version>_<arch>.deb.
+package: deps
+	@cmake -S . -B $(PKG_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+	  -DSGEVENTD_TESTS=OFF -DSGEVENTD_BENCH=OFF $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(PKG_DIR) -j $(JOBS)
+	@cd $(PKG_DIR) && cpack -G DEB >/dev/null && ls $(CURDIR)/$(PKG_DIR)/*.deb
+
 clean:
-	@rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR)
+	@rm -rf $(BUILD_DIR) $(ASAN_DIR) $(TSAN_DIR) $(FUZZ_DIR) $(PKG_DIR)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sgeventd needs to build and test (DESIGN.md section 11);
-# chromium and chromium-driver run the status page's browser test (tests/daemon/test_status_page.py).
+# chromium and chromium-driver run the status page's browser test (tests/daemon/test_status_page.py);
+# dpkg-dev, file and systemd build and check the .deb (make package, tests/package/test_deb.sh).
 # Idempotent and quiet when everything is present; needs root (or sudo) only when
 # something is missing.
 set -euo pipefail
@@ -14,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   python3 python3-dev pybind11-dev tzdata ca-certificates
   chromium chromium-driver
+  dpkg-dev file systemd
 )
 
 missing=()

@@ -11,8 +11,8 @@ int main(int argc, char** argv) {
       "shotgunEvents configs and plugins.",
       "sgeventd"};
   app.set_version_flag("--version", std::string("sgeventd ") + sgeventd::kVersion + " (commit " +
-                                       sgeventd::kBuildCommit + ", built " +
-                                       sgeventd::kBuildDate + ")");
+                                        sgeventd::kBuildCommit + ", built " + sgeventd::kBuildDate +
+                                        ")");
   app.require_subcommand(1);
   app.footer("Run 'sgeventd <command> --help' for a command's options. Docs: docs/cli.md");
 

@@ -14,7 +14,6 @@
 #include "sgeventd/json.h"
 #include "sgeventd/version.h"
 
-
 namespace sgeventd::daemon {
 namespace {
 

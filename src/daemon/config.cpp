@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -433,7 +434,14 @@ ConfigLoad load_config(const std::string& path, const config::IniFile::Environme
     return tl::unexpected("SGEVENTD_CONFIG names " + it->second + ", which does not exist");
   }
   std::vector<std::string> searched;
-  for (const std::string& dir : {executable_dir, std::string("/etc")}) {
+  // Beside the binary (a build tree), the prefix's etc (an install under /usr/local or /opt),
+  // then the system's.
+  const std::string prefix_etc =
+      executable_dir.empty()
+          ? std::string()
+          : std::filesystem::path(executable_dir + "/../etc/sgeventd").lexically_normal().string();
+  for (const std::string& dir :
+       {executable_dir, prefix_etc, std::string("/etc/sgeventd"), std::string("/etc")}) {
     if (dir.empty()) continue;
     for (const char* name : {"sgeventd.conf", "shotgunEventDaemon.conf"}) {
       const std::string candidate = dir + "/" + name;

@@ -20,12 +20,14 @@
 #include "daemon/logging_options.h"
 #include "daemon/pid_file.h"
 #include "daemon/plugin_discovery.h"
+#include "daemon/systemd_notify.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/plugin_start.h"
 #include "log/logging.h"
 #include "sgeventd/json.h"
 #include "sgeventd/sandbox.h"
 #include "sgeventd/sg/client.h"
+#include "sgeventd/version.h"
 #include "source/poller.h"
 #include "source/sg_event_log_reader.h"
 #include "state/sqlite_state_store.h"
@@ -33,8 +35,6 @@
 #include "workers/child_registry.h"
 #include "workers/completion_log.h"
 #include "workers/process_worker_host.h"
-#include "sgeventd/version.h"
-
 
 namespace sgeventd::daemon {
 
@@ -198,6 +198,11 @@ class Engine {
                       std::map<std::string, std::map<std::string, dispatch::PluginStart>>& out);
   sg::Result<std::int64_t> newest_event_id();
   void main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller, PidFile& pid);
+  // systemd (Type=notify): READY=1 after the first poll, STATUS= as it changes, WATCHDOG=1
+  // at half the asked interval while the poll and dispatch loops are alive. Every main loop
+  // pass (200 ms).
+  void tell_systemd(const dispatch::Dispatcher& dispatcher, const source::Poller& poller,
+                    const Value& status);
   // RunOptions::one_shot: the request, then a wait for its re-drives. The exit code.
   int run_one_shot(dispatch::Dispatcher& dispatcher, OneShot& shot);
   state::WallTime wall_now() const { return std::chrono::floor<milliseconds>(clock_.wall_now()); }
@@ -219,6 +224,9 @@ class Engine {
   std::vector<std::string> discovery_warnings_;  // logged once, again only when they change
   StatusBoard board_;                            // the status snapshot the admin API serves
   std::unique_ptr<AdminServer> admin_;
+  SystemdNotifier systemd_;
+  bool told_ready_ = false;
+  std::chrono::steady_clock::time_point last_watchdog_{};
 };
 
 int Engine::fail(int code, const std::string& message) {
@@ -295,6 +303,8 @@ sg::Result<std::int64_t> Engine::newest_event_id() {
     auto id = feed_site_.reader->newest_id();
     if (id) return id;
     ++failures;
+    systemd_.status("site unreachable: cannot read its newest event (" + std::to_string(failures) +
+                    " attempt(s))");
     if (failures % std::max(1, config_.daemon.max_conn_retries) == 0) {
       log_->error("Cannot reach the site to find its newest event: {}", id.error().message);
     } else {
@@ -414,10 +424,48 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
         status.as_dict()["updated"] = static_cast<long long>(
             std::chrono::duration_cast<seconds>(clock_.wall_now().time_since_epoch()).count());
         if (admin_) status.as_dict()["admin"] = admin_->url();
+        tell_systemd(dispatcher, poller, status);
         if (write_file) write_status_file(status_path, status, logging_->redactor());
         board_.publish(std::move(status));
       }
     }
+  }
+}
+
+void Engine::tell_systemd(const dispatch::Dispatcher& dispatcher, const source::Poller& poller,
+                          const Value& status) {
+  if (!systemd_.enabled()) return;
+  if (!told_ready_ && poller.polls() > 0) {
+    told_ready_ = systemd_.ready();
+    if (told_ready_) log_->info("Told systemd the daemon is ready");
+  }
+  std::size_t active = 0, behind = 0;
+  if (const List* plugins = status["plugins"].if_list()) {
+    for (const Value& p : *plugins) {
+      if (p["state"] != Value("active")) continue;
+      ++active;
+      if (p["mode"] == Value("catch-up") || p["lag"].if_int().value_or(0) > 0) ++behind;
+    }
+  }
+  const int failures = poller.failures();
+  systemd_.status(failures > 0
+                      ? "site unreachable: " + std::to_string(failures) + " failed read(s) in a row"
+                  : behind > 0 ? "catching up: " + std::to_string(behind) + " of " +
+                                     std::to_string(active) + " plugin(s) behind"
+                               : "polling: " + std::to_string(active) + " plugin(s) active");
+
+  const auto interval = systemd_.watchdog_interval();
+  if (!interval) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_watchdog_ < *interval / 2) return;
+  // Alive: the dispatcher went round within the interval, and no read has run longer (reads
+  // time out after 60 s, so a WatchdogSec above that never kills a slow but working site).
+  const bool dispatching = now - dispatcher.last_step() < *interval;
+  const auto reading = poller.read_in_progress();
+  const bool polling = !reading || *reading < *interval;
+  if (dispatching && polling) {
+    systemd_.watchdog();
+    last_watchdog_ = now;
   }
 }
 
@@ -484,6 +532,12 @@ int Engine::run() {
   log_ = logging_->engine();
   log_->info("sgeventd {} starting (pid {}, config {})", kVersion, getpid(), config_.file);
 
+  if (!options_.one_shot) {
+    // Read before any thread starts, and taken out of the environment the workers inherit
+    // (a plugin must not speak for the daemon).
+    systemd_ = SystemdNotifier::from_environment(config::IniFile::process_environment());
+    for (const char* name : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}) unsetenv(name);
+  }
   if (config_.admin.enabled && !options_.one_shot) {
     auto admin = AdminServer::start(config_.admin, board_, logging_->redactor());
     if (!admin) return fail(kRunFailed, admin.error());
@@ -647,6 +701,7 @@ int Engine::run() {
     poller.start();
     log_->info("Polling {} from event {}", url_, feed_start);
     main_loop(dispatcher, poller, *pid);
+    systemd_.stopping();
   }
 
   poller.stop();

@@ -35,7 +35,7 @@ std::vector<std::string> files_with_extension(const std::string& folder, const s
 workers::SpawnSpec python_spawn(const Config& config, const std::string& executable_dir,
                                 const workers::ForkServer::Reporter& report) {
   workers::SpawnSpec spec;
-  spec.argv = {config.python.interpreter, executable_dir + "/sgeventd-python-worker"};
+  spec.argv = {config.python.interpreter, python_worker_path(executable_dir)};
   spec.env = config.python.env;
   if (config.python.fork_server) {
     // One server per interpreter setup: every Python worker of this config forks from it.
@@ -46,6 +46,16 @@ workers::SpawnSpec python_spawn(const Config& config, const std::string& executa
 }
 
 }  // namespace
+
+std::string python_worker_path(const std::string& executable_dir) {
+  // Installed (cmake/install.cmake): a private folder beside bin/, off PATH.
+  const std::string installed = executable_dir + "/../lib/sgeventd/sgeventd-python-worker";
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(installed, ec)) {
+    return std::filesystem::path(installed).lexically_normal().string();
+  }
+  return executable_dir + "/sgeventd-python-worker";  // a build tree: beside the binary
+}
 
 Value config_sections(const config::IniFile& ini) {
   Dict sections;

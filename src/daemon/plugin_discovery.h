@@ -18,6 +18,10 @@ struct Discovery {
   std::vector<std::string> warnings;  // unreadable folders, bad manifests, ...
 };
 
+// The Python worker's entry script: <executable_dir>/../lib/sgeventd/ once installed, else
+// beside the binary (a build tree).
+std::string python_worker_path(const std::string& executable_dir);
+
 // `executable_dir`: where sgeventd-python-worker lives (beside the sgeventd binary). Python
 // workers fork from a fork server unless [python] fork_server is off; its problems (it could
 // not start, it died) go to `fork_server_problem`.

@@ -257,6 +257,7 @@ void Dispatcher::run() {
 }
 
 bool Dispatcher::step() {
+  last_step_ = std::chrono::steady_clock::now().time_since_epoch().count();
   take_inbox(taken_);
   if (taken_.stop) return false;
   pass(taken_);

@@ -90,6 +90,12 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   bool wait_initial_loads(std::chrono::milliseconds timeout);
   // Some worker is ready (thread-safe): the engine stops waiting for the slow ones soon after.
   bool some_worker_ready() const { return some_ready_.load(); }
+  // When its loop last went round (steady clock): the watchdog's question, is it stuck? A
+  // pass waits at most half a second, so an older time means something holds the thread.
+  std::chrono::steady_clock::time_point last_step() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_step_.load()));
+  }
   // Restart every worker (SIGHUP): plugins are loaded again from disk.
   void request_reload();
   // The plugins found on disk now (thread-safe): workers for new plugin files are added (a
@@ -255,6 +261,8 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   DurationHistogram commit_seconds_;  // each commit's transaction (metrics)
   // Re-drives queued since status last found none: while 0, status need not look for them.
   std::int64_t redrives_queued_ = 0;
+  std::atomic<std::chrono::steady_clock::rep> last_step_{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
   bool state_failing_ = false;
   Clock::time_point next_checkpoint_{};
   Clock::time_point next_commit_{};

@@ -14,7 +14,6 @@
 #include "sgeventd/json.h"
 #include "sgeventd/version.h"
 
-
 namespace sgeventd::sg {
 namespace {
 
@@ -408,8 +407,8 @@ Result<Client> Client::create(ConnectionSettings settings, std::unique_ptr<HttpT
   }
   state->transport = std::move(transport);
   // Same shape as shotgun_api3's: client and protocol version; runtime and platform; TLS.
-  state->user_agent = std::string("shotgun-json (") + kProtocolVersion + "); sgeventd " +
-                      kVersion + " (Linux); ssl " + CurlTransport::ssl_version();
+  state->user_agent = std::string("shotgun-json (") + kProtocolVersion + "); sgeventd " + kVersion +
+                      " (Linux); ssl " + CurlTransport::ssl_version();
   for (const auto& extra : settings.user_agent_extra) state->user_agent += "; " + extra;
   state->settings = std::move(settings);
   return Client(std::move(state));

@@ -119,6 +119,15 @@ void Poller::log_read_answered() {
              static_cast<double>(last_read_ns_.load()) / 1e9);
 }
 
+std::optional<std::chrono::milliseconds> Poller::read_in_progress() const {
+  const std::int64_t started = read_started_ns_.load();
+  if (started == 0) return std::nullopt;
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  return std::chrono::milliseconds(std::max<std::int64_t>(0, now - started) / 1'000'000);
+}
+
 std::optional<WallTime> Poller::oldest_gap_seen() const {
   const std::int64_t ns = oldest_gap_ns_.load();
   if (ns == 0) return std::nullopt;

@@ -103,6 +103,9 @@ class Poller {
   // From one other thread, every second or so: logs a read in progress that is slow (see
   // the top of this file) and returns how long it has run once it is; nullopt otherwise.
   std::optional<std::chrono::milliseconds> check_slow_read();
+  // How long the read in progress has run; nullopt between reads (the watchdog's question:
+  // is the poll loop stuck?). Any thread.
+  std::optional<std::chrono::milliseconds> read_in_progress() const;
 
  private:
   void run();

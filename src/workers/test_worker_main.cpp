@@ -71,6 +71,8 @@ struct Options {
   int leak_mb = 0;
   int log_level = 0;
   std::string stderr_text, record, record_hello, record_replays;
+  // --record-env NAME: at hello, "NAME=<its value>" into <record>.env (what a worker inherits).
+  std::string record_env;
   std::vector<std::int64_t> fail_ids;
   std::string error = "RuntimeError: told to fail";
   std::vector<std::string> secrets;  // --secret: named in loaded/load_failed, as a script key
@@ -139,6 +141,8 @@ void parse_options(std::vector<std::string> args, Options& o) {
       o.record = value();
     else if (a == "--record-hello")
       o.record_hello = value();
+    else if (a == "--record-env")
+      o.record_env = value();
     else if (a == "--record-replays")
       o.record_replays = value();
     else if (a == "--fail-ids") {
@@ -341,6 +345,13 @@ class Worker {
   }
 
   int on_hello(const Value& msg) {
+    if (!o_.record_env.empty() && !o_.record.empty()) {
+      if (std::FILE* f = std::fopen((o_.record + ".env").c_str(), "w")) {
+        const char* v = std::getenv(o_.record_env.c_str());
+        std::fprintf(f, "%s=%s\n", o_.record_env.c_str(), v ? v : "");
+        std::fclose(f);
+      }
+    }
     if (!o_.record_hello.empty()) {
       if (std::FILE* f = std::fopen(o_.record_hello.c_str(), "w")) {
         const std::string text = to_json(msg, kWire) + "\n";

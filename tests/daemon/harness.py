@@ -159,12 +159,14 @@ class Daemon:
         return subprocess.run([BIN] + list(args) + ["-c", self.config], capture_output=True,
                               text=True, timeout=timeout)
 
-    def start(self, wait=True):
-        """Runs `sgeventd foreground`; waits until it polls (each run logs one more line)."""
+    def start(self, wait=True, env=None):
+        """Runs `sgeventd foreground` (with `env` added to this environment); waits until it
+        polls (each run logs one more line)."""
         self.runs += 1
         out = open(os.path.join(self.folder, "stdout.%d" % self.runs), "w")
         self.proc = subprocess.Popen([BIN, "foreground", "-c", self.config], stdout=out,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **env) if env else None)
         out.close()
         if wait:
             wait_for(lambda: self.log().count("Polling ") >= self.runs or self.proc.poll() is not None,
