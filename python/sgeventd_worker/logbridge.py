@@ -29,6 +29,7 @@ class Attribution(object):
 
     def __init__(self, default_name):
         self.current = default_name
+        self.event_id = None  # the event whose callbacks are running, if any
         self._names = ()
         self._by_logger = {}
 
@@ -67,12 +68,14 @@ class ProtocolHandler(logging.Handler):
     def emit(self, record):
         try:
             message = self.format(record)
-            line = '{"type":"log","plugin":%s,"logger":%s,"level":%d,"message":%s,"time":%r}\n' % (
+            event_id = self._attribution.event_id
+            line = '{"type":"log","plugin":%s,"logger":%s,"level":%d,"message":%s,"time":%r%s}\n' % (
                 _dumps(self._attribution.plugin_for(record.name)),
                 _dumps(record.name),
                 record.levelno,
                 _dumps(message),
                 record.created,
+                "" if event_id is None else ',"event_id":%d' % event_id,
             )
             if self._writer.closed:
                 sys.stderr.write("%s %s\n" % (record.name, message))
@@ -156,7 +159,14 @@ class PrintRedirect(io.TextIOBase):
         if self._writer.closed:
             sys.stderr.write(line + "\n")
             return
+        event_id = self._attribution.event_id
         self._writer.send(
-            '{"type":"log","plugin":%s,"logger":%s,"level":20,"message":%s,"time":%r}\n'
-            % (_dumps(plugin), _dumps(logger), _dumps(line), _now())
+            '{"type":"log","plugin":%s,"logger":%s,"level":20,"message":%s,"time":%r%s}\n'
+            % (
+                _dumps(plugin),
+                _dumps(logger),
+                _dumps(line),
+                _now(),
+                "" if event_id is None else ',"event_id":%d' % event_id,
+            )
         )

@@ -369,6 +369,9 @@ class Worker(object):
         # Read before any callback runs: a callback may change the event it is given.
         redrive = event.__class__ is dict and REPLAY_KEY in event
         started = t1 = perf_counter()
+        # Log records and printed lines of the callbacks name the event (JSON logs' event_id).
+        event_id = event.get("id") if event.__class__ is dict else None
+        attribution.event_id = event_id if event_id.__class__ is int else None
         for plugin, cb, missing in resolved:
             if cb is None:
                 entries.append(missing)
@@ -426,6 +429,7 @@ class Worker(object):
                     entries.append(cb.ok_prefix + "%.3f}" % ((t1 - t0) * 1000.0))
             if stdout.partial:
                 stdout.flush()
+        attribution.event_id = None
         # Noted before the answer leaves: killed between the two, the daemon still knows.
         # A re-drive is no news to the ledger: noting its id could hide the event's own
         # delivery, still to come, after a restart.

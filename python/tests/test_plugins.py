@@ -378,6 +378,8 @@ class CallbackTest(WorkerTestCase):
         self.assertIn("ValueError: handled", exception["message"])
         for m in worker.logs:
             self.assertIsInstance(m["time"], float)
+        # What a callback logs or prints names its event; what registerCallbacks logged does not.
+        self.assertEqual([m.get("event_id") for m in worker.logs], [None] + [5] * 8)
 
     def test_log_level_comes_from_the_daemon_config(self):
         worker = self.start(config={"daemon": {"logging": "10"}})

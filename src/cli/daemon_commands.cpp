@@ -85,6 +85,12 @@ int run_foreground(const std::string& config_arg) {
 int run_start(const std::string& config_arg) {
   auto config = load_daemon_config(config_arg, "start");
   if (!config) return kExitUsage;
+  if (!config->daemon.log_files) {
+    std::cerr << "sgeventd start: [daemon] log_files is off, so a daemon in the background "
+                 "would log nowhere; run `sgeventd foreground` (a container, systemd) or turn "
+                 "log files on\n";
+    return kExitUsage;
+  }
   if (auto pid = daemon::running_daemon(config->daemon.pid_file)) {
     std::cerr << "sgeventd start: already running (pid " << *pid << ", " << config->daemon.pid_file
               << ")\n";

@@ -183,6 +183,27 @@ bool IniFile::has(const std::string& name, const std::string& key) const {
   return lookup(name, lower(key)) != nullptr;
 }
 
+std::string IniFile::origin_of(const std::string& name, const std::string& key) const {
+  const Entry* e = lookup(name, lower(key));
+  return e ? e->origin : std::string();
+}
+
+void IniFile::set(const std::string& name, const std::string& key, std::string value,
+                  std::string origin) {
+  if (!section(name)) {
+    section_index_.emplace(name, sections_.size());
+    sections_.push_back(Section{name, {}, {}});
+  }
+  Section& s = sections_[section_index_.at(name)];
+  Entry entry{std::move(value), 0, true, std::move(origin)};
+  const std::string k = lower(key);
+  if (auto it = s.index.find(k); it != s.index.end()) {
+    s.entries[it->second].second = std::move(entry);
+  } else {
+    s.add(k, std::move(entry));
+  }
+}
+
 int IniFile::line_of(const std::string& name, const std::string& key) const {
   const Entry* e = lookup(name, lower(key));
   return e ? e->line : 0;
@@ -192,6 +213,7 @@ int IniFile::line_of(const std::string& name, const std::string& key) const {
     const std::string& name, const std::string& key) const {
   const Entry* e = lookup(name, lower(key));
   if (!e) return std::optional<std::string>();
+  if (e->literal) return std::optional<std::string>(e->raw);
   std::size_t budget = kMaxInterpolatedSize;
   auto value = interpolate(budget, name, e->raw, e->line, 0);
   if (!value) return tl::unexpected(value.error());

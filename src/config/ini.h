@@ -54,6 +54,13 @@ class IniFile {
                                                                  const std::string& key) const;
   // The line a key was set on (0 if unknown).
   int line_of(const std::string& section, const std::string& key) const;
+  // Where a value set() came from ("the environment variable X"); empty for the file's.
+  std::string origin_of(const std::string& section, const std::string& key) const;
+
+  // Sets `key` in `section` (made if missing) to `value` taken literally: no %(...)s
+  // expansion, whatever it holds. Replaces the file's value. `origin` is for messages.
+  void set(const std::string& section, const std::string& key, std::string value,
+           std::string origin);
   const std::string& file_name() const { return file_; }
 
   // configparser's getboolean words: 1/yes/true/on, 0/no/false/off (any case).
@@ -63,6 +70,8 @@ class IniFile {
   struct Entry {
     std::string raw;
     int line = 0;
+    bool literal = false;  // set(): returned as it is
+    std::string origin;
   };
   // Entries in file order, and an index by key: a lookup per key read made parsing quadratic
   // (50,000 keys took 6 s).

@@ -1,5 +1,7 @@
 #include "daemon/config.h"
 
+#include "daemon/config_environment.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -67,7 +69,8 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
         "include_projects",
         "exclude_projects",
         "loop_prevention",
-        "log_json"}},
+        "log_json",
+        "log_files"}},
       {"shotgun", {"server", "name", "key", "proxy_server", "use_session_uuid"}},
       {"plugins", {"paths"}},
       {"emails",
@@ -86,12 +89,17 @@ class Reader {
       : ini_(ini), problems_(problems) {}
 
   void error(const std::string& section, const std::string& key, std::string message) {
-    problems_.push_back({ConfigProblem::Severity::kError, ini_.file_name(),
-                         ini_.line_of(section, key), std::move(message)});
+    add(ConfigProblem::Severity::kError, section, key, std::move(message));
   }
   void warning(const std::string& section, const std::string& key, std::string message) {
-    problems_.push_back({ConfigProblem::Severity::kWarning, ini_.file_name(),
-                         ini_.line_of(section, key), std::move(message)});
+    add(ConfigProblem::Severity::kWarning, section, key, std::move(message));
+  }
+  // Against the key's line, or the variable that set it (SGEVENTD_...).
+  void add(ConfigProblem::Severity severity, const std::string& section, const std::string& key,
+           std::string message) {
+    const std::string origin = ini_.origin_of(section, key);
+    problems_.push_back({severity, origin.empty() ? ini_.file_name() : origin,
+                         origin.empty() ? ini_.line_of(section, key) : 0, std::move(message)});
   }
 
   // The raw (interpolated, trimmed) value, or nullopt if absent or broken (then reported).
@@ -259,6 +267,7 @@ void read_daemon(Reader& r, DaemonSettings& d) {
   r.id_list(s, "exclude_projects", d.exclude_projects);
   r.loop_prevention(s, "loop_prevention", d.loop_prevention);
   r.boolean(s, "log_json", d.log_json);
+  r.boolean(s, "log_files", d.log_files);
   if (d.fetch_interval.count() == 0) {
     r.warning(s, "fetch_interval", "[daemon] fetch_interval 0 polls the site continuously");
   }
@@ -384,6 +393,7 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name,
         {ConfigProblem::Severity::kError, ini.error().file, ini.error().line, ini.error().message});
     return load;
   }
+  for (ConfigProblem& p : apply_environment(*ini, env)) load.problems.push_back(std::move(p));
   Config c{file_name, {}, {}, {}, {}, {}, {}, {}, std::move(*ini)};
   Reader r(c.ini, load.problems);
   for (const char* section : {"daemon", "shotgun", "plugins"}) {
@@ -411,6 +421,7 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name,
 }
 
 ConfigLoad load_config(const std::string& path, const config::IniFile::Environment& env) {
+  if (path == kEnvironmentOnly) return parse_config("", path, env);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     ConfigLoad load;
@@ -449,7 +460,13 @@ ConfigLoad load_config(const std::string& path, const config::IniFile::Environme
       searched.push_back(candidate);
     }
   }
-  std::string message = "no config file: give -c FILE or SGEVENTD_CONFIG; searched";
+  // No file, but settings in the environment (a container): they are the whole config.
+  if (auto it = env.find("SGEVENTD_SERVER"); it != env.end() && !it->second.empty()) {
+    return std::string(kEnvironmentOnly);
+  }
+  std::string message =
+      "no config file: give -c FILE or SGEVENTD_CONFIG (or the settings as SGEVENTD_SERVER and "
+      "the other variables of docs/configuration.md); searched";
   for (const auto& s : searched) message += " " + s;
   return tl::unexpected(message);
 }

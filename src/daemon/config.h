@@ -65,6 +65,7 @@ struct DaemonSettings {
   // events of any of the daemon's scripts (dispatch/loop_prevention.h)
   dispatch::LoopPrevention loop_prevention = dispatch::LoopPrevention::kOff;
   bool log_json = false;  // JSON lines on stdout
+  bool log_files = true;  // off: no log file, stdout only (a read-only container)
 };
 
 struct ShotgunSettings {
@@ -147,9 +148,15 @@ ConfigLoad load_config(const std::string& path, const config::IniFile::Environme
 ConfigLoad parse_config(std::string_view text, const std::string& file_name,
                         const config::IniFile::Environment& env);
 
+// The path find_config gives when no file is found but SGEVENTD_SERVER is set: the settings
+// are the environment's alone (docs/configuration.md, "From the environment"). load_config
+// reads it as an empty file with the environment over it.
+inline constexpr const char* kEnvironmentOnly = "(environment)";
+
 // Where the config is: `explicit_path` (-c), else SGEVENTD_CONFIG, else the first of
-// sgeventd.conf and shotgunEventDaemon.conf found beside the executable, then in /etc.
-// An error lists the places searched.
+// sgeventd.conf and shotgunEventDaemon.conf found beside the executable, in
+// <prefix>/etc/sgeventd, /etc/sgeventd, then /etc; else kEnvironmentOnly when SGEVENTD_SERVER
+// is set. An error lists the places searched.
 ::sgeventd::Expected<std::string, std::string> find_config(const std::string& explicit_path,
                                                            const config::IniFile::Environment& env,
                                                            const std::string& executable_dir);

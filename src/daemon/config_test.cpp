@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 namespace sgeventd::daemon {
 namespace {
@@ -114,6 +115,53 @@ TEST(DaemonConfig, MissingEnvironmentVariableIsAnError) {
   ASSERT_FALSE(load.problems.empty());
   EXPECT_NE(load.problems[0].describe().find("c.conf:16"), std::string::npos)
       << load.problems[0].describe();
+}
+
+TEST(DaemonConfig, TheEnvironmentSetsKeysOverTheFileLiterally) {
+  // The original example with its %(...)s unset: the variables that replace them win, and
+  // their values are taken as they are (a % in a key is no interpolation).
+  const std::string key_file = ::testing::TempDir() + "/sgeventd_key_file";
+  std::ofstream(key_file) << "s3cr%t-key\n";
+  ConfigLoad load = parse_config(kOriginalExample, "c.conf",
+                                 {{"SGEVENTD_SERVER", "https://studio.example.com"},
+                                  {"SGEVENTD_SCRIPT_NAME", "daemon"},
+                                  {"SGEVENTD_SCRIPT_KEY_FILE", key_file},
+                                  {"SGEVENTD_FETCH_INTERVAL", "2.5"},
+                                  {"SGEVENTD_EVENT_ID_FILE", "/state/sgeventd.id"},
+                                  {"SGEVENTD_PLUGIN_PATHS", "/plugins,/more"},
+                                  {"SGEVENTD_LOG_JSON", "on"},
+                                  {"SGEVENTD_ADMIN_PORT", "8080"},
+                                  {"SGEVENTD_LOG_PATH", ""}});  // empty: unset
+  ASSERT_TRUE(load.ok()) << load.problems[0].describe();
+  const Config& c = *load.config;
+  EXPECT_EQ(c.shotgun.server, "https://studio.example.com");
+  EXPECT_EQ(c.shotgun.name, "daemon");
+  EXPECT_EQ(c.shotgun.key, "s3cr%t-key");
+  EXPECT_EQ(c.daemon.fetch_interval, std::chrono::milliseconds(2500));
+  EXPECT_EQ(c.daemon.event_id_file, "/state/sgeventd.id");
+  EXPECT_EQ(c.plugin_paths, (std::vector<std::string>{"/plugins", "/more"}));
+  EXPECT_TRUE(c.daemon.log_json);
+  EXPECT_EQ(c.admin.port, 8080);
+  std::filesystem::remove(key_file);
+}
+
+TEST(DaemonConfig, AnEnvironmentValueIsCheckedAndItsProblemNamesTheVariable) {
+  ConfigLoad load = parse_config(
+      "[daemon]\npidFile: p\neventIdFile: s\n[shotgun]\nserver: sandbox\n[plugins]\npaths: x\n",
+      "s.conf",
+      {{"SGEVENTD_FETCH_INTERVAL", "soon"},
+       {"SGEVENTD_SCRIPT_KEY", "k"},
+       {"SGEVENTD_SCRIPT_KEY_FILE", "/nonexistent/key"},
+       {"SGEVENTD_ADMIN_TOKEN_FILE", "/nonexistent/token"}});
+  EXPECT_FALSE(load.ok());
+  std::string all;
+  for (const auto& p : load.problems) all += p.describe() + "\n";
+  EXPECT_NE(all.find("environment SGEVENTD_FETCH_INTERVAL: error: [daemon] fetch_interval"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("both SGEVENTD_SCRIPT_KEY and SGEVENTD_SCRIPT_KEY_FILE"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("cannot read /nonexistent/token"), std::string::npos) << all;
 }
 
 TEST(DaemonConfig, SandboxNeedsNoScript) {

@@ -10,6 +10,7 @@ log::LoggingOptions logging_options(const Config& config, bool foreground) {
   options.mode = d.log_mode;
   options.log_path = d.log_path;
   options.log_file = d.log_file;
+  options.files = d.log_files;
   options.level = d.log_level;
   options.timing_log = d.timing_log;
   options.console = foreground;

@@ -482,6 +482,7 @@ void Dispatcher::on_log(workers::Worker& s, const workers::LogMessage& m) {
   if (m.time > 0) r.time = log::time_from_unix_seconds(m.time);
   r.plugin = m.plugin;
   if (r.plugin.empty() && owner) r.plugin = owner->key().name;  // the worker's first
+  if (m.event_id > 0) r.fields.emplace_back("event_id", Value(static_cast<long long>(m.event_id)));
   logging_.forward(r);
 }
 

@@ -59,13 +59,15 @@ Logging::Logging(LoggingOptions options)
 }
 
 ::sgeventd::Expected<void, std::string> Logging::start() {
-  FileSinkOptions main{file_in_log_path(options_.log_file), options_.backup_count,
-                       LineLayout::kFile, true, options_.now};
-  auto main_sink = MidnightFileSink::open(std::move(main), redactor_);
-  if (!main_sink) return tl::unexpected(main_sink.error());
-  main_sink_ = *main_sink;
+  if (options_.files) {
+    FileSinkOptions main{file_in_log_path(options_.log_file), options_.backup_count,
+                         LineLayout::kFile, true, options_.now};
+    auto main_sink = MidnightFileSink::open(std::move(main), redactor_);
+    if (!main_sink) return tl::unexpected(main_sink.error());
+    main_sink_ = *main_sink;
+  }
 
-  if (options_.timing_log) {
+  if (options_.timing_log && main_sink_) {
     FileSinkOptions timing{main_sink_->path().string() + ".timing", options_.backup_count,
                            LineLayout::kFile, false, options_.now};
     auto timing_sink = MidnightFileSink::open(std::move(timing), redactor_);
@@ -81,7 +83,8 @@ Logging::Logging(LoggingOptions options)
                                       redactor_, options_.console_writer);
   }
 
-  std::vector<spdlog::sink_ptr> sinks{main_sink_};
+  std::vector<spdlog::sink_ptr> sinks;
+  if (main_sink_) sinks.push_back(main_sink_);
   if (console_sink_) sinks.push_back(console_sink_);
   if (options_.email.enabled) {
     // The sender reports through the engine's logger, made just below, before any mail exists.
@@ -127,7 +130,7 @@ Logging::PluginEntry& Logging::plugin_entry_locked(const std::string& name) {
   auto entry = std::make_unique<PluginEntry>();
   std::vector<spdlog::sink_ptr> sinks;
   std::string file_problem;
-  if (options_.mode == 1) {
+  if (options_.mode == 1 && options_.files) {
     FileSinkOptions file{file_in_log_path("plugin." + name), options_.backup_count,
                          LineLayout::kFile, true, options_.now};
     if (auto opened = MidnightFileSink::open(std::move(file), redactor_)) {
@@ -137,7 +140,7 @@ Logging::PluginEntry& Logging::plugin_entry_locked(const std::string& name) {
       file_problem = opened.error();
     }
   }
-  if (!entry->file) sinks.push_back(main_sink_);
+  if (!entry->file && main_sink_) sinks.push_back(main_sink_);
   if (console_sink_) sinks.push_back(console_sink_);
   if (alerts_) {
     auto choice = email_choices_.find(name);
@@ -254,7 +257,7 @@ void Logging::shutdown(std::chrono::milliseconds email_grace) {
   flush();
 }
 
-fs::path Logging::main_log_file() const { return main_sink_->path(); }
+fs::path Logging::main_log_file() const { return main_sink_ ? main_sink_->path() : fs::path(); }
 
 fs::path Logging::plugin_log_file(const std::string& plugin) const {
   if (options_.mode != 1) return main_log_file();

@@ -37,6 +37,9 @@ struct LoggingOptions {
   int mode = 1;                    // logMode
   std::filesystem::path log_path;  // empty: log_file as given
   std::string log_file = "shotgunEventDaemon";
+  // false: no log file at all (main, plugins, timing), only the console and mail: a read-only
+  // container logs to stdout ([daemon] log_files = off).
+  bool files = true;
   int level = kPyInfo;  // Python's number, for the engine and every plugin
   bool timing_log = false;
   bool console = false;              // foreground: records on stdout too

@@ -170,6 +170,20 @@ TEST_F(LoggingTest, ForegroundWritesTheOriginalsConsoleFormat) {
   EXPECT_EQ(console(), "INFO:engine:hello\nERROR:plugin.notify:bad\n");
 }
 
+TEST_F(LoggingTest, WithoutFilesNothingIsWrittenToDiskButTheConsoleHasEverything) {
+  options_.files = false;
+  options_.console = true;
+  options_.timing_log = true;
+  Logging& logging = open();
+  logging.engine()->info("engine line");
+  logging.plugin("notify")->warn("plugin line");
+  logging.timing({});
+  logging.flush();
+  EXPECT_FALSE(fs::exists(options_.log_path)) << "not even the folder is made";
+  EXPECT_EQ(console(), "INFO:engine:engine line\nWARNING:plugin.notify:plugin line\n");
+  EXPECT_EQ(logging.main_log_file(), fs::path());
+}
+
 TEST_F(LoggingTest, NoConsoleOutputWhenNotForeground) {
   open().engine()->info("hello");
   EXPECT_EQ(console(), "");

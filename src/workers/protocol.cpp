@@ -416,6 +416,7 @@ std::optional<Result> parse_result_fast(std::string_view line) {
     r.integer("level", m.level, false);
     r.string("message", m.message);
     r.number("time", m.time);
+    if (const auto id = d->get("event_id").if_int(); id && *id > 0) m.event_id = *id;
     if (!r.problem.empty()) return tl::unexpected(r.problem);
     return m;
   }

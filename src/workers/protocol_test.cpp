@@ -131,6 +131,11 @@ TEST(Protocol, ParsesLogPongByeErrorAndUnknown) {
   ASSERT_TRUE(log);
   EXPECT_EQ(std::get<LogMessage>(*log).level, 20);
   EXPECT_EQ(std::get<LogMessage>(*log).message, "Task 12 is now ip");
+  EXPECT_EQ(std::get<LogMessage>(*log).event_id, 0) << "none said";
+  auto with_event = parse_worker_message(
+      R"({"type":"log","plugin":"p","level":20,"message":"m","event_id":4242})");
+  ASSERT_TRUE(with_event);
+  EXPECT_EQ(std::get<LogMessage>(*with_event).event_id, 4242);
   auto pong = parse_worker_message(R"({"type":"pong","seq":43})");
   ASSERT_TRUE(pong);
   EXPECT_EQ(std::get<Pong>(*pong).seq, 43u);

@@ -6,6 +6,7 @@ changes on the site through shotgun_api3 (sgeventd's stand-in from the build tre
 real package is installed) and compare what the plugins saw with the site's event log.
 """
 
+import json
 import os
 import re
 import signal
@@ -150,6 +151,27 @@ class LoggingAndEmail(PythonPluginTestCase):
         self.assertFalse([m for m in smtp.received() if "mail_none" in m[1]])
         self.assertFalse([m for m in smtp.received()
                           if "chatty" in m[1] and "default@studio.example" in m[0]])
+
+
+    def test_json_log_lines_name_the_event_a_callback_logged_for(self):
+        d = self.pydaemon(["chatty"], daemon_keys={"log_json": "on"})
+        d.start()
+        shot = self.new_shot()
+        [event] = self.describe(shot, "talk")
+        stdout = os.path.join(d.folder, "stdout.1")
+
+        def records():
+            with open(stdout) as f:
+                return [json.loads(line) for line in f if line.startswith("{")]
+        wait_for(lambda: any(r["message"] == "warning-%d" % event for r in records()),
+                 what="chatty's warning as a JSON line")
+        by_message = {r["message"]: r for r in records()}
+        for message in ("warning-%d" % event, "printed-%d" % event):
+            self.assertEqual(by_message[message].get("event_id"), event, by_message[message])
+            self.assertEqual(by_message[message]["plugin"], "chatty")
+        registered = by_message["chatty registers as plugin.chatty"]
+        self.assertNotIn("event_id", registered, "not logged for an event")
+        self.assertEqual(d.stop(), 0)
 
 
 class Failures(PythonPluginTestCase):

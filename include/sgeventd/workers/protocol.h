@@ -127,7 +127,8 @@ struct LogMessage {
   std::string logger;
   int level = 20;  // Python's numbers
   std::string message;
-  double time = 0;  // seconds since the epoch; 0 when the worker did not say
+  double time = 0;            // seconds since the epoch; 0 when the worker did not say
+  std::int64_t event_id = 0;  // the event whose callback logged it; 0: none said
 };
 
 struct Bye {};
