@@ -19,6 +19,7 @@
 #include "cli/daemon_config.h"
 #include "daemon/config.h"
 #include "daemon/engine.h"
+#include "daemon/health.h"
 #include "daemon/pid_file.h"
 #include "sgeventd/json.h"
 
@@ -42,6 +43,42 @@ std::optional<daemon::Config> load_daemon_config(const std::string& config_arg, 
 }
 
 namespace {
+
+// stop and status need only the pid file: a config whose other values fail (a %(SECRET)s unset
+// in the operator's shell) still names it. The whole config when it loads; else one with
+// only its pidFile (defaults for the rest); nullopt when even that cannot be read.
+std::optional<daemon::Config> load_config_for_pid_file(const std::string& config_arg,
+                                                       const char* verb) {
+  const auto env = config::IniFile::process_environment();
+  auto path = daemon::find_config(config_arg, env, executable_dir());
+  if (!path) {
+    std::cerr << "sgeventd " << verb << ": " << path.error() << "\n";
+    return std::nullopt;
+  }
+  daemon::ConfigLoad loaded = daemon::load_config(*path, env);
+  if (loaded.ok()) return std::move(loaded.config);
+  auto ini = *path == daemon::kEnvironmentOnly ? config::IniFile::parse("", *path, env)
+                                               : config::IniFile::load(*path, env);
+  std::string pid_file;
+  if (ini) {
+    if (auto v = ini->get("daemon", "pidfile"); v && *v) pid_file = **v;
+    if (auto it = env.find("SGEVENTD_PID_FILE"); it != env.end() && !it->second.empty()) {
+      pid_file = it->second;
+    }
+  }
+  pid_file.erase(0, pid_file.find_first_not_of(" \t"));
+  pid_file.erase(pid_file.find_last_not_of(" \t") + 1);
+  if (pid_file.empty()) {
+    for (const auto& p : loaded.problems) std::cerr << p.describe() << "\n";
+    std::cerr << "sgeventd " << verb << ": " << *path << " has errors; not starting\n";
+    return std::nullopt;
+  }
+  std::cerr << "sgeventd " << verb << ": " << *path << " has " << loaded.problems.size()
+            << " problem(s) (sgeventd check-config lists them); only its pidFile is needed here\n";
+  daemon::Config c{*path, {}, {}, {}, {}, {}, {}, {}, std::move(*ini)};
+  c.daemon.pid_file = pid_file;
+  return c;
+}
 
 void block_daemon_signals() {
   sigset_t set;
@@ -176,7 +213,7 @@ int default_stop_timeout(const daemon::Config& c) {
 }
 
 int run_stop(const std::string& config_arg, int timeout_s) {
-  auto config = load_daemon_config(config_arg, "stop");
+  auto config = load_config_for_pid_file(config_arg, "stop");
   if (!config) return kExitUsage;
   return stop_daemon(*config, timeout_s > 0 ? timeout_s : default_stop_timeout(*config));
 }
@@ -197,7 +234,7 @@ std::string show(const Value& v) {
 }
 
 int run_status(const std::string& config_arg, bool json) {
-  auto config = load_daemon_config(config_arg, "status");
+  auto config = load_config_for_pid_file(config_arg, "status");
   if (!config) return kExitUsage;
   auto pid = daemon::running_daemon(config->daemon.pid_file);
   if (!pid) {
@@ -219,14 +256,34 @@ int run_status(const std::string& config_arg, bool json) {
               << "\n";
     return kExitOk;
   }
+  // Usable as a health check: the /healthz rules, and a status file the daemon stopped
+  // refreshing (it writes it every second).
+  std::vector<std::string> problems = daemon::health_problems(
+      *status, {config->admin.health_max_lag, config->admin.health_poll_failures});
+  constexpr long long kStaleAfterS = 10;
+  const long long now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  if (const auto updated = (*status)["updated"].if_int();
+      updated && now_s - *updated > kStaleAfterS) {
+    problems.insert(problems.begin(), "the status file was last written " +
+                                          std::to_string(now_s - *updated) +
+                                          " s ago: the daemon may be stuck");
+  }
+  const int code = problems.empty() ? kExitOk : kExitFailure;
   if (json) {
     status->as_dict()["running"] = true;
+    status->as_dict()["healthy"] = problems.empty();
+    List listed;
+    for (const auto& p : problems) listed.emplace_back(p);
+    status->as_dict()["problems"] = std::move(listed);
     std::cout << to_json(*status, {.style = JsonStyle::Pretty}) << "\n";
-    return kExitOk;
+    return code;
   }
   const Value& s = *status;
   std::cout << "sgeventd is running (pid " << *pid << "), site " << show(s["site"])
             << ", newest event read " << show(s["feed_head"]) << "\n";
+  for (const auto& p : problems) std::cout << "  problem: " << p << "\n";
   if (const auto failures = s["poll_failures"].if_int(); failures && *failures > 0) {
     std::cout << "  the site is failing: " << *failures << " failed reads in a row\n";
   }
@@ -243,7 +300,7 @@ int run_status(const std::string& config_arg, bool json) {
       std::cout << "\n";
     }
   }
-  return kExitOk;
+  return code;
 }
 
 }  // namespace
@@ -290,7 +347,9 @@ void add_daemon_commands(CLI::App& app, Runner& run) {
   auto* status =
       app.add_subcommand("status",
                          "Whether the daemon runs, and each plugin's state, cursor and lag.\n"
-                         "Exit status: 0 running, 3 not running, 2 bad config.");
+                         "Exit status: 0 running and healthy, 1 running with problems (listed: a "
+                         "deactivated or quarantined plugin, a failing site, a stale status file), "
+                         "3 not running, 2 no usable pidFile in the config.");
   auto status_config = with_config(status);
   status->add_flag("--json", *json, "print the full status as JSON");
   status->callback([status_config, json, &run] {

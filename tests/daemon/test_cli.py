@@ -72,9 +72,54 @@ class Verbs(DaemonTestCase):
         self.assertIn("state", answer.stderr)
         self.assertFalse(os.path.exists(d.pid_file))
 
-    def test_bad_config_is_exit_2_for_every_verb(self):
+    def test_bad_config_is_exit_2_for_every_verb_but_stop_and_status(self):
         d = self.daemon({"a": ""}, {"queue_size": "-3"})
-        for verb in ("start", "stop", "restart", "status", "reload", "foreground"):
+        for verb in ("start", "restart", "reload", "foreground"):
             answer = d.cli(verb)
             self.assertEqual(answer.returncode, 2, verb)
             self.assertIn("queue_size", answer.stderr, verb)
+        # stop and status need only the pid file.
+        for verb, code in (("stop", 0), ("status", 3)):
+            answer = d.cli(verb)
+            self.assertEqual(answer.returncode, code, (verb, answer.stderr))
+            self.assertIn("only its pidFile is needed here", answer.stderr, verb)
+
+    def test_stop_and_status_work_with_a_secret_unset_in_this_shell(self):
+        d = self.daemon({"a": ""})
+        d.start()
+        with open(d.config) as f:
+            text = f.read()
+        with open(d.config, "w") as f:
+            f.write(text.replace("key = sandbox-key", "key = %(SG_ED_API_KEY_NOT_SET)s"))
+        status = d.cli("status")
+        self.assertEqual(status.returncode, 0, status.stdout + status.stderr)
+        self.assertIn("sgeventd is running (pid %d)" % d.proc.pid, status.stdout)
+        self.assertNotIn("problem:", status.stdout)
+        stopped = d.cli("stop")
+        self.assertEqual(stopped.returncode, 0, stopped.stderr)
+        self.assertEqual(d.proc.wait(30), 0)
+
+    def test_status_is_a_health_check(self):
+        d = self.daemon({"good": "", "fragile": ""})
+        d.start()
+        self.site.generate(1)
+        wait_for(lambda: d.status() == (0, d.status()[1]) and d.status()[1].get("healthy"),
+                 what="a healthy status")
+        # fragile, edited to fail (its worker restarts), fails on the next event it gets and
+        # is deactivated.
+        d.add_plugin("fragile", "--fail-on 1 --stop-on-error")
+        wait_for(lambda: self.site.generate(1) and d.cli("status").returncode == 1,
+                 what="status to report the problem")
+        out = d.cli("status")
+        self.assertIn("problem: plugin fragile is deactivated", out.stdout)
+        answer = d.status()
+        self.assertEqual(answer[0], 1)
+        self.assertFalse(answer[1]["healthy"])
+        # A daemon that stops refreshing its status file (stopped with SIGSTOP) is reported.
+        os.kill(d.proc.pid, signal.SIGSTOP)
+        try:
+            wait_for(lambda: "may be stuck" in d.cli("status").stdout, timeout=30,
+                     what="the stale status file")
+        finally:
+            os.kill(d.proc.pid, signal.SIGCONT)
+        self.assertEqual(d.stop(), 0)
