@@ -86,6 +86,7 @@ void block_daemon_signals() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);  // reopens the log files (logrotate), never kills
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a worker that died mid-write is noticed by the session
   // A file-size limit (ulimit -f) would kill the daemon mid-commit; ignored, a write past it

@@ -132,6 +132,7 @@ int wait_signal(milliseconds timeout) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   timespec ts{static_cast<time_t>(timeout.count() / 1000),
               static_cast<long>((timeout.count() % 1000) * 1'000'000)};
   const int sig = sigtimedwait(&set, nullptr, &ts);
@@ -365,6 +366,11 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
     if (sig == SIGTERM || sig == SIGINT) {
       log_->info("Stopping ({})", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       return;
+    }
+    if (sig == SIGUSR1) {  // logrotate's convention: it moved the files, write new ones
+      const std::size_t failed = logging_->reopen_files();
+      log_->info("Log files reopened (SIGUSR1){}",
+                 failed ? ", " + std::to_string(failed) + " could not be opened" : std::string());
     }
     if (sig == SIGHUP) {
       scan();

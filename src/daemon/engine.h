@@ -71,7 +71,7 @@ struct EngineSeams {
   Clock* clock = nullptr;
 };
 
-// Runs until stopped. Signals SIGTERM, SIGINT and SIGHUP must be blocked in every thread
+// Runs until stopped. Signals SIGTERM, SIGINT, SIGHUP and SIGUSR1 must be blocked in every thread
 // before this is called (the engine waits for them with sigtimedwait); removing the pid file
 // stops it too.
 int run_daemon(const Config& config, const RunOptions& options);

@@ -234,6 +234,18 @@ void Logging::flush() {
   }
 }
 
+std::size_t Logging::reopen_files() {
+  std::size_t failed = 0;
+  for (const auto& sink : {main_sink_, timing_sink_}) {
+    if (sink && !sink->reopen()) ++failed;
+  }
+  std::lock_guard lock(mutex_);
+  for (auto& [name, entry] : plugins_) {
+    if (entry->file && !entry->file->reopen()) ++failed;
+  }
+  return failed;
+}
+
 void Logging::flusher() {
   std::unique_lock lock(flusher_mutex_);
   while (!flusher_wake_.wait_for(lock, options_.flush_interval, [this] { return flusher_stop_; })) {

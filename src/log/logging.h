@@ -106,6 +106,9 @@ class Logging {
   const Redactor& redactor() const { return *redactor_; }
 
   void flush();
+  // Every log file closed and opened again at its path (SIGUSR1, after logrotate moved them);
+  // how many could not be opened.
+  std::size_t reopen_files();
   // Flushes, then gives queued and digested mails up to `email_grace` to go out. Logging still
   // works afterwards (no more mail). Idempotent.
   void shutdown(std::chrono::milliseconds email_grace = std::chrono::seconds(5));

@@ -98,6 +98,13 @@ void MidnightFileSink::write_line(std::string_view line, spdlog::level::level_en
   if (options_.flush_every_line || level >= spdlog::level::warn) std::fflush(file_);
 }
 
+bool MidnightFileSink::reopen() {
+  std::lock_guard lock(mutex_);
+  if (file_ != nullptr) std::fclose(file_);
+  file_ = open_for_append(options_.path);
+  return file_ != nullptr;
+}
+
 void MidnightFileSink::flush_() {
   if (file_ != nullptr) std::fflush(file_);
 }

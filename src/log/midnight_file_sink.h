@@ -40,6 +40,9 @@ class MidnightFileSink final : public LineSink {
   ~MidnightFileSink() override;
 
   const std::filesystem::path& path() const { return options_.path; }
+  // Closes the file and opens its path again (logrotate moved it away: SIGUSR1). False when
+  // it cannot be opened (records are then dropped until the next reopen or midnight).
+  bool reopen();
 
   // Public for the constructor's use through std::make_shared; use open().
   MidnightFileSink(FileSinkOptions options, std::shared_ptr<const Redactor> redactor);

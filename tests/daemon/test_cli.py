@@ -99,6 +99,27 @@ class Verbs(DaemonTestCase):
         self.assertEqual(stopped.returncode, 0, stopped.stderr)
         self.assertEqual(d.proc.wait(30), 0)
 
+    def test_sigusr1_reopens_the_log_files_after_logrotate_moved_them(self):
+        d = self.daemon({"a": ""})
+        d.start()
+        ids = self.site.generate(1)
+        wait_for(lambda: d.records("a") == ids, what="the first event")
+        plugin_log = os.path.join(d.folder, "plugin.a")
+        for path in (d.log_file, plugin_log):
+            os.rename(path, path + ".1")  # what logrotate does (without copytruncate)
+        os.kill(d.proc.pid, signal.SIGUSR1)
+        wait_for(lambda: os.path.exists(d.log_file) and "Log files reopened" in d.log(),
+                 what="a new main log")
+        d.add_plugin("a", "")  # its worker restarts: the plugin logs that it loaded
+        wait_for(lambda: os.path.exists(plugin_log) and "Loaded" in d.plugin_log("a"),
+                 what="a new plugin log")
+        more = self.site.generate(1)
+        wait_for(lambda: d.records("a") == ids + more, what="events after the rotation")
+        self.assertIsNone(d.proc.poll(), "SIGUSR1 never kills the daemon")
+        with open(d.log_file + ".1") as f:
+            self.assertNotIn("Log files reopened", f.read(), "nothing more in the moved file")
+        self.assertEqual(d.stop(), 0)
+
     def test_status_is_a_health_check(self):
         d = self.daemon({"good": "", "fragile": ""})
         d.start()
