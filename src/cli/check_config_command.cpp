@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "daemon/config.h"
+#include "daemon/config_checks.h"
 
 namespace sgeventd::cli {
 
@@ -27,7 +28,15 @@ int run_check_config(const std::string& config_arg) {
     std::cerr << "sgeventd check-config: " << path.error() << "\n";
     return kExitUsage;
   }
-  const daemon::ConfigLoad load = daemon::load_config(*path, env);
+  daemon::ConfigLoad load = daemon::load_config(*path, env);
+  // What the file names, as the daemon would find it: folders, manifests, the interpreter.
+  if (load.ok()) {
+    auto found = daemon::check_paths(*load.config, executable_dir(), env);
+    if (!found.empty()) {
+      load.problems.insert(load.problems.end(), found.begin(), found.end());
+      load.config.reset();
+    }
+  }
   int errors = 0, warnings = 0;
   for (const auto& p : load.problems) {
     (p.severity == daemon::ConfigProblem::Severity::kError ? errors : warnings)++;
@@ -49,8 +58,9 @@ void add_check_config_command(CLI::App& app, Runner& run) {
   auto config = std::make_shared<std::string>();
   auto* sub = app.add_subcommand(
       "check-config",
-      "Check the config file and list every problem with its file and line.\n"
-      "Exit status: 0 when the daemon would start with it, 2 when it would refuse it.");
+      "Check the config file and what it names (plugin folders and manifests, the Python "
+      "interpreter, the pid, state and log folders); list every problem with its file and line.\n"
+      "Exit status: 0 when the daemon would start with it and run every plugin, 2 otherwise.");
   sub->add_option("-c,--config", *config,
                   "config file (default: SGEVENTD_CONFIG, else sgeventd.conf or "
                   "shotgunEventDaemon.conf beside the executable, then in /etc)");

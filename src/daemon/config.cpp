@@ -232,7 +232,15 @@ void read_daemon(Reader& r, DaemonSettings& d) {
   r.string(s, "logpath", d.log_path);
   r.string(s, "logfile", d.log_file);
   r.integer(s, "logging", d.log_level, 0, 50);
-  if (auto v = r.text(s, "timing_log")) d.timing_log = *v == "on";  // the original's test
+  // The original tests == "on": anything else was silently off. Said here instead.
+  if (auto v = r.text(s, "timing_log")) {
+    if (*v == "on" || *v == "off" || v->empty()) {
+      d.timing_log = *v == "on";
+    } else {
+      r.error(s, "timing_log",
+              "[daemon] timing_log must be on or off (shotgunEvents took '" + *v + "' for off)");
+    }
+  }
   std::chrono::milliseconds retry_sleep = d.conn_retry_sleep;
   r.seconds(s, "conn_retry_sleep", retry_sleep, 86400);
   d.conn_retry_sleep = std::chrono::duration_cast<std::chrono::seconds>(retry_sleep);

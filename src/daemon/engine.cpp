@@ -17,6 +17,7 @@
 
 #include "daemon/activity.h"
 #include "daemon/admin_server.h"
+#include "daemon/config_checks.h"
 #include "daemon/logging_options.h"
 #include "daemon/pid_file.h"
 #include "daemon/plugin_discovery.h"
@@ -251,6 +252,14 @@ Discovery Engine::discover() const {
 
 bool Engine::open_state() {
   if (store_) return true;
+  // Its folder is made when missing (owner only: the state quotes errors), as the log's is.
+  if (const auto folder = std::filesystem::path(config_.daemon.event_id_file).parent_path();
+      !folder.empty()) {
+    std::error_code ec;
+    if (std::filesystem::create_directories(folder, ec)) {
+      std::filesystem::permissions(folder, std::filesystem::perms::owner_all, ec);
+    }
+  }
   auto store = state::SqliteStateStore::open(config_.daemon.event_id_file);
   if (!store) {
     fail(kRunFailed,
@@ -565,6 +574,12 @@ int Engine::run() {
     return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
   }
 
+  // As the original: a plugin path that is not there is a config error, not zero plugins.
+  if (const auto missing = missing_plugin_paths(config_); !missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : "; ") + m;
+    return fail(kRunConfig, "[plugins] paths: " + list);
+  }
   Discovery discovery = discover();
   if (options_.one_shot && !options_.one_shot->only_plugin.empty()) {
     // Only the worker of the plugin named: the others are not needed to re-drive its events.

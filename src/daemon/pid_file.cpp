@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 namespace sgeventd::daemon {
@@ -25,6 +26,11 @@ std::optional<pid_t> read_pid(int fd) {
 }  // namespace
 
 ::sgeventd::Expected<PidFile, std::string> PidFile::acquire(const std::string& path) {
+  // Its folder is made when missing (/run/sgeventd before the service made it, say).
+  if (const auto folder = std::filesystem::path(path).parent_path(); !folder.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(folder, ec);
+  }
   // O_NOFOLLOW: a link planted at the pid file is refused (ELOOP), never written through as root.
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return tl::unexpected("cannot open pid file " + path + ": " + std::strerror(errno));

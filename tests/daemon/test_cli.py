@@ -84,6 +84,19 @@ class Verbs(DaemonTestCase):
             self.assertEqual(answer.returncode, code, (verb, answer.stderr))
             self.assertIn("only its pidFile is needed here", answer.stderr, verb)
 
+    def test_a_missing_plugin_path_is_refused_as_the_original_refuses_it(self):
+        d = self.daemon({"a": ""})
+        with open(d.config) as f:
+            text = f.read()
+        missing = os.path.join(d.folder, "no-such-folder")
+        with open(d.config, "w") as f:
+            f.write(text.replace("paths = %s" % d.plugin_dir,
+                                 "paths = %s,%s" % (d.plugin_dir, missing)))
+        answer = d.cli("foreground")
+        self.assertEqual(answer.returncode, 2, answer.stdout + answer.stderr)
+        self.assertIn("%s does not exist" % missing, answer.stdout + answer.stderr)
+        self.assertEqual(d.cli("check-config").returncode, 2)
+
     def test_stop_and_status_work_with_a_secret_unset_in_this_shell(self):
         d = self.daemon({"a": ""})
         d.start()
