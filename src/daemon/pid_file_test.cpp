@@ -85,10 +85,24 @@ TEST(PidFile, RemovingTheFileIsNoticed) {
   EXPECT_TRUE(std::filesystem::exists(path));
 }
 
+TEST(PidFile, AMissingFolderIsMade) {
+  const std::string dir = ::testing::TempDir() + "/pid_file_made_" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  {
+    auto pid = PidFile::acquire(dir + "/run/sgeventd/x.pid");
+    ASSERT_TRUE(pid) << pid.error();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(PidFile, UnwritableLocationIsAClearError) {
-  auto pid = PidFile::acquire("/nonexistent-dir/x.pid");
+  // Under a regular file: no folder can be made there, not even by root.
+  const std::string file = ::testing::TempDir() + "/pid_file_blocker_" + std::to_string(getpid());
+  std::ofstream(file) << "";
+  auto pid = PidFile::acquire(file + "/x.pid");
   ASSERT_FALSE(pid);
-  EXPECT_NE(pid.error().find("/nonexistent-dir/x.pid"), std::string::npos);
+  EXPECT_NE(pid.error().find(file + "/x.pid"), std::string::npos);
+  std::filesystem::remove(file);
 }
 
 }  // namespace
