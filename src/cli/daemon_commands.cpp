@@ -25,18 +25,35 @@
 
 namespace sgeventd::cli {
 
-// Finds and loads the config; prints every problem. nullopt: refuse (exit 2).
-std::optional<daemon::Config> load_daemon_config(const std::string& config_arg, const char* verb) {
-  const auto env = config::IniFile::process_environment();
+namespace {
+
+struct FoundConfig {
+  std::string path;
+  daemon::ConfigLoad loaded;
+};
+
+// The config found and loaded as the daemon would; nullopt (said why) when none is found.
+std::optional<FoundConfig> find_and_load(const std::string& config_arg, const char* verb,
+                                         const config::IniFile::Environment& env) {
   auto path = daemon::find_config(config_arg, env, executable_dir());
   if (!path) {
     std::cerr << "sgeventd " << verb << ": " << path.error() << "\n";
     return std::nullopt;
   }
-  daemon::ConfigLoad loaded = daemon::load_config(*path, env);
+  return FoundConfig{*path, daemon::load_config(*path, env)};
+}
+
+}  // namespace
+
+// Finds and loads the config; prints every problem. nullopt: refuse (exit 2).
+std::optional<daemon::Config> load_daemon_config(const std::string& config_arg, const char* verb) {
+  auto found = find_and_load(config_arg, verb, config::IniFile::process_environment());
+  if (!found) return std::nullopt;
+  const std::string& path = found->path;
+  daemon::ConfigLoad& loaded = found->loaded;
   for (const auto& p : loaded.problems) std::cerr << p.describe() << "\n";
   if (!loaded.ok()) {
-    std::cerr << "sgeventd " << verb << ": " << *path << " has errors; not starting\n";
+    std::cerr << "sgeventd " << verb << ": " << path << " has errors; not starting\n";
     return std::nullopt;
   }
   return std::move(loaded.config);
@@ -50,15 +67,13 @@ namespace {
 std::optional<daemon::Config> load_config_for_pid_file(const std::string& config_arg,
                                                        const char* verb) {
   const auto env = config::IniFile::process_environment();
-  auto path = daemon::find_config(config_arg, env, executable_dir());
-  if (!path) {
-    std::cerr << "sgeventd " << verb << ": " << path.error() << "\n";
-    return std::nullopt;
-  }
-  daemon::ConfigLoad loaded = daemon::load_config(*path, env);
+  auto found = find_and_load(config_arg, verb, env);
+  if (!found) return std::nullopt;
+  const std::string& path = found->path;
+  daemon::ConfigLoad& loaded = found->loaded;
   if (loaded.ok()) return std::move(loaded.config);
-  auto ini = *path == daemon::kEnvironmentOnly ? config::IniFile::parse("", *path, env)
-                                               : config::IniFile::load(*path, env);
+  auto ini = path == daemon::kEnvironmentOnly ? config::IniFile::parse("", path, env)
+                                              : config::IniFile::load(path, env);
   std::string pid_file;
   if (ini) {
     if (auto v = ini->get("daemon", "pidfile"); v && *v) pid_file = **v;
@@ -70,12 +85,12 @@ std::optional<daemon::Config> load_config_for_pid_file(const std::string& config
   pid_file.erase(pid_file.find_last_not_of(" \t") + 1);
   if (pid_file.empty()) {
     for (const auto& p : loaded.problems) std::cerr << p.describe() << "\n";
-    std::cerr << "sgeventd " << verb << ": " << *path << " has errors; not starting\n";
+    std::cerr << "sgeventd " << verb << ": " << path << " has errors; not starting\n";
     return std::nullopt;
   }
-  std::cerr << "sgeventd " << verb << ": " << *path << " has " << loaded.problems.size()
+  std::cerr << "sgeventd " << verb << ": " << path << " has " << loaded.problems.size()
             << " problem(s) (sgeventd check-config lists them); only its pidFile is needed here\n";
-  daemon::Config c{*path, {}, {}, {}, {}, {}, {}, {}, std::move(*ini)};
+  daemon::Config c{path, {}, {}, {}, {}, {}, {}, {}, std::move(*ini)};
   c.daemon.pid_file = pid_file;
   return c;
 }

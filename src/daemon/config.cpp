@@ -37,40 +37,16 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+std::set<std::string> lowered(const std::vector<std::string>& names) {
+  std::set<std::string> out;
+  for (const auto& n : names) out.insert(config::ascii_lower(n));
+  return out;
+}
+
 // The keys each section may hold (lower-cased, as configparser folds them).
 const std::map<std::string, std::set<std::string>>& known_keys() {
   static const std::map<std::string, std::set<std::string>> keys = {
-      {"daemon",
-       {"pidfile",
-        "eventidfile",
-        "logmode",
-        "logpath",
-        "logfile",
-        "logging",
-        "timing_log",
-        "conn_retry_sleep",
-        "max_conn_retries",
-        "fetch_interval",
-        "max_event_batch_size",
-        "worker_per",
-        "callback_timeout",
-        "retries",
-        "retry_backoff",
-        "reactivation",
-        "checkpoint_interval",
-        "backlog_timeout",
-        "queue_size",
-        "pipeline_window",
-        "worker_memory_limit",
-        "plugin_log_lines_per_second",
-        "plugin_log_bytes_per_minute",
-        "shutdown_grace",
-        "server_side_filters",
-        "include_projects",
-        "exclude_projects",
-        "loop_prevention",
-        "log_json",
-        "log_files"}},
+      {"daemon", lowered(daemon_key_names())},
       {"shotgun", {"server", "name", "key", "proxy_server", "use_session_uuid"}},
       {"plugins", {"paths"}},
       {"emails",
@@ -384,6 +360,40 @@ bool is_file(const std::string& path) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& daemon_key_names() {
+  static const std::vector<std::string> names = {"pidFile",
+                                                 "eventIdFile",
+                                                 "logMode",
+                                                 "logPath",
+                                                 "logFile",
+                                                 "logging",
+                                                 "timing_log",
+                                                 "conn_retry_sleep",
+                                                 "max_conn_retries",
+                                                 "fetch_interval",
+                                                 "max_event_batch_size",
+                                                 "worker_per",
+                                                 "callback_timeout",
+                                                 "retries",
+                                                 "retry_backoff",
+                                                 "reactivation",
+                                                 "checkpoint_interval",
+                                                 "backlog_timeout",
+                                                 "queue_size",
+                                                 "pipeline_window",
+                                                 "worker_memory_limit",
+                                                 "plugin_log_lines_per_second",
+                                                 "plugin_log_bytes_per_minute",
+                                                 "shutdown_grace",
+                                                 "server_side_filters",
+                                                 "include_projects",
+                                                 "exclude_projects",
+                                                 "loop_prevention",
+                                                 "log_json",
+                                                 "log_files"};
+  return names;
+}
 
 std::string ConfigProblem::describe() const {
   std::string out = file;

@@ -143,6 +143,9 @@ struct ConfigLoad {
   bool ok() const { return config.has_value(); }
 };
 
+// The [daemon] keys, spelled as the docs and the original spell them (pidFile, fetch_interval).
+const std::vector<std::string>& daemon_key_names();
+
 // Reads and checks a config file. `env` stands in for the process environment.
 ConfigLoad load_config(const std::string& path, const config::IniFile::Environment& env);
 ConfigLoad parse_config(std::string_view text, const std::string& file_name,

@@ -50,37 +50,8 @@ const std::vector<EnvironmentSetting>& environment_settings() {
     add("PROXY_SERVER", "shotgun", "proxy_server");
     add("USE_SESSION_UUID", "shotgun", "use_session_uuid");
     add("PLUGIN_PATHS", "plugins", "paths");
-    for (const char* key : {"pidFile",
-                            "eventIdFile",
-                            "logMode",
-                            "logPath",
-                            "logFile",
-                            "logging",
-                            "timing_log",
-                            "conn_retry_sleep",
-                            "max_conn_retries",
-                            "fetch_interval",
-                            "max_event_batch_size",
-                            "worker_per",
-                            "callback_timeout",
-                            "retries",
-                            "retry_backoff",
-                            "reactivation",
-                            "checkpoint_interval",
-                            "backlog_timeout",
-                            "queue_size",
-                            "pipeline_window",
-                            "worker_memory_limit",
-                            "plugin_log_lines_per_second",
-                            "plugin_log_bytes_per_minute",
-                            "shutdown_grace",
-                            "server_side_filters",
-                            "include_projects",
-                            "exclude_projects",
-                            "loop_prevention",
-                            "log_json",
-                            "log_files"}) {
-      add(variable_part(key), "daemon", key);
+    for (const std::string& key : daemon_key_names()) {
+      add(variable_part(key), "daemon", key.c_str());
     }
     for (const char* key :
          {"enabled", "bind", "port", "token", "health_max_lag", "health_poll_failures"}) {
