@@ -269,6 +269,17 @@ struct LetterArgs {
   bool json = false;
 };
 
+// Letter `id` of the state; nullopt, said why as "sgeventd VERB: ...", when it cannot be read.
+std::optional<state::DeadLetter> letter_in(state::SqliteStateStore& store, std::int64_t id,
+                                           const std::string& verb) {
+  auto letter = store.dead_letter(id);
+  if (letter && *letter) return std::move(**letter);
+  std::cerr << "sgeventd " << verb << ": "
+            << (letter ? "no dead letter " + std::to_string(id) : letter.error().describe())
+            << "\n";
+  return std::nullopt;
+}
+
 // dead-letters list|show|drop on a stopped daemon.
 int letters_offline(const daemon::Config& config, const std::string& action,
                     const LetterArgs& args) {
@@ -337,15 +348,9 @@ int letters_offline(const daemon::Config& config, const std::string& action,
     return kExitOk;
   }
   if (action == "show") {
-    auto letter = (*store)->dead_letter(args.id);
-    if (!letter || !*letter) {
-      std::cerr << "sgeventd " << verb << ": "
-                << (letter ? "no dead letter " + std::to_string(args.id)
-                           : letter.error().describe())
-                << "\n";
-      return kExitFailure;
-    }
-    const Value v = dispatch::describe_dead_letter(**letter, true);
+    auto letter = letter_in(**store, args.id, verb);
+    if (!letter) return kExitFailure;
+    const Value v = dispatch::describe_dead_letter(*letter, true);
     args.json ? print_json(v) : print_letter(v);
     return kExitOk;
   }
@@ -384,15 +389,9 @@ int retry_offline(const daemon::Config& config, const LetterArgs& args) {
       std::cerr << "sgeventd " << verb << ": " << store.error().describe() << "\n";
       return kExitFailure;
     }
-    auto letter = (*store)->dead_letter(args.id);
-    if (!letter || !*letter) {
-      std::cerr << "sgeventd " << verb << ": "
-                << (letter ? "no dead letter " + std::to_string(args.id)
-                           : letter.error().describe())
-                << "\n";
-      return kExitFailure;
-    }
-    plugin_path = (**letter).plugin.path;
+    auto letter = letter_in(**store, args.id, verb);
+    if (!letter) return kExitFailure;
+    plugin_path = letter->plugin.path;
   }
   daemon::OneShot shot;
   shot.request.kind = dispatch::ControlRequest::Kind::kRetry;
