@@ -101,6 +101,19 @@ class Systemd(DaemonTestCase):
         wait_for(lambda: d.records("p") == ids, what="the events after the hang")
         self.assertEqual(d.stop(), 0)
 
+    def test_the_status_says_catching_up_while_a_plugin_trails(self):
+        path, notify = self.notify_socket()
+        d = self.daemon({"fast": "", "slow": "--sleep-ms 20"})
+        d.start(env={"NOTIFY_SOCKET": path})
+        wait_for(lambda: "STATUS=polling: 2 plugin(s) active" in notify.texts(), what="polling")
+        ids = self.site.generate(150)  # 3 s of work for slow
+        wait_for(lambda: "STATUS=catching up: 1 of 2 plugin(s) behind" in notify.texts(),
+                 what="the catching-up status")
+        wait_for(lambda: d.records("slow") == ids, what="slow to catch up")
+        wait_for(lambda: notify.texts()[-1] == "STATUS=polling: 2 plugin(s) active",
+                 what="polling again")
+        self.assertEqual(d.stop(), 0)
+
     def test_workers_never_see_the_notify_socket(self):
         # A plugin process inherits no NOTIFY_SOCKET: it cannot speak for the daemon.
         path, notify = self.notify_socket()
