@@ -18,7 +18,8 @@ snapshot() {  # what exists where a package could leave something
   find /etc /usr /lib /var/lib /var/log /var/cache -xdev 2>/dev/null \
     | grep -v -e '^/var/lib/dpkg/' -e '^/var/log/dpkg.log' -e '^/var/log/apt/' \
               -e '^/var/cache/' -e '^/etc/ld.so.cache' -e '/__pycache__' -e '\.pyc$' \
-              -e '^/var/lib/systemd/' -e '^/etc/systemd/system/' | sort
+              -e '^/var/lib/systemd/' -e '^/etc/systemd/system/' -e '^/var/log/journal' \
+              -e '^/var/lib/apt/' | sort
 }
 before=$(mktemp); after=$(mktemp); work=$(mktemp -d)
 trap 'rm -rf "$before" "$after" "$work"; dpkg --purge sgeventd >/dev/null 2>&1 || true' EXIT
