@@ -90,8 +90,9 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   bool wait_initial_loads(std::chrono::milliseconds timeout);
   // Some worker is ready (thread-safe): the engine stops waiting for the slow ones soon after.
   bool some_worker_ready() const { return some_ready_.load(); }
-  // When its loop last went round (steady clock): the watchdog's question, is it stuck? A
-  // pass waits at most half a second, so an older time means something holds the thread.
+  // When its loop last went round (steady clock, noted at each supervision tick, every 10 ms
+  // under load): the watchdog's question, is it stuck? A pass waits at most half a second, so
+  // an older time means something holds the thread.
   std::chrono::steady_clock::time_point last_step() const {
     return std::chrono::steady_clock::time_point(
         std::chrono::steady_clock::duration(last_step_.load()));
