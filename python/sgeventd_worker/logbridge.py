@@ -56,6 +56,19 @@ class Attribution(object):
         return found
 
 
+def log_message(plugin, logger, level, message, created, event_id):
+    """One ``log`` message of the protocol, as a line; ``event_id`` None when no event's
+    callback logged it."""
+    return '{"type":"log","plugin":%s,"logger":%s,"level":%d,"message":%s,"time":%r%s}\n' % (
+        _dumps(plugin),
+        _dumps(logger),
+        level,
+        _dumps(message),
+        created,
+        "" if event_id is None else ',"event_id":%d' % event_id,
+    )
+
+
 class ProtocolHandler(logging.Handler):
     """Sends each record to the daemon as a ``log`` message."""
 
@@ -68,14 +81,13 @@ class ProtocolHandler(logging.Handler):
     def emit(self, record):
         try:
             message = self.format(record)
-            event_id = self._attribution.event_id
-            line = '{"type":"log","plugin":%s,"logger":%s,"level":%d,"message":%s,"time":%r%s}\n' % (
-                _dumps(self._attribution.plugin_for(record.name)),
-                _dumps(record.name),
+            line = log_message(
+                self._attribution.plugin_for(record.name),
+                record.name,
                 record.levelno,
-                _dumps(message),
+                message,
                 record.created,
-                "" if event_id is None else ',"event_id":%d' % event_id,
+                self._attribution.event_id,
             )
             if self._writer.closed:
                 sys.stderr.write("%s %s\n" % (record.name, message))
@@ -159,14 +171,4 @@ class PrintRedirect(io.TextIOBase):
         if self._writer.closed:
             sys.stderr.write(line + "\n")
             return
-        event_id = self._attribution.event_id
-        self._writer.send(
-            '{"type":"log","plugin":%s,"logger":%s,"level":20,"message":%s,"time":%r%s}\n'
-            % (
-                _dumps(plugin),
-                _dumps(logger),
-                _dumps(line),
-                _now(),
-                "" if event_id is None else ',"event_id":%d' % event_id,
-            )
-        )
+        self._writer.send(log_message(plugin, logger, 20, line, _now(), self._attribution.event_id))

@@ -131,6 +131,15 @@ class AdminClient {
   std::string url_, token_;
 };
 
+// An answer's "known_plugins" (an unknown plugin was named), on stderr.
+void print_known_plugins(const Value& body) {
+  const List* known = body["known_plugins"].if_list();
+  if (!known) return;
+  std::cerr << "known plugins:";
+  for (const Value& k : *known) std::cerr << " " << text_of(k);
+  std::cerr << "\n";
+}
+
 // Prints the answer's error (with the known plugins for an unknown one); the exit code.
 int report_error(const Answer& a, const char* verb) {
   if (a.status == 0) {
@@ -139,11 +148,7 @@ int report_error(const Answer& a, const char* verb) {
   }
   std::cerr << "sgeventd " << verb << ": " << text_of(a.body["error"]) << " (HTTP " << a.status
             << ")\n";
-  if (const List* known = a.body["known_plugins"].if_list()) {
-    std::cerr << "known plugins:";
-    for (const Value& k : *known) std::cerr << " " << text_of(k);
-    std::cerr << "\n";
-  }
+  print_known_plugins(a.body);
   return a.status == 400 ? kExitUsage : kExitFailure;
 }
 
@@ -241,11 +246,7 @@ int run_offline(const daemon::Config& config, daemon::OneShot& shot, const char*
   }
   if (shot.answer.code != Code::kAccepted) {
     std::cerr << "sgeventd " << verb << ": " << shot.answer.error << "\n";
-    if (const List* known = shot.answer.body["known_plugins"].if_list()) {
-      std::cerr << "known plugins:";
-      for (const Value& k : *known) std::cerr << " " << text_of(k);
-      std::cerr << "\n";
-    }
+    print_known_plugins(shot.answer.body);
     return kExitFailure;
   }
   if (json) {
@@ -280,29 +281,38 @@ std::optional<state::DeadLetter> letter_in(state::SqliteStateStore& store, std::
   return std::nullopt;
 }
 
+// A stopped daemon's state, opened by a command; null, said why as "sgeventd VERB: ...", when
+// there is none or it cannot be opened.
+std::unique_ptr<state::SqliteStateStore> open_state(const daemon::Config& config,
+                                                    const std::string& verb, bool read_only) {
+  const std::string& path = config.daemon.event_id_file;
+  if (!std::filesystem::exists(path)) {
+    std::cerr << "sgeventd " << verb << ": no state at " << path << " (the daemon never ran)\n";
+    return nullptr;
+  }
+  state::SqliteStateOptions o;
+  o.import_legacy = false;  // the daemon imports a shotgunEvents state, not this command
+  o.read_only = read_only;
+  auto store = state::SqliteStateStore::open(path, o);
+  if (!store) {
+    std::cerr << "sgeventd " << verb << ": " << store.error().describe() << "\n";
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
 // dead-letters list|show|drop on a stopped daemon.
 int letters_offline(const daemon::Config& config, const std::string& action,
                     const LetterArgs& args) {
   const std::string verb = "dead-letters " + action;
-  const std::string& path = config.daemon.event_id_file;
-  if (!std::filesystem::exists(path)) {
-    std::cerr << "sgeventd " << verb << ": no state at " << path << " (the daemon never ran)\n";
-    return kExitFailure;
-  }
-  state::SqliteStateOptions o;
-  o.import_legacy = false;  // the daemon imports a shotgunEvents state, not this command
-  o.read_only = action != "drop";
-  auto store = state::SqliteStateStore::open(path, o);
-  if (!store) {
-    std::cerr << "sgeventd " << verb << ": " << store.error().describe() << "\n";
-    return kExitFailure;
-  }
+  auto store = open_state(config, verb, action != "drop");
+  if (!store) return kExitFailure;
   if (action == "list") {
     state::DeadLetterQuery q;
     q.after_id = args.after;
     q.limit = std::clamp<std::size_t>(args.limit, 1, 1000);
     if (!args.plugin.empty()) {
-      auto plugins = (*store)->plugins();
+      auto plugins = store->plugins();
       if (!plugins) {
         std::cerr << "sgeventd " << verb << ": " << plugins.error().describe() << "\n";
         return kExitFailure;
@@ -334,7 +344,7 @@ int letters_offline(const daemon::Config& config, const std::string& action,
         return kExitFailure;
       }
     }
-    auto letters = (*store)->dead_letters(q);
+    auto letters = store->dead_letters(q);
     if (!letters) {
       std::cerr << "sgeventd " << verb << ": " << letters.error().describe() << "\n";
       return kExitFailure;
@@ -348,20 +358,20 @@ int letters_offline(const daemon::Config& config, const std::string& action,
     return kExitOk;
   }
   if (action == "show") {
-    auto letter = letter_in(**store, args.id, verb);
+    auto letter = letter_in(*store, args.id, verb);
     if (!letter) return kExitFailure;
     const Value v = dispatch::describe_dead_letter(*letter, true);
     args.json ? print_json(v) : print_letter(v);
     return kExitOk;
   }
-  auto gone = (*store)->delete_dead_letter(args.id);
+  auto gone = store->delete_dead_letter(args.id);
   if (!gone || !*gone) {
     std::cerr << "sgeventd " << verb << ": "
               << (gone ? "no dead letter " + std::to_string(args.id) : gone.error().describe())
               << "\n";
     return kExitFailure;
   }
-  if (auto r = (*store)->checkpoint(); !r) {
+  if (auto r = store->checkpoint(); !r) {
     std::cerr << "sgeventd " << verb << ": " << r.error().describe() << "\n";
     return kExitFailure;
   }
@@ -376,20 +386,9 @@ int retry_offline(const daemon::Config& config, const LetterArgs& args) {
   const char* verb = "dead-letters retry";
   std::string plugin_path;
   {  // which plugin to load; closed before the engine takes the state
-    state::SqliteStateOptions o;
-    o.import_legacy = false;
-    o.read_only = true;
-    if (!std::filesystem::exists(config.daemon.event_id_file)) {
-      std::cerr << "sgeventd " << verb << ": no state at " << config.daemon.event_id_file
-                << " (the daemon never ran)\n";
-      return kExitFailure;
-    }
-    auto store = state::SqliteStateStore::open(config.daemon.event_id_file, o);
-    if (!store) {
-      std::cerr << "sgeventd " << verb << ": " << store.error().describe() << "\n";
-      return kExitFailure;
-    }
-    auto letter = letter_in(**store, args.id, verb);
+    auto store = open_state(config, verb, true);
+    if (!store) return kExitFailure;
+    auto letter = letter_in(*store, args.id, verb);
     if (!letter) return kExitFailure;
     plugin_path = letter->plugin.path;
   }

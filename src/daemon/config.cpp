@@ -70,12 +70,9 @@ class Reader {
   void warning(const std::string& section, const std::string& key, std::string message) {
     add(ConfigProblem::Severity::kWarning, section, key, std::move(message));
   }
-  // Against the key's line, or the variable that set it (SGEVENTD_...).
   void add(ConfigProblem::Severity severity, const std::string& section, const std::string& key,
            std::string message) {
-    const std::string origin = ini_.origin_of(section, key);
-    problems_.push_back({severity, origin.empty() ? ini_.file_name() : origin,
-                         origin.empty() ? ini_.line_of(section, key) : 0, std::move(message)});
+    problems_.push_back(problem_at(ini_, severity, section, key, std::move(message)));
   }
 
   // The raw (interpolated, trimmed) value, or nullopt if absent or broken (then reported).
@@ -393,6 +390,13 @@ const std::vector<std::string>& daemon_key_names() {
                                                  "log_json",
                                                  "log_files"};
   return names;
+}
+
+ConfigProblem problem_at(const config::IniFile& ini, ConfigProblem::Severity severity,
+                         const std::string& section, const std::string& key, std::string message) {
+  const std::string origin = ini.origin_of(section, key);
+  if (!origin.empty()) return {severity, origin, 0, std::move(message)};
+  return {severity, ini.file_name(), ini.line_of(section, key), std::move(message)};
 }
 
 std::string ConfigProblem::describe() const {

@@ -27,6 +27,11 @@ struct ConfigProblem {
   std::string describe() const;  // "file:line: error: message"
 };
 
+// A problem of a key, placed where the key was set: its file and line, or the environment
+// variable that set it (config::IniFile::set).
+ConfigProblem problem_at(const config::IniFile& ini, ConfigProblem::Severity severity,
+                         const std::string& section, const std::string& key, std::string message);
+
 enum class WorkerPer { kPlugin, kPath };
 
 struct DaemonSettings {

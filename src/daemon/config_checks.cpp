@@ -44,9 +44,8 @@ std::vector<ConfigProblem> check_paths(const Config& config, const std::string& 
                                        const config::IniFile::Environment& env) {
   std::vector<ConfigProblem> problems;
   auto error = [&](const std::string& section, const std::string& key, std::string message) {
-    const std::string origin = config.ini.origin_of(section, key);
-    problems.push_back({ConfigProblem::Severity::kError, origin.empty() ? config.file : origin,
-                        origin.empty() ? config.ini.line_of(section, key) : 0, std::move(message)});
+    problems.push_back(
+        problem_at(config.ini, ConfigProblem::Severity::kError, section, key, std::move(message)));
   };
   for (const std::string& missing : missing_plugin_paths(config)) {
     error("plugins", "paths", "[plugins] paths: " + missing);

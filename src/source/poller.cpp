@@ -7,6 +7,16 @@ namespace sgeventd::source {
 
 using std::chrono::milliseconds;
 
+namespace {
+
+// How long ago `started_ns` (the steady clock's, read_started_ns_) was.
+milliseconds since(std::int64_t started_ns) {
+  return std::chrono::duration_cast<milliseconds>(
+      std::chrono::steady_clock::now().time_since_epoch() - std::chrono::nanoseconds(started_ns));
+}
+
+}  // namespace
+
 milliseconds retry_pause(const PollerOptions& options, int failures, double uniform01) {
   const double doublings = std::min(failures - 1, 30);
   const double base =
@@ -87,8 +97,7 @@ int slow_read_level(const PollerOptions& options, milliseconds elapsed, int said
 std::optional<milliseconds> Poller::check_slow_read() {
   const std::int64_t started = read_started_ns_.load();
   if (started == 0) return std::nullopt;
-  const auto elapsed = std::chrono::duration_cast<milliseconds>(
-      std::chrono::steady_clock::now().time_since_epoch() - std::chrono::nanoseconds(started));
+  const milliseconds elapsed = since(started);
   if (started != said_of_) {
     said_of_ = started;
     said_ = 0;
@@ -122,10 +131,7 @@ void Poller::log_read_answered() {
 std::optional<std::chrono::milliseconds> Poller::read_in_progress() const {
   const std::int64_t started = read_started_ns_.load();
   if (started == 0) return std::nullopt;
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::steady_clock::now().time_since_epoch())
-                               .count();
-  return std::chrono::milliseconds(std::max<std::int64_t>(0, now - started) / 1'000'000);
+  return since(started);
 }
 
 std::optional<WallTime> Poller::oldest_gap_seen() const {

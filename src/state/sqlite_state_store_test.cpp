@@ -270,6 +270,23 @@ UPDATE schema_version SET version = 1;
 COMMIT;
 )sql";
 
+// The first column of the first row `sql` returns from the database at `file`, read directly;
+// nullopt when it returns no row or fails.
+std::optional<int> first_int(const std::string& file, const char* sql) {
+  sqlite3* db = nullptr;
+  std::optional<int> out;
+  if (sqlite3_open(file.c_str(), &db) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      out = sqlite3_column_int(st, 0);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
 TEST(SqliteStateStore, AVersion1StateIsUpgradedKeepingEveryRow) {
   TempDir dir;
   {
@@ -306,29 +323,17 @@ TEST(SqliteStateStore, AVersion1StateIsUpgradedKeepingEveryRow) {
   a = store->plugin(kA);
   EXPECT_EQ((*a)->status.activity, Activity::kDisabled);
   store.reset();
+  EXPECT_EQ(first_int(dir.file("state.db"), "SELECT max(version) FROM schema_version"), 2);
   ASSERT_EQ(sqlite3_open(dir.file("state.db").c_str(), &db), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
-  sqlite3_finalize(st);
   ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, nullptr), SQLITE_OK);
   EXPECT_EQ(sqlite3_step(st), SQLITE_DONE) << "no dangling reference";
   sqlite3_finalize(st);
   sqlite3_close(db);
   // The file as it was before the upgrade is kept beside it, still version 1, still whole.
-  ASSERT_EQ(sqlite3_open(dir.file("state.db.schema-v1").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &st, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 1);
-  sqlite3_finalize(st);
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT cursor FROM plugins", -1, &st, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 10);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
+  const std::string kept = dir.file("state.db.schema-v1");
+  EXPECT_EQ(first_int(kept, "SELECT max(version) FROM schema_version"), 1);
+  EXPECT_EQ(first_int(kept, "SELECT cursor FROM plugins"), 10);
 }
 
 TEST(SqliteStateStore, ADamagedDatabaseIsAClearError) {
