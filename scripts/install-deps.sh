@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   clang clang-format libclang-rt-14-dev
-  libcurl4-openssl-dev zlib1g-dev libsimdjson-dev libcli11-dev libexpected-dev
+  libcurl4-openssl-dev libssl-dev zlib1g-dev libsimdjson-dev libcli11-dev libexpected-dev
   libspdlog-dev libfmt-dev libsqlite3-dev libcpp-httplib-dev libhowardhinnant-date-dev
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
