@@ -40,6 +40,20 @@ struct SandboxOptions {
   // Connections served at once (keep-alive holds one each): a thread each, made on demand;
   // past this many, new connections wait for one to end.
   int threads = 512;
+
+  // Webhooks (docs/sandbox.md, "Webhooks"): every event written is POSTed to this URL in
+  // ShotGrid's delivery format, from a background thread with a bounded queue, so a slow or
+  // dead receiver never slows a write. http:// or https://; empty: no webhooks.
+  std::string webhook_url;
+  std::string webhook_secret;    // signs each body (X-SG-SIGNATURE); empty: unsigned
+  bool webhook_batched = false;  // up to 50 deliveries per POST, as a site's batched webhook
+};
+
+// Webhook deliveries (one per event) since start().
+struct WebhookStats {
+  std::uint64_t sent = 0;     // the receiver answered 2xx
+  std::uint64_t failed = 0;   // no answer, a timeout, or another status (never retried)
+  std::uint64_t dropped = 0;  // never sent: the queue was full, or still queued at stop()
 };
 
 // Parses "name:key,name2:key2" (the CLI's --scripts).
@@ -65,6 +79,9 @@ class Sandbox {
 
   // Id of the newest visible EventLogEntry (0 when none); handy for tests and the daemon.
   std::int64_t last_event_id() const;
+
+  // Zero when webhooks are off. Still readable after stop().
+  WebhookStats webhook_stats() const;
 
  private:
   struct Impl;

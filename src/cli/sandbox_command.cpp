@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -24,7 +25,31 @@ struct SandboxArgs {
   int page_size = 500;
   int max_body_mb = 64;
   int threads = 512;
+  std::string webhook_url;
+  std::string webhook_secret;
+  std::string webhook_secret_file;
+  bool webhook_batched = false;
 };
+
+// The secret of --webhook-secret-file: the file's text less its trailing line break, so
+// `echo secret > file` works.
+bool read_secret_file(const std::string& path, std::string& secret, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot read " + path;
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  secret = text.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) {
+    // Signing was asked for: an empty secret would quietly send unsigned deliveries.
+    error = path + " is empty";
+    return false;
+  }
+  return true;
+}
 
 // "login:password[:Display Name],..." for --users.
 bool parse_users(const std::string& text, std::vector<sandbox::UserCredential>& out,
@@ -69,6 +94,14 @@ int run_sandbox(const SandboxArgs& args) {
   options.api_max_entities_per_page = args.page_size;
   options.max_body_bytes = static_cast<std::size_t>(args.max_body_mb) << 20;
   options.threads = args.threads;
+  options.webhook_url = args.webhook_url;
+  options.webhook_secret = args.webhook_secret;
+  if (!args.webhook_secret_file.empty() &&
+      !read_secret_file(args.webhook_secret_file, options.webhook_secret, error)) {
+    std::cerr << "sgeventd sandbox: --webhook-secret-file: " << error << "\n";
+    return kExitUsage;
+  }
+  options.webhook_batched = args.webhook_batched;
 
   // Block the stop signals before any thread starts, so they all inherit the mask and the
   // main thread alone receives them in sigwait.
@@ -87,8 +120,13 @@ int run_sandbox(const SandboxArgs& args) {
   std::cerr << "sgeventd sandbox: api3 at " << site.url() << "/api3/json; scripts:";
   for (const auto& s : options.scripts) std::cerr << " " << s.name;
   std::cerr << (options.data_file.empty() ? "; memory only" : "; data in " + options.data_file)
-            << (options.test_controls ? "; test controls at /_sandbox/" : "")
-            << ". Stop with Ctrl-C.\n";
+            << (options.test_controls ? "; test controls at /_sandbox/" : "");
+  if (!options.webhook_url.empty()) {
+    std::cerr << "; webhooks to " << options.webhook_url
+              << (options.webhook_secret.empty() ? " (unsigned" : " (signed")
+              << (options.webhook_batched ? ", batched)" : ")");
+  }
+  std::cerr << ". Stop with Ctrl-C.\n";
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -135,9 +173,29 @@ void add_sandbox_command(CLI::App& app, Runner& run) {
                   "Connections served at once (each kept-alive client holds one)")
       ->capture_default_str()
       ->check(CLI::Range(4, 1024));
+  auto* webhook_url =
+      sub->add_option("--webhook-url", args->webhook_url,
+                      "POST a ShotGrid-format webhook delivery to this http:// or https:// URL "
+                      "for every event written (held events too); from a queue, so a slow or "
+                      "dead receiver never slows a write");
+  auto* secret = sub->add_option("--webhook-secret", args->webhook_secret,
+                                 "Sign each body: X-SG-SIGNATURE: sha1=<HMAC-SHA1 hex> "
+                                 "(visible in ps; prefer --webhook-secret-file)");
+  auto* secret_file = sub->add_option("--webhook-secret-file", args->webhook_secret_file,
+                                      "Read the signing secret from this file (trailing "
+                                      "newline stripped)")
+                          ->check(CLI::ExistingFile);
+  auto* batched = sub->add_flag("--webhook-batched", args->webhook_batched,
+                                "Send up to 50 deliveries per POST, as a site's batched "
+                                "webhook does");
+  secret->needs(webhook_url)->excludes(secret_file);
+  secret_file->needs(webhook_url);
+  batched->needs(webhook_url);
   sub->footer(
       "The first line on stdout is 'listening http://HOST:PORT' (read it when using --port 0).\n"
-      "Default credentials: script 'sandbox', key 'sandbox-key'. Stops on SIGINT/SIGTERM.");
+      "Default credentials: script 'sandbox', key 'sandbox-key'. Stops on SIGINT/SIGTERM.\n"
+      "Webhooks: one try per delivery, 6 s timeout, at most 10000 queued (more are dropped);\n"
+      "body and headers as ShotGrid sends them (docs/sandbox.md, Webhooks).");
   sub->callback([&run, args] { run = [args] { return run_sandbox(*args); }; });
 }
 

@@ -22,6 +22,7 @@
 #include "sandbox/controls.h"
 #include "sandbox/persistence.h"
 #include "sandbox/store.h"
+#include "sandbox/webhook_sender.h"
 #include "sgeventd/json.h"
 
 namespace sgeventd::sandbox {
@@ -109,6 +110,9 @@ Expected<std::string> read_file(const std::string& path) {
 
 struct Sandbox::Impl {
   SandboxOptions options;
+  // Declared before the store, whose commit listener points at it, so it outlives it. Kept
+  // after stop() for its stats.
+  std::unique_ptr<WebhookSender> webhooks;
   std::unique_ptr<Store> store;
   std::unique_ptr<Api> api;
   std::unique_ptr<SqliteFile> file;
@@ -131,6 +135,7 @@ struct Sandbox::Impl {
 
   ::sgeventd::Expected<void, std::string> start(const SandboxOptions& opts);
   void stop();
+  std::string url() const;
   ::sgeventd::Expected<void, std::string> load_state();
   void wait_for(std::chrono::milliseconds d);
   void handle_api(const httplib::Request& req, httplib::Response& res);
@@ -144,6 +149,11 @@ struct Sandbox::Impl {
 
 ::sgeventd::Expected<void, std::string> Sandbox::Impl::load_state() {
   store = std::make_unique<Store>(Schema::starter());
+  if (WebhookSender* w = webhooks.get()) {
+    store->set_commit_listener([w](const StringPool& pool, const std::vector<EventRecord>& events) {
+      w->enqueue(pool, events);
+    });
+  }
   ApiConfig config;
   config.scripts = options.scripts;
   config.users = options.users;
@@ -182,6 +192,14 @@ struct Sandbox::Impl {
   }
   // A client that goes away mid-reply must not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  if (!options.webhook_url.empty()) {
+    // Before the state loads, so a seed's events are delivered too (once the thread starts).
+    auto sender = WebhookSender::create({.url = options.webhook_url,
+                                         .secret = options.webhook_secret,
+                                         .batched = options.webhook_batched});
+    if (!sender) return tl::unexpected(sender.error());
+    webhooks = std::move(*sender);
+  }
   if (auto ok = load_state(); !ok) return ok;
 
   const int threads = std::max(4, options.threads);
@@ -229,6 +247,7 @@ struct Sandbox::Impl {
     stopping = false;
   }
   running = true;
+  if (webhooks) webhooks->start(url());
   listener = std::thread([this] { server.listen_after_bind(); });
   // cpp-httplib's stop() does nothing until the accept loop has started, so a stop right
   // after start would leave the listener blocked in accept(): wait for it (bounded).
@@ -249,6 +268,8 @@ void Sandbox::Impl::stop() {
   server.stop();
   shutdown_connections(port);
   if (listener.joinable()) listener.join();
+  // No writes are left to come: deliver what is in flight (bounded) and stop.
+  if (webhooks) webhooks->stop();
   api.reset();
   store.reset();
   file.reset();
@@ -457,6 +478,7 @@ Expected<Value> Sandbox::Impl::control(const std::string& action, const Dict& p)
     stop_generator();
     faults.clear();
     faults.reset_counters();
+    if (webhooks) webhooks->next_generation();
     {
       std::unique_lock lock(store->mutex());
       // Accounts stay (their ids are what credentials map to); everything else goes.
@@ -523,15 +545,21 @@ void Sandbox::stop() { impl_->stop(); }
 bool Sandbox::running() const { return impl_->running; }
 int Sandbox::port() const { return impl_->port; }
 
-std::string Sandbox::url() const {
-  const std::string host = impl_->options.bind == "0.0.0.0" ? "127.0.0.1" : impl_->options.bind;
-  return "http://" + host + ":" + std::to_string(impl_->port);
+std::string Sandbox::Impl::url() const {
+  const std::string host = options.bind == "0.0.0.0" ? "127.0.0.1" : options.bind;
+  return "http://" + host + ":" + std::to_string(port);
 }
+
+std::string Sandbox::url() const { return impl_->url(); }
 
 std::int64_t Sandbox::last_event_id() const {
   if (!impl_->store) return 0;
   std::shared_lock lock(impl_->store->mutex());
   return impl_->store->events().last_id();
+}
+
+WebhookStats Sandbox::webhook_stats() const {
+  return impl_->webhooks ? impl_->webhooks->stats() : WebhookStats{};
 }
 
 }  // namespace sgeventd::sandbox

@@ -82,6 +82,7 @@ Expected<void> Store::commit() {
       return ok;
     }
   }
+  if (commit_listener_ && !staged_.empty()) commit_listener_(events_.pool(), staged_);
   if (staged_.size() > 4096) {  // a bulk load: grow once, not by doubling copies
     events_.reserve_capacity(events_.records().size() + staged_.size());
   }

@@ -50,6 +50,11 @@ struct ChangeSet {
 class Store : public Links {
  public:
   using PersistHook = std::function<Expected<void>(const Store&, const ChangeSet&)>;
+  // Told of every event a transaction wrote, held ones too, once the commit can no longer
+  // fail (the webhook sender: a site delivers at write time, whatever readers see yet).
+  // Called under the store's lock: it must only copy what it needs and return.
+  using CommitListener =
+      std::function<void(const StringPool& pool, const std::vector<EventRecord>& events)>;
 
   explicit Store(Schema schema);
 
@@ -60,6 +65,7 @@ class Store : public Links {
   const EventLog& events() const { return events_; }
   const std::map<std::string, EntityTable, std::less<>>& tables() const { return tables_; }
   void set_persist_hook(PersistHook hook) { persist_ = std::move(hook); }
+  void set_commit_listener(CommitListener listener) { commit_listener_ = std::move(listener); }
 
   // Any state (active or retired), or nullptr.
   const Entity* find(std::string_view type, std::int64_t id) const;
@@ -98,6 +104,7 @@ class Store : public Links {
   std::map<std::string, EntityTable, std::less<>> tables_;
   EventLog events_;
   PersistHook persist_;
+  CommitListener commit_listener_;
 
   bool in_txn_ = false;
   std::map<std::pair<std::string, std::int64_t>, std::optional<Entity>> undo_;
