@@ -3,13 +3,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <limits>
 #include <shared_mutex>
 #include <thread>
 
 #include <httplib.h>
 
+#include "base/webhook_signature.h"
 #include "daemon/metrics.h"
+#include "daemon/webhook.h"
 #include "sandbox/connection_threads.h"
 #include "sgeventd/json.h"
 #include "sgeventd/version.h"
@@ -19,6 +23,13 @@ namespace {
 
 constexpr std::size_t kThreads = 64;
 constexpr std::size_t kMaxBody = 64 * 1024;
+// A batch holds up to 50 deliveries, each up to about 1 MB (the site trims bigger ones): the
+// transport's limit. Only the webhook may send that much (screen() holds the others to
+// kMaxBody before their body is read), and only its first kWebhookKept bytes are kept, to
+// find the ids; the signature covers the whole stream.
+constexpr std::size_t kMaxWebhookBody = std::size_t{64} << 20;
+constexpr std::size_t kWebhookKept = std::size_t{1} << 20;
+constexpr const char* kWebhookPath = "/webhook";
 constexpr int kReadTimeoutS = 5;
 constexpr const char* kJson = "application/json";
 constexpr auto kControlWait = std::chrono::seconds(10);
@@ -124,6 +135,18 @@ Expected<ReplaySelection, std::string> selection_of(const Dict& d) {
   return s;
 }
 
+// A Content-Length header's number (httplib refuses one that is not a number); more digits
+// than any limit here read as too large.
+std::size_t declared_length(const std::string& header) {
+  if (header.size() > 12) return std::numeric_limits<std::size_t>::max();
+  std::size_t n = 0;
+  for (char c : header) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + static_cast<std::size_t>(c - '0');
+  }
+  return n;
+}
+
 // The host part of a Host header ("127.0.0.1:8080", "[::1]:8080", "localhost").
 std::string host_of(const std::string& header) {
   if (!header.empty() && header.front() == '[') return header.substr(1, header.find(']') - 1);
@@ -146,17 +169,6 @@ Expected<std::int64_t, std::string> letter_id(const httplib::Request& req) {
   }
   if (id <= 0) return tl::unexpected("not a dead letter id: " + text);
   return id;
-}
-
-// Constant time in the length of the expected text: a wrong token says nothing of how much of
-// it was right.
-bool same_secret(const std::string& given, const std::string& expected) {
-  unsigned char diff = given.size() == expected.size() ? 0 : 1;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    const char g = i < given.size() ? given[i] : '\0';
-    diff |= static_cast<unsigned char>(g ^ expected[i]);
-  }
-  return diff == 0;
 }
 
 }  // namespace
@@ -209,15 +221,22 @@ struct AdminServer::Impl {
   // Held shared by each control request for its whole run, exclusively to change it.
   mutable std::shared_mutex controller_mutex;
   std::shared_ptr<const AdminController> controller;
+  std::function<void(std::int64_t)> webhook_receiver;  // under controller_mutex too
+  std::atomic<std::int64_t> webhooks_accepted{0}, webhooks_rejected{0}, webhooks_unreadable{0};
 
   // Before any endpoint: what a browser could be made to send. A page on any site can POST
   // to a loopback address, and a DNS-rebinding page can even read the answers; so on a
   // loopback bind the Host must be a loopback name, and a request that changes something
   // must not come from another origin, nor carry a body other than JSON (a cross-site form
   // cannot send that without the browser asking first). True: go on.
+  //
+  // The webhook is the exception to the Host rule: a reverse proxy may forward the public
+  // name, and its answer tells a page nothing. It proves itself with its signature instead.
   bool screen(const httplib::Request& req, httplib::Response& res) const {
     const std::string host = req.get_header_value("Host");
-    if (loopback_name(settings.bind) && !host.empty() && !loopback_name(host_of(host))) {
+    const bool webhook = req.path == kWebhookPath;
+    if (!webhook && loopback_name(settings.bind) && !host.empty() &&
+        !loopback_name(host_of(host))) {
       refuse(res, 403, "Host " + host + " is not this daemon's loopback address");
       return false;
     }
@@ -231,12 +250,65 @@ struct AdminServer::Impl {
     }
     // The body is not read yet here: its headers say whether there is one.
     const std::string length = req.get_header_value("Content-Length");
-    const bool has_body = (!length.empty() && length != "0") || req.has_header("Transfer-Encoding");
+    const bool chunked = req.has_header("Transfer-Encoding");
+    const bool has_body = (!length.empty() && length != "0") || chunked;
     if (has_body && req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
       refuse(res, 415, "the body must be sent as Content-Type: application/json");
       return false;
     }
+    if (!webhook && chunked) {
+      refuse(res, 411, "send the body with a Content-Length");
+      return false;
+    }
+    if (!webhook && declared_length(length) > kMaxBody) {
+      refuse(res, 413, "request body too large");
+      return false;
+    }
     return true;
+  }
+
+  // POST /webhook: the signature over the whole stream, the ids from its first MiB.
+  void webhook(const httplib::Request& req, httplib::Response& res,
+               const httplib::ContentReader& content) {
+    if (settings.webhook_secret.empty()) {
+      return refuse(res, 404, "webhooks are off: set [admin] webhook_secret (docs/webhooks.md)");
+    }
+    base::StreamingSignature signature(settings.webhook_secret);
+    std::string kept;
+    content([&](const char* data, std::size_t length) {
+      signature.update(std::string_view(data, length));
+      if (kept.size() < kWebhookKept)
+        kept.append(data, std::min(length, kWebhookKept - kept.size()));
+      return true;
+    });
+    const std::string given = req.get_header_value("X-SG-SIGNATURE");
+    if (!signature.matches(given)) {
+      ++webhooks_rejected;
+      return refuse(res, 401, given.empty() ? "no X-SG-SIGNATURE header" : "wrong X-SG-SIGNATURE");
+    }
+    const WebhookNews news = read_webhook(kept);
+    ++(news.readable ? webhooks_accepted : webhooks_unreadable);
+    bool woke = false;
+    {
+      std::shared_lock lock(controller_mutex);
+      if (webhook_receiver) {
+        webhook_receiver(news.newest_id);
+        woke = true;
+      }
+    }
+    reply(res, 200,
+          Value(Dict{{"woke", woke},
+                     {"deliveries", static_cast<long long>(news.deliveries)},
+                     {"newest_event_id", static_cast<long long>(news.newest_id)}}));
+  }
+
+  // The webhook counts, added to a snapshot for /status and /metrics.
+  void add_webhook_counts(Value& snapshot) const {
+    if (!snapshot.is_dict()) return;
+    snapshot.as_dict()["webhooks"] =
+        Dict{{"accepted", static_cast<long long>(webhooks_accepted.load())},
+             {"rejected", static_cast<long long>(webhooks_rejected.load())},
+             {"unreadable", static_cast<long long>(webhooks_unreadable.load())}};
   }
 
   // Hands the request to the dispatcher and writes its answer.
@@ -369,7 +441,7 @@ struct AdminServer::Impl {
     const std::string header = req.get_header_value("Authorization");
     static constexpr std::string_view kBearer = "Bearer ";
     if (header.rfind(kBearer, 0) == 0 &&
-        same_secret(header.substr(kBearer.size()), settings.token)) {
+        base::same_secret(header.substr(kBearer.size()), settings.token)) {
       return true;
     }
     res.set_header("WWW-Authenticate", "Bearer");
@@ -401,13 +473,16 @@ struct AdminServer::Impl {
   void metrics(const httplib::Request& req, httplib::Response& res) const {
     if (!authorized(req, res)) return;
     res.status = 200;
-    res.set_content(redactor->redact(metrics_text(board->latest(), kVersion)),
+    Value snapshot = board->latest();
+    add_webhook_counts(snapshot);
+    res.set_content(redactor->redact(metrics_text(snapshot, kVersion)),
                     "text/plain; version=0.0.4; charset=utf-8");
   }
 
   void status(const httplib::Request& req, httplib::Response& res) const {
     if (!authorized(req, res)) return;
     Value snapshot = board->latest();
+    add_webhook_counts(snapshot);
     Dict health = health_of(snapshot);
     Dict out = snapshot.is_dict() ? std::move(snapshot.as_dict()) : Dict{};
     out["version"] = kVersion;
@@ -432,6 +507,16 @@ void AdminServer::set_controller(std::shared_ptr<const AdminController> controll
   impl_->controller = std::move(controller);
 }
 
+void AdminServer::set_webhook_receiver(std::function<void(std::int64_t)> receiver) {
+  std::unique_lock lock(impl_->controller_mutex);
+  impl_->webhook_receiver = std::move(receiver);
+}
+
+AdminServer::WebhookCounts AdminServer::webhook_counts() const {
+  return {impl_->webhooks_accepted.load(), impl_->webhooks_rejected.load(),
+          impl_->webhooks_unreadable.load()};
+}
+
 std::string AdminServer::url() const {
   const std::string& host = impl_->settings.bind;
   const bool v6 = host.find(':') != std::string::npos;
@@ -450,7 +535,7 @@ std::string AdminServer::url() const {
   // that stalls for kReadTimeoutS mid-request is dropped: slow clients hold only their own
   // thread, never the daemon.
   server.new_task_queue = [] { return new sandbox::ConnectionThreads(kThreads); };
-  server.set_payload_max_length(kMaxBody);
+  server.set_payload_max_length(kMaxWebhookBody);  // the others: kMaxBody, in screen()
   server.set_read_timeout(kReadTimeoutS);
   server.set_write_timeout(kReadTimeoutS);
   server.set_keep_alive_timeout(kReadTimeoutS);
@@ -486,6 +571,9 @@ std::string AdminServer::url() const {
       self->control(req, res, kind);
     });
   }
+  server.Post(kWebhookPath,
+              [self](const httplib::Request& req, httplib::Response& res,
+                     const httplib::ContentReader& content) { self->webhook(req, res, content); });
   server.Get("/dead-letters", [self](const httplib::Request& req, httplib::Response& res) {
     self->dead_letters(req, res);
   });

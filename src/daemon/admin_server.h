@@ -5,6 +5,11 @@
 // dispatcher's inbox (dispatch/control.h) and wait for its answer, at most 10 s. Loopback
 // by default; any other address needs a bearer token (config.cpp refuses it otherwise). Bounded: at
 // most 64 connection threads, 5 s for a client to send each part of its request, 64 KiB of body.
+//
+// POST /webhook takes the site's webhook deliveries (docs/webhooks.md): no token, but the
+// X-SG-SIGNATURE of [admin] webhook_secret, checked as the body streams in (a batch may be
+// large; it is never held whole past 1 MiB). A good one wakes the poller and is answered at
+// once, well within the site's 6 s.
 #pragma once
 
 #include <chrono>
@@ -82,6 +87,17 @@ class AdminServer {
   // waits for the requests using the current one to finish: once it returns, the old one is
   // never called again.
   void set_controller(std::shared_ptr<const AdminController> controller);
+  // Where verified webhooks go: the newest event id they name (0: none). Until it is set
+  // (the poller not started yet) they are answered and counted, and nothing is woken: the
+  // first read finds their events anyway. Any thread; the same waiting as set_controller.
+  void set_webhook_receiver(std::function<void(std::int64_t newest_id)> receiver);
+
+  // Webhook deliveries so far: accepted (signed, woke the poller), rejected (no or wrong
+  // signature: 401), unreadable (signed, not the site's format; still a wake-up).
+  struct WebhookCounts {
+    std::int64_t accepted = 0, rejected = 0, unreadable = 0;
+  };
+  WebhookCounts webhook_counts() const;
 
  private:
   struct Impl;

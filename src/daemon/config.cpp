@@ -52,8 +52,11 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       {"emails",
        {"enabled", "server", "port", "usetls", "username", "password", "from", "to", "subject"}},
       {"python", {"interpreter", "path", "env", "fork_server", "preload"}},
-      {"sandbox", {"port", "data", "seed", "test_controls", "activity_rate"}},
-      {"admin", {"enabled", "bind", "port", "token", "health_max_lag", "health_poll_failures"}},
+      {"sandbox",
+       {"port", "data", "seed", "test_controls", "activity_rate", "webhooks", "webhooks_batched"}},
+      {"admin",
+       {"enabled", "bind", "port", "token", "webhook_secret", "health_max_lag",
+        "health_poll_failures"}},
   };
   return keys;
 }
@@ -220,6 +223,19 @@ void read_daemon(Reader& r, DaemonSettings& d) {
   r.integer(s, "max_conn_retries", d.max_conn_retries, 1, 1000000);
   r.seconds(s, "fetch_interval", d.fetch_interval, 3600);
   r.integer(s, "max_event_batch_size", d.max_event_batch_size, 1, 100000);
+  r.boolean(s, "adaptive_polling", d.adaptive_polling);
+  r.seconds(s, "fetch_interval_min", d.fetch_interval_min, 3600);
+  r.seconds(s, "fetch_interval_max", d.fetch_interval_max, 3600);
+  if (d.fetch_interval_min.count() > 0 && d.fetch_interval_max.count() > 0 &&
+      d.fetch_interval_min > d.fetch_interval_max) {
+    r.error(s, "fetch_interval_min", "[daemon] fetch_interval_min is above fetch_interval_max");
+  }
+  if (!d.adaptive_polling &&
+      (d.fetch_interval_min.count() > 0 || d.fetch_interval_max.count() > 0)) {
+    r.warning(s, "adaptive_polling",
+              "[daemon] fetch_interval_min and fetch_interval_max are used only with "
+              "adaptive_polling = on");
+  }
 
   if (auto v = r.text(s, "worker_per")) {
     if (*v == "plugin") {
@@ -320,6 +336,8 @@ void read_sandbox(Reader& r, SandboxSettings& b) {
   r.string(s, "seed", b.seed);
   r.boolean(s, "test_controls", b.test_controls);
   r.integer(s, "activity_rate", b.activity_rate, 0, 100000);
+  r.boolean(s, "webhooks", b.webhooks);
+  r.boolean(s, "webhooks_batched", b.webhooks_batched);
 }
 
 bool is_loopback(const std::string& address) {
@@ -332,6 +350,7 @@ void read_admin(Reader& r, AdminSettings& a) {
   r.string(s, "bind", a.bind);
   r.integer(s, "port", a.port, 0, 65535);
   r.string(s, "token", a.token);
+  r.string(s, "webhook_secret", a.webhook_secret);
   r.integer64(s, "health_max_lag", a.health_max_lag, 0, std::numeric_limits<std::int64_t>::max());
   r.integer(s, "health_poll_failures", a.health_poll_failures, 1, 1000000);
   if (a.enabled && !is_loopback(a.bind) && a.token.empty()) {
@@ -370,6 +389,9 @@ const std::vector<std::string>& daemon_key_names() {
                                                  "max_conn_retries",
                                                  "fetch_interval",
                                                  "max_event_batch_size",
+                                                 "adaptive_polling",
+                                                 "fetch_interval_min",
+                                                 "fetch_interval_max",
                                                  "worker_per",
                                                  "callback_timeout",
                                                  "retries",
@@ -433,6 +455,11 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name,
   read_python(r, c.python);
   read_sandbox(r, c.sandbox);
   read_admin(r, c.admin);
+  if (c.sandbox.webhooks && c.shotgun.is_sandbox() && !c.admin.enabled) {
+    r.error("sandbox", "webhooks",
+            "[sandbox] webhooks = on sends them to the admin API's /webhook: [admin] enabled "
+            "is off");
+  }
   warn_unknown_keys(r, c.ini);
 
   const bool has_errors = std::any_of(

@@ -46,6 +46,12 @@ struct DaemonSettings {
   int max_conn_retries = 5;
   std::chrono::milliseconds fetch_interval{5000};
   int max_event_batch_size = 500;
+  // Adaptive polling (source/poll_schedule.h): fetch_interval becomes the average read
+  // budget; reads come fetch_interval_min apart after activity and stretch to
+  // fetch_interval_max when quiet. 0: fetch_interval / 10 and fetch_interval * 2.
+  bool adaptive_polling = true;
+  std::chrono::milliseconds fetch_interval_min{0};
+  std::chrono::milliseconds fetch_interval_max{0};
 
   // sgeventd's own keys.
   WorkerPer worker_per = WorkerPer::kPlugin;
@@ -117,6 +123,10 @@ struct SandboxSettings {
   std::string seed;            // JSON entities for an empty site
   bool test_controls = false;  // /_sandbox/<action> on loopback
   int activity_rate = 0;       // generated events per second (a demo), 0: none
+  // Signed webhooks to the daemon's own POST /webhook for every event (a demo of the
+  // wake-up; needs the admin API), one per event or batched as a site can.
+  bool webhooks = false;
+  bool webhooks_batched = false;
 };
 
 // The admin HTTP server (docs/admin-api.md).
@@ -125,6 +135,8 @@ struct AdminSettings {
   std::string bind = "127.0.0.1";  // another address needs `token`
   int port = 0;                    // 0: any free port (written to the status file as "admin")
   std::string token;               // clients send "Authorization: Bearer <token>"
+  // POST /webhook accepts deliveries signed with this (X-SG-SIGNATURE); empty: no webhooks.
+  std::string webhook_secret;
   // /healthz: unhealthy past these.
   std::int64_t health_max_lag = 10000;  // events a plugin's cursor may trail the feed
   int health_poll_failures = 3;         // failed reads of the event log in a row

@@ -53,8 +53,8 @@ const std::vector<EnvironmentSetting>& environment_settings() {
     for (const std::string& key : daemon_key_names()) {
       add(variable_part(key), "daemon", key.c_str());
     }
-    for (const char* key :
-         {"enabled", "bind", "port", "token", "health_max_lag", "health_poll_failures"}) {
+    for (const char* key : {"enabled", "bind", "port", "token", "webhook_secret", "health_max_lag",
+                            "health_poll_failures"}) {
       add("ADMIN_" + variable_part(key), "admin", key);
     }
     return s;
@@ -71,7 +71,9 @@ std::vector<ConfigProblem> apply_environment(config::IniFile& ini,
   };
   for (const EnvironmentSetting& s : environment_settings()) {
     std::string value = value_of(env, s.variable);
-    const bool secret = s.variable == "SGEVENTD_SCRIPT_KEY" || s.variable == "SGEVENTD_ADMIN_TOKEN";
+    const bool secret = s.variable == "SGEVENTD_SCRIPT_KEY" ||
+                        s.variable == "SGEVENTD_ADMIN_TOKEN" ||
+                        s.variable == "SGEVENTD_ADMIN_WEBHOOK_SECRET";
     const std::string file_variable = s.variable + "_FILE";
     const std::string file = secret ? value_of(env, file_variable) : std::string();
     if (!file.empty()) {

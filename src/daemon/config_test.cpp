@@ -228,6 +228,54 @@ TEST(DaemonConfig, PythonForkServerAndAdminKeys) {
   EXPECT_TRUE(parse("[admin]\nbind: 0.0.0.0\nenabled: false\n").ok());
 }
 
+TEST(DaemonConfig, AdaptivePollingAndWebhookKeys) {
+  const auto parse = [](const std::string& daemon, const std::string& extra,
+                        const config::IniFile::Environment& env = {}) {
+    return parse_config("[daemon]\npidFile: p\neventIdFile: s\n" + daemon +
+                            "[shotgun]\nserver: sandbox\n[plugins]\npaths: a\n" + extra,
+                        "w.conf", env);
+  };
+  ConfigLoad defaults = parse("", "");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults.config->daemon.adaptive_polling);
+  EXPECT_EQ(defaults.config->daemon.fetch_interval_min.count(), 0);
+  EXPECT_EQ(defaults.config->admin.webhook_secret, "");
+  EXPECT_FALSE(defaults.config->sandbox.webhooks);
+
+  ConfigLoad set =
+      parse("adaptive_polling: off\nfetch_interval_min: 0.25\nfetch_interval_max: 20\n",
+            "[admin]\nwebhook_secret: hook\n[sandbox]\nwebhooks: on\n"
+            "webhooks_batched: on\n");
+  ASSERT_TRUE(set.ok()) << set.problems[0].describe();
+  EXPECT_FALSE(set.config->daemon.adaptive_polling);
+  EXPECT_EQ(set.config->daemon.fetch_interval_min, std::chrono::milliseconds(250));
+  EXPECT_EQ(set.config->daemon.fetch_interval_max, std::chrono::seconds(20));
+  EXPECT_EQ(set.config->admin.webhook_secret, "hook");
+  EXPECT_TRUE(set.config->sandbox.webhooks_batched);
+  ASSERT_EQ(set.problems.size(), 1u);  // the bounds are for adaptive polling only
+  EXPECT_NE(set.problems[0].message.find("used only with adaptive_polling = on"),
+            std::string::npos);
+
+  ConfigLoad inverted = parse("fetch_interval_min: 30\nfetch_interval_max: 10\n", "");
+  ASSERT_FALSE(inverted.ok());
+  EXPECT_NE(inverted.problems[0].describe().find("w.conf:4: error: [daemon] fetch_interval_min is "
+                                                 "above fetch_interval_max"),
+            std::string::npos)
+      << inverted.problems[0].describe();
+
+  ConfigLoad no_admin = parse("", "[admin]\nenabled: false\n[sandbox]\nwebhooks: on\n");
+  ASSERT_FALSE(no_admin.ok());
+  EXPECT_NE(no_admin.problems[0].message.find("[admin] enabled is off"), std::string::npos);
+
+  // The secret from a file, as containers give secrets.
+  const std::string file = ::testing::TempDir() + "/sgeventd_webhook_secret";
+  std::ofstream(file) << "from-a-file\n";
+  ConfigLoad env = parse("", "", {{"SGEVENTD_ADMIN_WEBHOOK_SECRET_FILE", file}});
+  ASSERT_TRUE(env.ok()) << env.problems[0].describe();
+  EXPECT_EQ(env.config->admin.webhook_secret, "from-a-file");
+  std::filesystem::remove(file);
+}
+
 TEST(DaemonConfig, LoopPreventionIsPerCallbackDaemonWideOrOff) {
   const auto parse = [](const std::string& value) {
     return parse_config("[daemon]\npidFile: p\neventIdFile: s\nloop_prevention: " + value +

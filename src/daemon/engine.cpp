@@ -140,9 +140,21 @@ int wait_signal(milliseconds timeout) {
   return sig > 0 ? sig : 0;
 }
 
+// 32 hex digits from the system's random source.
+std::string random_secret() {
+  std::random_device random;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 32; ++i) out += kHex[random() % 16];
+  return out;
+}
+
 source::PollerOptions poller_options(const Config& config) {
   source::PollerOptions o;
   o.fetch_interval = config.daemon.fetch_interval;
+  o.adaptive = config.daemon.adaptive_polling;
+  o.min_interval = config.daemon.fetch_interval_min;
+  o.max_interval = config.daemon.fetch_interval_max;
   o.max_retry = std::max<milliseconds>(config.daemon.conn_retry_sleep, milliseconds(250));
   o.max_conn_retries = config.daemon.max_conn_retries;
   // "Slow" is a few poll intervals, never under 10 s (a busy site's ordinary latency).
@@ -226,6 +238,7 @@ class Engine {
   std::vector<std::string> discovery_warnings_;  // logged once, again only when they change
   StatusBoard board_;                            // the status snapshot the admin API serves
   std::unique_ptr<AdminServer> admin_;
+  std::string sandbox_webhook_secret_;  // what the embedded sandbox signs its webhooks with
   SystemdNotifier systemd_;
   bool told_ready_ = false;
   std::chrono::steady_clock::time_point last_watchdog_{};
@@ -293,6 +306,11 @@ bool Engine::start_site() {
   o.seed_file = config_.sandbox.seed;
   o.test_controls = config_.sandbox.test_controls;
   o.scripts = {{config_.shotgun.name, config_.shotgun.key}};
+  if (config_.sandbox.webhooks && admin_) {
+    o.webhook_url = admin_->url() + "/webhook";
+    o.webhook_secret = sandbox_webhook_secret_;
+    o.webhook_batched = config_.sandbox.webhooks_batched;
+  }
   sandbox_ = std::make_unique<sandbox::Sandbox>();
   if (auto r = sandbox_->start(o); !r) {
     fail(kRunFailed, "cannot start the embedded sandbox site: " + r.error());
@@ -421,6 +439,11 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
         status.as_dict()["requests"] = static_cast<long long>(poller.requests());
         status.as_dict()["polls"] = static_cast<long long>(poller.polls());
         status.as_dict()["events_read"] = static_cast<long long>(poller.events_read());
+        status.as_dict()["adaptive_polling"] = poller.adaptive();
+        status.as_dict()["poll_pause_ms"] = static_cast<long long>(poller.planned_pause().count());
+        status.as_dict()["webhook_reads"] = static_cast<long long>(poller.webhook_reads());
+        status.as_dict()["webhook_ids_unseen"] =
+            static_cast<long long>(poller.webhook_ids_unseen());
         std::uint64_t bytes = 0;
         for (const SiteConnection* site : {&feed_site_, &catch_up_site_}) {
           if (site->client) bytes += site->client->bytes_received();
@@ -554,7 +577,13 @@ int Engine::run() {
     for (const char* name : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}) unsetenv(name);
   }
   if (config_.admin.enabled && !options_.one_shot) {
-    auto admin = AdminServer::start(config_.admin, board_, logging_->redactor());
+    AdminSettings settings = config_.admin;
+    if (config_.shotgun.is_sandbox() && config_.sandbox.webhooks) {
+      // The demo's webhooks go from the embedded site to this daemon: any secret will do.
+      if (settings.webhook_secret.empty()) settings.webhook_secret = random_secret();
+      sandbox_webhook_secret_ = settings.webhook_secret;
+    }
+    auto admin = AdminServer::start(settings, board_, logging_->redactor());
     if (!admin) return fail(kRunFailed, admin.error());
     admin_ = std::move(*admin);
     log_->info("Admin API on {} (docs/admin-api.md)", admin_->url());
@@ -679,6 +708,7 @@ int Engine::run() {
   so.backlog_timeout = config_.daemon.backlog_timeout;
   source::EventSource source(*feed_site_.reader, clock_, so, feed_start, std::move(source_gaps));
   source::Poller poller(source, dispatcher, poller_options(config_), log_, feed_site_.cancel);
+  if (admin_) admin_->set_webhook_receiver([&poller](std::int64_t id) { poller.webhook(id); });
   poller.set_before_each([this, &dispatcher, &source] {
     for (const source::GapRange& g : dispatcher.take_ids_to_look_for()) source.look_again(g);
     if (config_.daemon.server_side_filters) {
@@ -725,6 +755,7 @@ int Engine::run() {
     systemd_.stopping();
   }
 
+  if (admin_) admin_->set_webhook_receiver(nullptr);  // before the poller goes
   poller.stop();
   catch_up.stop();
   activity.reset();

@@ -29,6 +29,7 @@ log::LoggingOptions logging_options(const Config& config, bool foreground) {
   options.email.subject = e.subject;
 
   options.secrets = {config.shotgun.key, e.password, config.admin.token,
+                     config.admin.webhook_secret,
                      workers::proxy_password(config.shotgun.proxy_server)};
   return options;
 }

@@ -177,6 +177,25 @@ std::string metrics_text(const Value& status, const std::string& version) {
     gauge("sgeventd_gap_oldest_age_seconds", "How long the longest-waiting open gap has waited",
           field_number(status["oldest_gap_s"]));
   }
+  gauge("sgeventd_poll_interval_seconds",
+        "The pause planned after the last read (adaptive polling: it follows the site's activity)",
+        field_number(status["poll_pause_ms"]) / 1000.0);
+  counter("sgeventd_webhook_reads_total", "Reads of the event log a webhook caused",
+          field_number(status["webhook_reads"]));
+  counter("sgeventd_webhook_ids_unseen_total",
+          "Event ids webhooks named that the event log had not shown after the chase",
+          field_number(status["webhook_ids_unseen"]));
+  if (const Dict* hooks = status["webhooks"].if_dict()) {
+    auto& deliveries = BuildCounter()
+                           .Name("sgeventd_webhooks_total")
+                           .Help(
+                               "Webhook requests received, by result (accepted, rejected: "
+                               "bad signature, unreadable: signed but not the site's format)")
+                           .Register(registry);
+    for (const auto& [result, n] : *hooks) {
+      deliveries.Add({{"result", result}}).Increment(field_number(n));
+    }
+  }
   auto& errors = BuildCounter()
                      .Name("sgeventd_poll_errors_total")
                      .Help("Failed reads of the event log, by the client's error kind")

@@ -32,7 +32,11 @@ Poller::Poller(EventSource& source, FeedSink& sink, PollerOptions options,
       sink_(sink),
       options_(options),
       log_(std::move(log)),
-      cancel_(std::move(cancel)) {
+      cancel_(std::move(cancel)),
+      schedule_(PollScheduleOptions{.adaptive = options.adaptive,
+                                    .fetch_interval = options.fetch_interval,
+                                    .min_interval = options.min_interval,
+                                    .max_interval = options.max_interval}) {
   head_ = source_.cursor();
 }
 
@@ -60,11 +64,60 @@ void Poller::wake() {
   wake_cv_.notify_all();
 }
 
-bool Poller::pause(milliseconds d) {
+void Poller::webhook(std::int64_t event_id) {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+    webhook_woken_ = true;
+    if (event_id > expected_id_) {
+      expected_id_ = event_id;
+      new_expectation_ = true;
+    }
+  }
+  wake_cv_.notify_all();
+}
+
+Poller::Woken Poller::pause(milliseconds d, std::chrono::steady_clock::time_point read_start) {
   std::unique_lock lock(mutex_);
-  wake_cv_.wait_for(lock, d, [this] { return stopping_ || woken_; });
+  if (!wake_cv_.wait_for(lock, d, [this] { return stopping_ || woken_; })) return Woken::kTimeUp;
+  if (stopping_) return Woken::kStopped;
   woken_ = false;
-  return !stopping_;
+  if (!webhook_woken_) return Woken::kWoken;
+  webhook_woken_ = false;
+  // However many deliveries come, one read per kWebhookSpacing: the later ones are answered
+  // by the read this one makes. Only a stop cuts this wait short.
+  wake_cv_.wait_until(lock, read_start + kWebhookSpacing, [this] { return stopping_; });
+  woken_ = false;
+  webhook_woken_ = false;
+  return stopping_ ? Woken::kStopped : Woken::kWebhook;
+}
+
+std::optional<milliseconds> Poller::chase_after_read() {
+  std::lock_guard lock(mutex_);
+  if (expected_id_ == 0) return std::nullopt;
+  if (source_.cursor() >= expected_id_) {
+    expected_id_ = 0;
+    chase_left_ = 0;
+    return std::nullopt;
+  }
+  if (new_expectation_) {
+    new_expectation_ = false;
+    chase_left_ = kChaseReads;
+    chase_delay_ = kWebhookSpacing;
+  }
+  if (chase_left_ == 0) {
+    ++webhook_ids_unseen_;
+    log_->info(
+        "A webhook named event {}, and the event log has not shown it after {} reads: "
+        "the polls will deliver it if it appears",
+        expected_id_, kChaseReads);
+    expected_id_ = 0;
+    return std::nullopt;
+  }
+  --chase_left_;
+  const milliseconds d = chase_delay_;
+  chase_delay_ *= 2;
+  return d;
 }
 
 std::vector<std::pair<std::string, std::int64_t>> Poller::errors_by_kind() const {
@@ -142,6 +195,9 @@ std::optional<WallTime> Poller::oldest_gap_seen() const {
 
 void Poller::run() {
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  // Whether the coming read is one the schedule timed (it spends a credit) rather than one a
+  // full page, a webhook, a wake or a retry asked for.
+  bool timed = true;
   for (;;) {
     {
       std::lock_guard lock(mutex_);
@@ -149,6 +205,8 @@ void Poller::run() {
     }
     if (before_each_) before_each_();
     const auto read_start = std::chrono::steady_clock::now();
+    if (timed) schedule_.timed_read(read_start);
+    timed = false;
     read_started_ns_ = std::max<std::int64_t>(
         1, std::chrono::duration_cast<std::chrono::nanoseconds>(read_start.time_since_epoch())
                .count());
@@ -166,7 +224,9 @@ void Poller::run() {
         if (stopping_) return;  // a request cut short by stop() is no failure
       }
       on_failure(outcome.error());
-      if (!pause(retry_pause(options_, failures_.load(), uniform(random_)))) return;
+      const Woken w = pause(retry_pause(options_, failures_.load(), uniform(random_)), read_start);
+      if (w == Woken::kStopped) return;
+      if (w == Woken::kWebhook) ++webhook_reads_;
       continue;
     }
     requests_ += outcome->requests;
@@ -188,8 +248,12 @@ void Poller::run() {
     for (const GapRange& g : outcome->dropped) {
       log_->warn("Event ids {}-{} given up early: too many id gaps open at once", g.first, g.last);
     }
-    const bool more = outcome->page_full || !outcome->events.empty() || !outcome->hidden.empty();
-    if (!outcome->events.empty() || !outcome->hidden.empty() || !outcome->settled.empty()) {
+    const bool activity = !outcome->events.empty() || !outcome->hidden.empty();
+    schedule_.result(read_start, activity);
+    // The fixed poll reads again at once after events, as the original; the adaptive one has
+    // its schedule for that (a quick read after activity, paid for by its budget).
+    const bool more = outcome->page_full || (activity && !schedule_.adaptive());
+    if (activity || !outcome->settled.empty()) {
       head_ = source_.cursor();
       sink_.deliver(FeedBatch{std::move(outcome->events), source_.cursor(),
                               std::move(outcome->hidden), std::move(outcome->settled)});
@@ -200,8 +264,23 @@ void Poller::run() {
         std::lock_guard lock(mutex_);
         if (stopping_) return;
       }
-    } else if (!pause(options_.fetch_interval)) {
-      return;
+      continue;
+    }
+    milliseconds wait = schedule_.pause(std::chrono::steady_clock::now());
+    planned_pause_ms_ = wait.count();
+    const auto chase = chase_after_read();
+    if (chase && *chase < wait) wait = *chase;
+    switch (pause(wait, read_start)) {
+      case Woken::kStopped:
+        return;
+      case Woken::kTimeUp:
+        timed = !(chase && *chase == wait);
+        break;
+      case Woken::kWebhook:
+        ++webhook_reads_;
+        break;
+      case Woken::kWoken:
+        break;
     }
   }
 }

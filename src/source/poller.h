@@ -4,7 +4,13 @@
 //   - Poll again at once when events arrived or the page was full, but only when the
 //     dispatcher wants more (it says so through FeedSink::wait_for_demand): a fast consumer
 //     sets the pace, and memory stays bounded by a page or two.
-//   - Otherwise sleep fetch_interval; wake() cuts the sleep short (reload, tests, webhooks).
+//   - Otherwise sleep what the PollSchedule says (fetch_interval, or adaptive: poll_schedule.h);
+//     wake() cuts the sleep short (reload, tests). An adaptive poll leaves the read after
+//     events to its schedule too: only a full page is read again at once.
+//   - webhook(id): a delivery from the site says event `id` exists. Read at once (but at most
+//     one read per kWebhookSpacing, however many deliveries come), and while the feed has not
+//     reached that id, read again kChaseReads times, 100 ms, 200 ms... apart: the site may
+//     send the delivery before the entry is readable. Events still come only from the reads.
 //   - Failures are retried forever with capped exponential backoff and jitter; an ERROR every
 //     max_conn_retries failures (the original's cadence), one INFO line on recovery.
 //   - stop() is honoured within ~100 ms, even in a backoff or inside a hung request (the
@@ -31,6 +37,7 @@
 #include <spdlog/logger.h>
 
 #include "source/event_source.h"
+#include "source/poll_schedule.h"
 
 namespace sgeventd::source {
 
@@ -55,6 +62,9 @@ class FeedSink {
 
 struct PollerOptions {
   std::chrono::milliseconds fetch_interval{5000};
+  bool adaptive = false;                       // poll_schedule.h
+  std::chrono::milliseconds min_interval{0};   // adaptive; 0: fetch_interval / 10
+  std::chrono::milliseconds max_interval{0};   // adaptive; 0: fetch_interval * 2
   std::chrono::milliseconds first_retry{250};  // doubled per failure...
   std::chrono::milliseconds max_retry{60000};  // ...up to this (conn_retry_sleep)
   int max_conn_retries = 5;                    // failures between ERROR lines
@@ -87,6 +97,10 @@ class Poller {
   void start();
   void stop();
   void wake();  // poll now rather than after the rest of fetch_interval
+  // A verified webhook delivery named event `event_id` (0: none named). Any thread.
+  void webhook(std::int64_t event_id);
+  static constexpr std::chrono::milliseconds kWebhookSpacing{100};
+  static constexpr int kChaseReads = 5;
 
   // For status: consecutive failures now, and polls and reads so far.
   int failures() const { return failures_.load(); }
@@ -94,6 +108,14 @@ class Poller {
   std::int64_t head() const { return head_.load(); }
   std::int64_t polls() const { return polls_.load(); }
   std::int64_t events_read() const { return events_read_.load(); }
+  // Reads a webhook caused, and webhook ids the feed had not reached after the chase.
+  std::int64_t webhook_reads() const { return webhook_reads_.load(); }
+  std::int64_t webhook_ids_unseen() const { return webhook_ids_unseen_.load(); }
+  // The pause planned after the last read (what the schedule chose), and whether adaptive.
+  std::chrono::milliseconds planned_pause() const {
+    return std::chrono::milliseconds(planned_pause_ms_.load());
+  }
+  bool adaptive() const { return options_.adaptive; }
   // The feed's open gaps after the last poll: missing ids it still waits for, and when the
   // longest-waiting one was first seen (nullopt without gaps).
   std::int64_t gap_ids() const { return gap_ids_.load(); }
@@ -109,8 +131,12 @@ class Poller {
 
  private:
   void run();
-  // Sleeps up to `d` unless stopped or woken; false when stopped.
-  bool pause(std::chrono::milliseconds d);
+  enum class Woken { kStopped, kTimeUp, kWoken, kWebhook };
+  // Sleeps up to `d` unless stopped or woken; a webhook's wake comes no sooner than
+  // kWebhookSpacing after `read_start`.
+  Woken pause(std::chrono::milliseconds d, std::chrono::steady_clock::time_point read_start);
+  // After a read: the chase of a webhook's id (what to wait at most, nullopt: no chase).
+  std::optional<std::chrono::milliseconds> chase_after_read();
   void on_failure(const sg::Error& error);
   void log_read_answered();  // the INFO that closes a slow read's WARN (last_read_ns_)
 
@@ -125,6 +151,9 @@ class Poller {
   std::condition_variable wake_cv_;
   bool stopping_ = false;
   bool woken_ = false;
+  bool webhook_woken_ = false;
+  std::int64_t expected_id_ = 0;  // the highest id a webhook named that the feed has not read
+  bool new_expectation_ = false;  // expected_id_ rose since the chase last looked
   std::thread thread_;
 
   std::atomic<int> failures_{0};
@@ -133,6 +162,13 @@ class Poller {
   std::atomic<std::int64_t> polls_{0};
   std::atomic<std::int64_t> events_read_{0};
   std::atomic<std::int64_t> gap_ids_{0};
+  std::atomic<std::int64_t> webhook_reads_{0};
+  std::atomic<std::int64_t> webhook_ids_unseen_{0};
+  std::atomic<std::int64_t> planned_pause_ms_{0};
+  PollSchedule schedule_;
+  // The poll thread's own: reads of the chase left, and the next one's delay.
+  int chase_left_ = 0;
+  std::chrono::milliseconds chase_delay_{0};
   std::atomic<std::int64_t> oldest_gap_ns_{0};  // system clock since the epoch; 0: none
   static constexpr std::size_t kErrorKinds = static_cast<std::size_t>(sg::ErrorKind::kTlsError) + 1;
   std::array<std::atomic<std::int64_t>, kErrorKinds> errors_{};

@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "source/fake_event_log.h"
 
@@ -86,6 +87,105 @@ TEST(Poller, RetriesThroughFailuresAndStopsPromptlyInABackoff) {
   const auto before = std::chrono::steady_clock::now();
   poller.stop();  // in the middle of the 60 s fetch_interval
   EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(1));
+}
+
+std::shared_ptr<spdlog::logger> quiet_logger() {
+  return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+// Waits up to 10 s for `done`, checking every millisecond.
+template <typename F>
+bool eventually(F done) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return true;
+}
+
+TEST(Poller, AThousandWebhooksInASecondCauseABoundedNumberOfReads) {
+  FakeEventLog log(Clock::real());
+  log.add(1);
+  Collector sink;
+  EventSource source(log, Clock::real(), SourceOptions{}, 0);
+  PollerOptions o;
+  o.fetch_interval = milliseconds(60'000);
+  Poller poller(source, sink, o, quiet_logger());
+  poller.start();
+  ASSERT_TRUE(eventually([&] { return poller.polls() >= 2; }));  // the events, then the re-read
+  const std::int64_t before = poller.polls();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) {
+    poller.webhook(1);  // an id the feed has read: no chase
+    std::this_thread::sleep_for(std::chrono::microseconds(1000));
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(eventually([&] { return poller.webhook_reads() >= 1; }));
+  std::this_thread::sleep_for(Poller::kWebhookSpacing * 2);  // the last one's read
+  const std::int64_t reads = poller.polls() - before;
+  EXPECT_GE(reads, 2);
+  EXPECT_LE(reads, elapsed / Poller::kWebhookSpacing + 2) << "one read per 100 ms at most";
+  EXPECT_EQ(reads, poller.webhook_reads());
+}
+
+TEST(Poller, AWebhookForAnEventNotReadableYetIsChasedUntilItIs) {
+  FakeEventLog log(Clock::real());
+  for (int id = 1; id <= 3; ++id) log.add(id);
+  log.add(4, std::chrono::system_clock::now() + milliseconds(400));  // committed, not readable
+  Collector sink;
+  EventSource source(log, Clock::real(), SourceOptions{}, 0);
+  PollerOptions o;
+  o.fetch_interval = milliseconds(60'000);  // without the chase, 4 would wait a minute
+  Poller poller(source, sink, o, quiet_logger());
+  poller.start();
+  {
+    std::unique_lock lock(sink.mutex);
+    ASSERT_TRUE(
+        sink.cv.wait_for(lock, std::chrono::seconds(10), [&] { return sink.ids.size() == 3; }));
+  }
+  poller.webhook(4);
+  std::unique_lock lock(sink.mutex);
+  ASSERT_TRUE(
+      sink.cv.wait_for(lock, std::chrono::seconds(10), [&] { return sink.ids.size() == 4; }));
+  EXPECT_EQ(sink.ids.back(), 4);
+  EXPECT_EQ(poller.webhook_ids_unseen(), 0);
+}
+
+TEST(Poller, AWebhookForAnEventThatNeverAppearsCostsAFewReadsAndInventsNothing) {
+  FakeEventLog log(Clock::real());
+  log.add(1);
+  Collector sink;
+  EventSource source(log, Clock::real(), SourceOptions{}, 0);
+  PollerOptions o;
+  o.fetch_interval = milliseconds(60'000);
+  Poller poller(source, sink, o, quiet_logger());
+  poller.start();
+  ASSERT_TRUE(eventually([&] { return poller.polls() >= 2; }));
+  const std::int64_t before = poller.polls();
+  poller.webhook(99);
+  ASSERT_TRUE(eventually([&] { return poller.webhook_ids_unseen() == 1; }));
+  EXPECT_EQ(poller.polls() - before, 1 + Poller::kChaseReads);
+  std::lock_guard lock(sink.mutex);
+  EXPECT_EQ(sink.ids, (std::vector<std::int64_t>{1}));
+}
+
+TEST(Poller, AdaptiveLeavesTheReadAfterEventsToItsSchedule) {
+  FakeEventLog log(Clock::real());
+  for (int id = 1; id <= 3; ++id) log.add(id);
+  Collector sink;
+  EventSource source(log, Clock::real(), SourceOptions{}, 0);
+  PollerOptions o;
+  o.fetch_interval = milliseconds(60'000);
+  o.adaptive = true;
+  Poller poller(source, sink, o, quiet_logger());
+  poller.start();
+  ASSERT_TRUE(eventually([&] { return poller.planned_pause().count() > 0; }));
+  // A fresh start has saved no credit: the quick read after events (min_interval, 6 s) must
+  // wait for the next one, a fetch_interval on, and nothing is read at once.
+  EXPECT_GT(poller.planned_pause(), milliseconds(50'000));  // less the read's time
+  EXPECT_LE(poller.planned_pause(), milliseconds(60'000));
+  EXPECT_EQ(poller.polls(), 1) << "no read at once after a page that was not full";
 }
 
 }  // namespace

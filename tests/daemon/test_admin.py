@@ -174,7 +174,7 @@ class AdminApi(DaemonTestCase):
         self.site.generate(1)
         self.assertEqual(get(url + "/status")[0], 401)
         self.assertEqual(get(url + "/healthz", "wrong")[0], 401)
-        wait_for(lambda: "seen" in json.dumps(get(url + "/status", token)[1]),
+        wait_for(lambda: "RuntimeError: seen" in json.dumps(get(url + "/status", token)[1]),
                  what="the error in the status")
         text = json.dumps(get(url + "/status", token)[1])
         self.assertNotIn(token, text)
