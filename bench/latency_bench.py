@@ -166,6 +166,7 @@ def bench_webhooks(tmp, events):
             time.sleep(rng.uniform(0.3, 1.5))
         wait(lambda: len(d.seen()) >= events, timeout=60)
         seen = d.seen()
+        wait(lambda: d.status()["webhook_reads"] >= events, timeout=10)  # the next snapshot
         status = d.status()
         d.stop()
         out = percentiles([seen[t] - created[t] for t in created])
@@ -198,6 +199,8 @@ def bench_slice(tmp, minutes):
         adaptive = Daemon(args.bin, tmp, "adaptive", site.url, {"fetch_interval": "5"},
                           free_port())
         # The pattern starts with a quiet spell: both start the slice with what they had.
+        for d in (fixed, adaptive):
+            wait(lambda: "polls" in d.status())
         polls0 = {d.name: d.status()["polls"] for d in (fixed, adaptive)}
         times = working_day(args.seed, minutes)
         start = time.time()

@@ -55,19 +55,6 @@ WebhookStats settle(const WebhookSender& sender, std::uint64_t total) {
   return s;
 }
 
-// A loopback port nothing listens on (bound, then closed).
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), len), 0);
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 TEST(WebhookUrl, SplitsOriginAndPath) {
   auto t = parse_webhook_url("http://127.0.0.1:9000/hooks/sg?x=1#frag");
   ASSERT_TRUE(t);
@@ -140,7 +127,8 @@ TEST(WebhookSender, ErrorStatusesAndAClosedPortCountAsFailedWithoutRetry) {
   WebhookReceiver receiver;
   receiver.set_mode(WebhookReceiver::Mode::kFail);
   auto failing = make_sender({.url = receiver.url()});
-  auto dead = make_sender({.url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/hook"});
+  auto dead =
+      make_sender({.url = "http://127.0.0.1:" + std::to_string(closed_loopback_port()) + "/hook"});
   StringPool pool;
   failing->enqueue(pool, shot_changes(pool, 1, 4));
   dead->enqueue(pool, shot_changes(pool, 1, 4));

@@ -65,23 +65,11 @@ List wait_for_deliveries(WebhookReceiver& receiver, std::size_t count, bool batc
   return got;
 }
 
-List events_after(sg::Client& sg, std::int64_t after) {
+List logged_events_after(sg::Client& sg, std::int64_t after) {
   sg::FindOptions o;
   o.fields = {"id", "event_type", "attribute_name", "meta", "entity", "project", "session_uuid"};
   o.order = List{Dict{{"field_name", "id"}, {"direction", "asc"}}};
   return SB_OK(sg.find("EventLogEntry", Value(List{List{"id", "greater_than", after}}), o));
-}
-
-int closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), len), 0);
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 TEST(SandboxWebhooks, OneSignedDeliveryPerEventMatchingTheLog) {
@@ -97,7 +85,7 @@ TEST(SandboxWebhooks, OneSignedDeliveryPerEventMatchingTheLog) {
   SB_OK(sg.delete_entity("Shot", shot));
   SB_OK(sg.revive("Shot", shot));
 
-  const List log = events_after(sg, 0);
+  const List log = logged_events_after(sg, 0);
   const List got = wait_for_deliveries(receiver, log.size());
   ASSERT_EQ(got.size(), log.size());
   std::map<std::string, int> operations;
@@ -147,7 +135,7 @@ TEST(SandboxWebhooks, BatchedPacksUpToFiftyEventsPerPost) {
   site.control("generate", Dict{{"count", 230}});  // one commit: all queued at once
   for (int i = 0; i < 5; ++i) SB_OK(sg.create("Asset", Dict{{"code", "a" + std::to_string(i)}}));
 
-  const List log = events_after(sg, 0);
+  const List log = logged_events_after(sg, 0);
   const List got = wait_for_deliveries(receiver, log.size(), /*batched=*/true);
   ASSERT_EQ(got.size(), log.size());
   std::map<std::int64_t, int> seen;
@@ -189,7 +177,7 @@ TEST(SandboxWebhooks, AHeldEventIsDeliveredBeforeAPollCanSeeIt) {
   EXPECT_EQ(got.back()["event_log_entry_id"], Value(held));
   EXPECT_EQ(got.back()["attribute_name"], Value("description"));
   EXPECT_EQ(got.back()["meta"]["new_value"], Value("late"));
-  EXPECT_TRUE(events_after(sg, before).empty());
+  EXPECT_TRUE(logged_events_after(sg, before).empty());
 
   // Released, it becomes visible, and is not delivered a second time.
   site.control("release");
@@ -233,8 +221,8 @@ void expect_fast_writes_and_failures(const std::string& url, WebhookReceiver* ha
 }
 
 TEST(SandboxWebhooks, ADeadReceiverSlowsNoWriteAndFailuresAreCounted) {
-  expect_fast_writes_and_failures("http://127.0.0.1:" + std::to_string(closed_port()) + "/hook",
-                                  nullptr);
+  expect_fast_writes_and_failures(
+      "http://127.0.0.1:" + std::to_string(closed_loopback_port()) + "/hook", nullptr);
 }
 
 TEST(SandboxWebhooks, AHangingReceiverSlowsNeitherWritesNorStop) {

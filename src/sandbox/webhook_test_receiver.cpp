@@ -1,5 +1,9 @@
 #include "sandbox/webhook_test_receiver.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace sgeventd::sandbox::testing {
 
 std::string ReceivedWebhook::header(const std::string& name) const {
@@ -59,6 +63,18 @@ std::vector<ReceivedWebhook> WebhookReceiver::wait_for(std::size_t count,
 std::vector<ReceivedWebhook> WebhookReceiver::received() const {
   std::lock_guard lock(mutex_);
   return received_;
+}
+
+int closed_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0 &&
+                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  ::close(fd);
+  return bound ? ntohs(a.sin_port) : 1;  // port 1: nothing listens there either
 }
 
 }  // namespace sgeventd::sandbox::testing

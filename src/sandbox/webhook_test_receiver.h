@@ -50,4 +50,7 @@ class WebhookReceiver {
   bool closing_ = false;
 };
 
+// A loopback port nothing listens on (bound, then closed): a receiver that is down.
+int closed_loopback_port();
+
 }  // namespace sgeventd::sandbox::testing
