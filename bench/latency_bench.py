@@ -28,6 +28,8 @@ import tempfile
 import time
 import urllib.request
 
+from python_e2e_bench import wait_for
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 PLUGIN = '''
@@ -52,14 +54,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait(condition, timeout=120, interval=0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise RuntimeError("timed out")
+def wait(condition, timeout=120):
+    return wait_for(condition, timeout, interval=0.01)
 
 
 class Sandbox:
