@@ -103,7 +103,7 @@ TEST(PollSimulationDay, AdaptiveBeatsTheFixedPollWithNoMoreReads) {
     fixed.fetch_interval = seconds(5);
     const auto f = simulate_polls(events, fixed);
     const auto a = simulate_polls(events, adaptive());
-    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
     EXPECT_LE(a.reads, f.reads);
     EXPECT_LE(a.reads_per_minute(), 12.0);
     EXPECT_LE(a.percentile(0.5), f.percentile(0.5) / 3);
