@@ -268,19 +268,23 @@ struct AdminServer::Impl {
   }
 
   // POST /webhook: the signature over the whole stream, the ids from its first MiB.
+  // `content` reads the body, if there is one (httplib routes a request without a body to
+  // the plain handler, which has none to read).
   void webhook(const httplib::Request& req, httplib::Response& res,
-               const httplib::ContentReader& content) {
+               const httplib::ContentReader* content) {
     if (settings.webhook_secret.empty()) {
       return refuse(res, 404, "webhooks are off: set [admin] webhook_secret (docs/webhooks.md)");
     }
     base::StreamingSignature signature(settings.webhook_secret);
     std::string kept;
-    content([&](const char* data, std::size_t length) {
-      signature.update(std::string_view(data, length));
-      if (kept.size() < kWebhookKept)
-        kept.append(data, std::min(length, kWebhookKept - kept.size()));
-      return true;
-    });
+    if (content) {
+      (*content)([&](const char* data, std::size_t length) {
+        signature.update(std::string_view(data, length));
+        if (kept.size() < kWebhookKept)
+          kept.append(data, std::min(length, kWebhookKept - kept.size()));
+        return true;
+      });
+    }
     const std::string given = req.get_header_value("X-SG-SIGNATURE");
     if (!signature.matches(given)) {
       ++webhooks_rejected;
@@ -573,7 +577,10 @@ std::string AdminServer::url() const {
   }
   server.Post(kWebhookPath,
               [self](const httplib::Request& req, httplib::Response& res,
-                     const httplib::ContentReader& content) { self->webhook(req, res, content); });
+                     const httplib::ContentReader& content) { self->webhook(req, res, &content); });
+  server.Post(kWebhookPath, [self](const httplib::Request& req, httplib::Response& res) {
+    self->webhook(req, res, nullptr);
+  });
   server.Get("/dead-letters", [self](const httplib::Request& req, httplib::Response& res) {
     self->dead_letters(req, res);
   });

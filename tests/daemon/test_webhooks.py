@@ -117,7 +117,8 @@ class Webhooks(DaemonTestCase):
         self.assertEqual(status["webhook_reads"], 0, "a refused delivery woke the poller")
         self.assertEqual(status["polls"], 1)
         self.assertEqual(d.records("p"), [])
-        # The token of the other endpoints is not what a webhook needs, nor enough for one.
+        # No body at all: unsigned, refused like the rest.
+        self.assertEqual(post(url, b"", sign(b"", "not-the-secret"))[0], 401)
         self.assertEqual(post(url, body, good)[0], 200)
 
     def test_signed_but_unreadable_still_wakes_and_a_foreign_host_is_fine(self):
