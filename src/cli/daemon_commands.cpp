@@ -300,6 +300,11 @@ int run_status(const std::string& config_arg, bool json) {
   std::cout << "sgeventd is running (pid " << *pid << "), site " << show(s["site"])
             << ", newest event read " << show(s["feed_head"]) << "\n";
   for (const auto& p : problems) std::cout << "  problem: " << p << "\n";
+  if (const auto pause = s["poll_pause_ms"].if_int()) {
+    std::cout << "  polling " << (s["adaptive_polling"].truthy() ? "adaptive" : "fixed")
+              << ": the pause after the last read " << *pause / 1000 << "." << *pause % 1000 / 100
+              << " s; " << show(s["webhook_reads"]) << " read(s) woken by webhooks\n";
+  }
   if (const auto failures = s["poll_failures"].if_int(); failures && *failures > 0) {
     std::cout << "  the site is failing: " << *failures << " failed reads in a row\n";
   }

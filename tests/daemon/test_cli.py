@@ -40,6 +40,8 @@ class Verbs(DaemonTestCase):
         self.assertIn("running (pid %d)" % pid, status.stdout)
         self.assertIn("a: active, cursor %d, committed %d, lag 0" % (ids[-1], ids[-1]),
                       status.stdout)
+        self.assertRegex(status.stdout, r"polling adaptive: the pause after the last read "
+                                        r"\d+\.\d s; 0 read\(s\) woken by webhooks")
 
         reload = d.cli("reload")
         self.assertEqual(reload.returncode, 0, reload.stderr)
