@@ -219,6 +219,15 @@ def bench_slice(tmp, minutes):
             r["reads"] = d.status()["polls"] - polls0[d.name]
             out[d.name] = r
             d.stop()
+        # The model (source/poll_simulation.h) on the same creation times, to hold the daemon
+        # to it: the day-long numbers of bench_poll_schedule rest on it.
+        model = os.path.join(os.path.dirname(os.path.abspath(args.bin)), "bench_poll_schedule")
+        times_file = os.path.join(tmp, "times.txt")
+        with open(times_file, "w") as f:
+            f.write("\n".join("%.3f" % t for t in times) + "\n")
+        if os.path.exists(model):
+            out["model"] = json.loads(subprocess.run([model, "--times", times_file],
+                                                     capture_output=True, text=True).stdout)
         out["ratio"] = {"p50": round(out["adaptive"]["p50_ms"] / out["fixed"]["p50_ms"], 3),
                         "p95": round(out["adaptive"]["p95_ms"] / out["fixed"]["p95_ms"], 3),
                         "reads": round(out["adaptive"]["reads"] / out["fixed"]["reads"], 3)}

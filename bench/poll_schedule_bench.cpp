@@ -2,10 +2,14 @@
 // reads, reads per minute, and how long events wait to be read (p50, p95, max), per seeded
 // day, as JSON. Run by hand:
 //   bench_poll_schedule [--fetch S] [--min S] [--max S] [--growth X] [--saved S] [--days N]
+//                       [--times FILE]
 // The defaults are the daemon's (fetch_interval 5 s). Both the uniform and the log-uniform
-// spread of quiet periods are simulated.
+// spread of quiet periods are simulated; --times simulates instead the events created at the
+// seconds listed in FILE, one per line (bench/latency_bench.py's real slice, to compare the
+// daemon with its model).
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "source/poll_simulation.h"
@@ -33,6 +37,7 @@ int main(int argc, char** argv) {
   adaptive.adaptive = true;
   double fetch = 5, min = 0, max = 0;
   int days = 5;
+  std::string times_file;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
     const double v = std::atof(argv[i + 1]);
@@ -50,6 +55,8 @@ int main(int argc, char** argv) {
       adaptive.saved_seconds = v;
     else if (key == "--days")
       days = static_cast<int>(v);
+    else if (key == "--times")
+      times_file = argv[i + 1];
     else {
       std::fprintf(stderr, "unknown option %s\n", key.c_str());
       return 2;
@@ -61,6 +68,20 @@ int main(int argc, char** argv) {
   const auto used = resolved(adaptive);
   PollScheduleOptions fixed;
   fixed.fetch_interval = ms(fetch);
+  if (!times_file.empty()) {
+    std::ifstream in(times_file);
+    std::vector<double> events;
+    for (double t; in >> t;) events.push_back(t);
+    if (events.empty()) {
+      std::fprintf(stderr, "no event times in %s\n", times_file.c_str());
+      return 2;
+    }
+    std::printf("{\n  \"events\": %zu,\n", events.size());
+    print("fixed", simulate_polls(events, fixed), false);
+    print("adaptive", simulate_polls(events, adaptive), true);
+    std::printf("}\n");
+    return 0;
+  }
   std::printf(
       "{\n  \"fetch_interval_s\": %.3f, \"min_interval_s\": %.3f, \"max_interval_s\": "
       "%.3f, \"growth\": %.2f, \"saved_s\": %.0f,\n  \"days\": [\n",

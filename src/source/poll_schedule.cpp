@@ -22,12 +22,15 @@ PollSchedule::PollSchedule(PollScheduleOptions options, Clock::time_point start)
       interval_ms_(static_cast<double>(options_.fetch_interval.count())),
       credits_at_(start) {}
 
+double PollSchedule::capacity() const {
+  return std::max(
+      1.0, options_.saved_seconds * 1000.0 / static_cast<double>(options_.fetch_interval.count()));
+}
+
 double PollSchedule::credits(Clock::time_point now) const {
   const double earned = std::chrono::duration<double, std::milli>(now - credits_at_).count() /
                         static_cast<double>(options_.fetch_interval.count());
-  const double most = std::max(
-      1.0, options_.saved_seconds * 1000.0 / static_cast<double>(options_.fetch_interval.count()));
-  return std::min(most, credits_ + std::max(0.0, earned));
+  return std::min(capacity(), credits_ + std::max(0.0, earned));
 }
 
 void PollSchedule::timed_read(Clock::time_point now) {
@@ -41,9 +44,14 @@ void PollSchedule::result(Clock::time_point now, bool activity) {
   if (activity) last_activity_ = now;
   if (activity || now - last_activity_ < options_.quick_for) {
     interval_ms_ = min;
-  } else {
-    interval_ms_ = std::clamp(interval_ms_ * options_.growth, min, max);
+    return;
   }
+  // Credits past what the budget keeps are lost: with the store full, a quiet site is read as
+  // often as the fixed poll reads it (the first event of a burst waits no longer), and the
+  // emptier the store, the closer the ceiling comes to max_interval, saving for bursts.
+  const double fetch = std::min(static_cast<double>(options_.fetch_interval.count()), max);
+  const double ceiling = std::max(min, max - (max - fetch) * credits(now) / capacity());
+  interval_ms_ = std::clamp(interval_ms_ * options_.growth, min, ceiling);
 }
 
 milliseconds PollSchedule::interval() const {

@@ -4,8 +4,10 @@
 // Fixed: every fetch_interval, as the original.
 // Adaptive: the interval follows the site's activity. Events come in bursts, so for quick_for
 // after a read that found events the reads come min_interval apart; then each read that finds
-// nothing doubles the interval (`growth`), up to max_interval. A budget keeps the reads no more
-// frequent than the fixed poll's: a credit is earned every fetch_interval (at most
+// nothing doubles the interval (`growth`), up to a ceiling that is max_interval while the
+// budget below is empty and comes down to fetch_interval as it fills (a full budget saves
+// nothing more: a long quiet site is read as often as the fixed poll reads it). A budget keeps the
+// reads no more frequent than the fixed poll's: a credit is earned every fetch_interval (at most
 // `saved_seconds` worth are kept) and each timed read spends one, so the quick reads after
 // activity are paid for by the slow ones of a quiet site. Whatever the site does, timed
 // reads never outnumber 1 + elapsed / fetch_interval, and no read waits longer than
@@ -45,6 +47,7 @@ class PollSchedule {
   bool adaptive() const { return options_.adaptive; }
   std::chrono::milliseconds interval() const;  // what follows the last result, before the budget
   double credits(Clock::time_point now) const;
+  double capacity() const;  // the most credits kept
   const PollScheduleOptions& options() const { return options_; }
 
  private:

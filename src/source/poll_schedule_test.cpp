@@ -40,10 +40,10 @@ TEST(PollSchedule, DefaultsFollowFetchInterval) {
   EXPECT_EQ(resolved(odd).max_interval, seconds(20));
 }
 
-TEST(PollSchedule, QuickAfterActivityThenLongerUpToTheMaximum) {
+TEST(PollSchedule, QuickAfterActivityThenLonger) {
   Clock::time_point t{};
   PollSchedule s(adaptive(), t);
-  t += seconds(300);  // a quiet site saved credits
+  t += seconds(150);  // a quiet site saved half the store: 30 credits of 60
   s.timed_read(t);
   s.result(t, true);
   EXPECT_EQ(s.pause(t), milliseconds(500));
@@ -51,15 +51,36 @@ TEST(PollSchedule, QuickAfterActivityThenLongerUpToTheMaximum) {
   s.timed_read(t);
   s.result(t, false);
   EXPECT_EQ(s.pause(t), milliseconds(500));
-  milliseconds last{0};
-  for (int i = 0; i < 20; ++i) {
+  // Then doubling, up to a ceiling between max_interval (an empty store) and fetch_interval (a
+  // full one): about 7.5 s, half full.
+  for (int i = 0; i < 6; ++i) {
     t += s.pause(t);
     s.timed_read(t);
     s.result(t, false);
-    EXPECT_GE(s.pause(t), last);
-    last = s.pause(t);
   }
-  EXPECT_EQ(s.interval(), seconds(10));
+  EXPECT_GT(s.interval(), milliseconds(7'000));
+  EXPECT_LT(s.interval(), milliseconds(8'000));
+}
+
+TEST(PollSchedule, AQuietSiteWithAnEmptyStoreIsReadAtTheMaximumAndAFullOneAtTheFixedRate) {
+  Clock::time_point t{};
+  PollSchedule s(adaptive(), t);
+  for (int i = 0; i < 6; ++i) {
+    s.timed_read(t);
+    s.result(t, false);
+    t += s.pause(t);
+  }
+  EXPECT_GT(s.interval(), milliseconds(9'000)) << "saving, nearly at max_interval";
+  // A long quiet spell fills the store: nothing is saved past it, so the reads come as often
+  // as the fixed poll's, and no more often.
+  for (int i = 0; i < 200; ++i) {
+    s.timed_read(t);
+    s.result(t, false);
+    t += s.pause(t);
+  }
+  EXPECT_GE(s.credits(t), s.capacity() - 2);
+  EXPECT_GE(s.interval(), milliseconds(5'000));
+  EXPECT_LT(s.interval(), milliseconds(5'200));
 }
 
 TEST(PollSchedule, TheBudgetSlowsAFastSiteToTheFixedRate) {
@@ -105,7 +126,7 @@ TEST(PollSimulationDay, AdaptiveBeatsTheFixedPollWithNoMoreReads) {
     const auto a = simulate_polls(events, adaptive());
     SCOPED_TRACE(::testing::Message() << "seed " << seed);
     EXPECT_LE(a.reads, f.reads);
-    EXPECT_LE(a.reads_per_minute(), 12.0);
+    EXPECT_LE(a.reads, 1 + a.minutes * 12);  // a fixed 5 s poll's timed reads
     EXPECT_LE(a.percentile(0.5), f.percentile(0.5) / 3);
     EXPECT_LE(a.percentile(0.95), f.percentile(0.95) * 2);
     EXPECT_EQ(a.waits_s.size(), events.size());
@@ -123,7 +144,7 @@ TEST(PollSimulationDay, ABusierDayStillKeepsTheBudget) {
   const auto f = simulate_polls(events, fixed);
   const auto a = simulate_polls(events, adaptive());
   EXPECT_LE(a.reads, f.reads);
-  EXPECT_LE(a.reads_per_minute(), 12.0);
+  EXPECT_LE(a.reads, 1 + a.minutes * 12);
   EXPECT_LT(a.percentile(0.5), f.percentile(0.5));
   EXPECT_LE(a.percentile(0.95), f.percentile(0.95) * 2);
 }
@@ -133,7 +154,7 @@ TEST(PollSimulationDay, ABusySiteGetsNoMoreReadsThanTheFixedPoll) {
   std::vector<double> events;
   for (double t = 0; t < 9 * 3600; t += 0.3) events.push_back(t);
   const auto a = simulate_polls(events, adaptive());
-  EXPECT_LE(a.reads_per_minute(), 12.0 + 0.01);
+  EXPECT_LE(a.reads, 1 + a.minutes * 12);
   EXPECT_LE(a.percentile(1.0), 5.0 + 0.1);
 }
 

@@ -227,22 +227,23 @@ class AdaptivePolling(DaemonTestCase):
         url = admin_url(d)
         ids = self.site.generate(2)
         wait_for(lambda: d.records("p") == ids, what="the events")
-        # Quiet from now: the interval stretches to its maximum, fetch_interval * 2, after the
-        # quick reads (50 ms for 0.2 s) and the doublings (100 ms ... 800 ms).
+        # Quiet from now: after the quick reads (50 ms for 0.2 s) and the doublings (100 ms ...
+        # 800 ms), the interval settles near its maximum, fetch_interval * 2: below it by what
+        # the budget has saved (docs/webhooks.md), which after a few seconds is little.
         delivered = get(url + "/status")[1]["polls"]
 
-        def at_maximum():
+        def settled():
             status = get(url + "/status")[1]
-            return status["polls"] >= delivered + 8 and status["poll_pause_ms"] == 1000
-        wait_for(at_maximum, what="the interval to reach its maximum")
+            return status["polls"] >= delivered + 8 and status["poll_pause_ms"] >= 900
+        wait_for(settled, what="the interval to near its maximum")
         before = get(url + "/status")[1]["polls"]
         began = time.monotonic()
         time.sleep(10)  # a window to count reads in, not an assertion of timing
         reads = get(url + "/status")[1]["polls"] - before
         window = time.monotonic() - began
-        self.assertLessEqual(reads, window / 1.0 + 2, "more reads than the maximum interval")
+        self.assertLessEqual(reads, window / 0.9 + 2, "more reads than the interval allows")
         self.assertLess(reads, window / 0.5 * 0.75, "as many reads as a fixed poll")
-        self.assertEqual(metrics(url)[("sgeventd_poll_interval_seconds", "")], 1.0)
+        self.assertGreaterEqual(metrics(url)[("sgeventd_poll_interval_seconds", "")], 0.9)
         # And activity brings the reads back at once.
         more = self.site.generate(1)
         wait_for(lambda: d.records("p") == ids + more, what="the next event")
