@@ -21,18 +21,19 @@ TEST(WebhookSignature, AcceptsOnlyTheBodysOwnSignature) {
   std::string upper = good;
   for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   EXPECT_TRUE(signature_matches("s3cret", body, upper));
-  EXPECT_FALSE(signature_matches("other", body, good));                  // wrong secret
-  EXPECT_FALSE(signature_matches("s3cret", body + " ", good));           // altered body
-  EXPECT_FALSE(signature_matches("s3cret", body, ""));                   // missing
-  EXPECT_FALSE(signature_matches("s3cret", body, good.substr(5)));       // no algorithm
+  EXPECT_FALSE(signature_matches("other", body, good));                         // wrong secret
+  EXPECT_FALSE(signature_matches("s3cret", body + " ", good));                  // altered body
+  EXPECT_FALSE(signature_matches("s3cret", body, ""));                          // missing
+  EXPECT_FALSE(signature_matches("s3cret", body, good.substr(5)));              // no algorithm
   EXPECT_FALSE(signature_matches("s3cret", body, "sha256=" + good.substr(5)));  // another one
-  EXPECT_FALSE(signature_matches("s3cret", body, good.substr(0, 20)));   // a prefix
+  EXPECT_FALSE(signature_matches("s3cret", body, good.substr(0, 20)));          // a prefix
 }
 
 TEST(WebhookSignature, InPiecesIsTheSameAsWhole) {
   const std::string body(100'000, 'x');
   StreamingSignature check("k");
-  for (std::size_t i = 0; i < body.size(); i += 777) check.update(std::string_view(body).substr(i, 777));
+  for (std::size_t i = 0; i < body.size(); i += 777)
+    check.update(std::string_view(body).substr(i, 777));
   EXPECT_TRUE(check.matches(webhook_signature("k", body)));
   EXPECT_EQ(webhook_signature("", "").size(), 45u);  // an empty secret still signs
 }
