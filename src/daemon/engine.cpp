@@ -317,7 +317,10 @@ bool Engine::start_site() {
     return false;
   }
   url_ = sandbox_->url();
-  log_->info("Embedded sandbox site at {} (script '{}')", url_, config_.shotgun.name);
+  log_->info("Embedded sandbox site at {} (script '{}'){}", url_, config_.shotgun.name,
+             o.webhook_url.empty() ? std::string()
+                                   : "; it sends a signed webhook to " + o.webhook_url +
+                                         " for every event (docs/webhooks.md)");
   return true;
 }
 
