@@ -135,13 +135,15 @@ Expected<ReplaySelection, std::string> selection_of(const Dict& d) {
   return s;
 }
 
-// A Content-Length header's number (httplib refuses one that is not a number); more digits
-// than any limit here read as too large.
+// A Content-Length header's number. Anything but digits reads as too large: httplib parses
+// it with strtoull, which takes "+1000000" or "10 junk", so a lenient reading here would let
+// such a body past the limit.
 std::size_t declared_length(const std::string& header) {
-  if (header.size() > 12) return std::numeric_limits<std::size_t>::max();
+  constexpr std::size_t kTooLarge = std::numeric_limits<std::size_t>::max();
+  if (header.size() > 12) return kTooLarge;
   std::size_t n = 0;
   for (char c : header) {
-    if (c < '0' || c > '9') return 0;
+    if (c < '0' || c > '9') return kTooLarge;
     n = n * 10 + static_cast<std::size_t>(c - '0');
   }
   return n;
@@ -221,7 +223,9 @@ struct AdminServer::Impl {
   // Held shared by each control request for its whole run, exclusively to change it.
   mutable std::shared_mutex controller_mutex;
   std::shared_ptr<const AdminController> controller;
-  std::function<void(std::int64_t)> webhook_receiver;  // under controller_mutex too
+  // Its own lock: clearing it at shutdown must not wait for a replay holding controller_mutex.
+  mutable std::shared_mutex webhook_mutex;
+  std::function<void(std::int64_t)> webhook_receiver;
   std::atomic<std::int64_t> webhooks_accepted{0}, webhooks_rejected{0}, webhooks_unreadable{0};
 
   // Before any endpoint: what a browser could be made to send. A page on any site can POST
@@ -234,7 +238,7 @@ struct AdminServer::Impl {
   // name, and its answer tells a page nothing. It proves itself with its signature instead.
   bool screen(const httplib::Request& req, httplib::Response& res) const {
     const std::string host = req.get_header_value("Host");
-    const bool webhook = req.path == kWebhookPath;
+    const bool webhook = req.method == "POST" && req.path == kWebhookPath;
     if (!webhook && loopback_name(settings.bind) && !host.empty() &&
         !loopback_name(host_of(host))) {
       refuse(res, 403, "Host " + host + " is not this daemon's loopback address");
@@ -277,13 +281,14 @@ struct AdminServer::Impl {
     }
     base::StreamingSignature signature(settings.webhook_secret);
     std::string kept;
-    if (content) {
-      (*content)([&](const char* data, std::size_t length) {
-        signature.update(std::string_view(data, length));
-        if (kept.size() < kWebhookKept)
-          kept.append(data, std::min(length, kWebhookKept - kept.size()));
-        return true;
-      });
+    const bool read = !content || (*content)([&](const char* data, std::size_t length) {
+      signature.update(std::string_view(data, length));
+      if (kept.size() < kWebhookKept)
+        kept.append(data, std::min(length, kWebhookKept - kept.size()));
+      return true;
+    });
+    if (!read) {  // too large, or the client stopped sending: httplib's status, if it set one
+      return refuse(res, res.status >= 400 ? res.status : 400, "the body could not be read");
     }
     const std::string given = req.get_header_value("X-SG-SIGNATURE");
     if (!signature.matches(given)) {
@@ -294,7 +299,7 @@ struct AdminServer::Impl {
     ++(news.readable ? webhooks_accepted : webhooks_unreadable);
     bool woke = false;
     {
-      std::shared_lock lock(controller_mutex);
+      std::shared_lock lock(webhook_mutex);
       if (webhook_receiver) {
         webhook_receiver(news.newest_id);
         woke = true;
@@ -512,7 +517,7 @@ void AdminServer::set_controller(std::shared_ptr<const AdminController> controll
 }
 
 void AdminServer::set_webhook_receiver(std::function<void(std::int64_t)> receiver) {
-  std::unique_lock lock(impl_->controller_mutex);
+  std::unique_lock lock(impl_->webhook_mutex);
   impl_->webhook_receiver = std::move(receiver);
 }
 

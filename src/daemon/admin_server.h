@@ -89,7 +89,8 @@ class AdminServer {
   void set_controller(std::shared_ptr<const AdminController> controller);
   // Where verified webhooks go: the newest event id they name (0: none). Until it is set
   // (the poller not started yet) they are answered and counted, and nothing is woken: the
-  // first read finds their events anyway. Any thread; the same waiting as set_controller.
+  // first read finds their events anyway. Any thread; once it returns, the old receiver is
+  // never called again.
   void set_webhook_receiver(std::function<void(std::int64_t newest_id)> receiver);
 
   // Webhook deliveries so far: accepted (signed, woke the poller), rejected (no or wrong

@@ -758,12 +758,12 @@ int Engine::run() {
     systemd_.stopping();
   }
 
+  replay_site_.cancel->store(true);                   // a replay still reading gives up
   if (admin_) admin_->set_webhook_receiver(nullptr);  // before the poller goes
   poller.stop();
   catch_up.stop();
   activity.reset();
   dispatcher.request_stop();
-  replay_site_.cancel->store(true);  // a replay still reading gives up
   dispatch_thread.join();
   // Before the dispatcher goes: no control request may reach it after this.
   if (admin_) admin_->set_controller(nullptr);

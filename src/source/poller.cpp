@@ -97,27 +97,30 @@ std::optional<milliseconds> Poller::chase_after_read() {
   if (expected_id_ == 0) return std::nullopt;
   if (source_.cursor() >= expected_id_) {
     expected_id_ = 0;
-    chase_left_ = 0;
     return std::nullopt;
   }
+  const auto now = std::chrono::steady_clock::now();
   if (new_expectation_) {
     new_expectation_ = false;
     chase_left_ = kChaseReads;
     chase_delay_ = kWebhookSpacing;
+    chase_next_ = now + chase_delay_;
+  } else if (now >= chase_next_) {
+    // The chase read that was due has been made (a read for another reason before it was
+    // due does not count as one).
+    if (--chase_left_ == 0) {
+      ++webhook_ids_unseen_;
+      log_->info(
+          "A webhook named event {}, and the event log has not shown it after {} reads: "
+          "the polls will deliver it if it appears",
+          expected_id_, kChaseReads);
+      expected_id_ = 0;
+      return std::nullopt;
+    }
+    chase_delay_ *= 2;
+    chase_next_ = now + chase_delay_;
   }
-  if (chase_left_ == 0) {
-    ++webhook_ids_unseen_;
-    log_->info(
-        "A webhook named event {}, and the event log has not shown it after {} reads: "
-        "the polls will deliver it if it appears",
-        expected_id_, kChaseReads);
-    expected_id_ = 0;
-    return std::nullopt;
-  }
-  --chase_left_;
-  const milliseconds d = chase_delay_;
-  chase_delay_ *= 2;
-  return d;
+  return std::chrono::duration_cast<milliseconds>(chase_next_ - now) + milliseconds(1);
 }
 
 std::vector<std::pair<std::string, std::int64_t>> Poller::errors_by_kind() const {
@@ -205,6 +208,12 @@ void Poller::run() {
     }
     if (before_each_) before_each_();
     const auto read_start = std::chrono::steady_clock::now();
+    {
+      // What asked for a read before this one starts is answered by it.
+      std::lock_guard lock(mutex_);
+      woken_ = false;
+      webhook_woken_ = false;
+    }
     if (timed) schedule_.timed_read(read_start);
     timed = false;
     read_started_ns_ = std::max<std::int64_t>(
@@ -224,9 +233,17 @@ void Poller::run() {
         if (stopping_) return;  // a request cut short by stop() is no failure
       }
       on_failure(outcome.error());
-      const Woken w = pause(retry_pause(options_, failures_.load(), uniform(random_)), read_start);
+      // The whole backoff: webhooks keep coming while the site fails to answer, and must not
+      // turn the backoff into a read every 100 ms (a wake(), an operator's, still cuts it).
+      const auto retry_at = std::chrono::steady_clock::now() +
+                            retry_pause(options_, failures_.load(), uniform(random_));
+      Woken w = Woken::kWebhook;
+      while (w == Woken::kWebhook && std::chrono::steady_clock::now() < retry_at) {
+        w = pause(
+            std::chrono::duration_cast<milliseconds>(retry_at - std::chrono::steady_clock::now()),
+            read_start);
+      }
       if (w == Woken::kStopped) return;
-      if (w == Woken::kWebhook) ++webhook_reads_;
       continue;
     }
     requests_ += outcome->requests;
@@ -258,13 +275,13 @@ void Poller::run() {
       sink_.deliver(FeedBatch{std::move(outcome->events), source_.cursor(),
                               std::move(outcome->hidden), std::move(outcome->settled)});
     }
-    if (more) {
-      // Poll again at once, as soon as someone can take more.
+    if (more || activity) {
+      // Read no more until someone can take more: what is read waits in memory otherwise.
       while (!sink_.wait_for_demand(milliseconds(100))) {
         std::lock_guard lock(mutex_);
         if (stopping_) return;
       }
-      continue;
+      if (more) continue;  // again at once
     }
     milliseconds wait = schedule_.pause(std::chrono::steady_clock::now());
     planned_pause_ms_ = wait.count();

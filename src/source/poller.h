@@ -166,10 +166,11 @@ class Poller {
   std::atomic<std::int64_t> webhook_ids_unseen_{0};
   std::atomic<std::int64_t> planned_pause_ms_{0};
   PollSchedule schedule_;
-  // The poll thread's own: reads of the chase left, and the next one's delay.
+  // The chase's (under mutex_, with expected_id_): reads left, and the next one's delay.
   int chase_left_ = 0;
   std::chrono::milliseconds chase_delay_{0};
-  std::atomic<std::int64_t> oldest_gap_ns_{0};  // system clock since the epoch; 0: none
+  std::chrono::steady_clock::time_point chase_next_{};  // when the next chase read is due
+  std::atomic<std::int64_t> oldest_gap_ns_{0};          // system clock since the epoch; 0: none
   static constexpr std::size_t kErrorKinds = static_cast<std::size_t>(sg::ErrorKind::kTlsError) + 1;
   std::array<std::atomic<std::int64_t>, kErrorKinds> errors_{};
   // When the read in progress started (steady clock, ns); 0 between reads.

@@ -4,6 +4,7 @@
 
 #include <spdlog/sinks/null_sink.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -195,6 +196,63 @@ TEST(Poller, AdaptiveLeavesTheReadAfterEventsToItsSchedule) {
   EXPECT_GT(poller.planned_pause(), milliseconds(50'000));  // less the read's time
   EXPECT_LE(poller.planned_pause(), milliseconds(60'000));
   EXPECT_EQ(poller.polls(), 1) << "no read at once after a page that was not full";
+}
+
+// A sink that wants nothing more until told.
+class SlowSink final : public FeedSink {
+ public:
+  void deliver(FeedBatch batch) override {
+    std::lock_guard lock(mutex);
+    for (auto& e : batch.events) ids.push_back(e.id);
+  }
+  bool wait_for_demand(milliseconds max_wait) override {
+    std::this_thread::sleep_for(std::min(max_wait, milliseconds(5)));
+    return hungry.load();
+  }
+  std::atomic<bool> hungry{false};
+  std::mutex mutex;
+  std::vector<std::int64_t> ids;
+};
+
+TEST(Poller, AdaptiveReadsNoMoreWhileTheConsumersWantNoMore) {
+  FakeEventLog log(Clock::real());
+  log.add(1);
+  log.add(2, std::chrono::system_clock::now() + milliseconds(50));
+  SlowSink sink;
+  EventSource source(log, Clock::real(), SourceOptions{}, 0);
+  PollerOptions o;
+  o.fetch_interval = milliseconds(20);  // quick reads 2 ms apart, if it read
+  o.adaptive = true;
+  Poller poller(source, sink, o, quiet_logger());
+  poller.start();
+  ASSERT_TRUE(eventually([&] { return poller.polls() >= 1; }));
+  std::this_thread::sleep_for(milliseconds(300));  // event 2 is readable meanwhile
+  EXPECT_EQ(poller.polls(), 1) << "read again while the consumers were full";
+  sink.hungry = true;
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(sink.mutex);
+    return sink.ids.size() == 2;
+  }));
+}
+
+TEST(Poller, WebhooksDoNotCutAFailureBackoffShort) {
+  FakeEventLog log(Clock::real());
+  log.add(1);
+  log.fail_next(1000);
+  Collector sink;
+  EventSource source(log, Clock::real(), SourceOptions{}, 0);
+  PollerOptions o;
+  o.first_retry = milliseconds(3000);
+  o.jitter = 0;
+  Poller poller(source, sink, o, quiet_logger());
+  poller.start();
+  ASSERT_TRUE(eventually([&] { return poller.failures() == 1; }));
+  for (int i = 0; i < 100; ++i) {  // a second of webhooks while the site fails
+    poller.webhook(1);
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(poller.failures(), 1) << "the 3 s backoff was cut short";
+  EXPECT_EQ(poller.polls(), 1);
 }
 
 }  // namespace

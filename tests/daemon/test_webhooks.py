@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -133,6 +134,19 @@ class Webhooks(DaemonTestCase):
         wait_for(lambda: d.records("p") == ids, timeout=10 * SLOWDOWN, what="the event")
         self.assertEqual(webhook_counts(url)["unreadable"], 1)
         self.assertEqual(get(url + "/status", )[0], 200)
+
+    def test_only_a_post_to_the_webhook_may_send_a_large_body(self):
+        d, url = self.start()
+        parts = urllib.parse.urlsplit(url)
+        # Refused from the headers, before any body is sent: a PUT to /webhook, and lengths
+        # that httplib's strtoull would read as large.
+        for request_line, length in (("PUT /webhook", "67108864"), ("POST /reload", "+1000000"),
+                                     ("POST /reload", "100000 ")):
+            with socket.create_connection((parts.hostname, parts.port), timeout=10) as s:
+                s.sendall(("%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %s\r\n\r\n" % (request_line, length)).encode())
+                answer = s.recv(200).decode(errors="replace")
+            self.assertTrue(answer.startswith("HTTP/1.1 413"), (request_line, length, answer))
 
     def test_without_a_secret_there_is_no_webhook(self):
         d, url = self.start(secret="")
