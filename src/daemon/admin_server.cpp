@@ -226,6 +226,9 @@ struct AdminServer::Impl {
   // Its own lock: clearing it at shutdown must not wait for a replay holding controller_mutex.
   mutable std::shared_mutex webhook_mutex;
   std::function<void(std::int64_t)> webhook_receiver;
+  // Webhook requests so far: accepted (signed, woke the poller), rejected (no or wrong
+  // signature: 401), unreadable (signed, not the site's format; still a wake-up). Served in
+  // /status and /metrics (add_webhook_counts).
   std::atomic<std::int64_t> webhooks_accepted{0}, webhooks_rejected{0}, webhooks_unreadable{0};
 
   // Before any endpoint: what a browser could be made to send. A page on any site can POST
@@ -519,11 +522,6 @@ void AdminServer::set_controller(std::shared_ptr<const AdminController> controll
 void AdminServer::set_webhook_receiver(std::function<void(std::int64_t)> receiver) {
   std::unique_lock lock(impl_->webhook_mutex);
   impl_->webhook_receiver = std::move(receiver);
-}
-
-AdminServer::WebhookCounts AdminServer::webhook_counts() const {
-  return {impl_->webhooks_accepted.load(), impl_->webhooks_rejected.load(),
-          impl_->webhooks_unreadable.load()};
 }
 
 std::string AdminServer::url() const {

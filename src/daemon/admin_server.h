@@ -93,13 +93,6 @@ class AdminServer {
   // never called again.
   void set_webhook_receiver(std::function<void(std::int64_t newest_id)> receiver);
 
-  // Webhook deliveries so far: accepted (signed, woke the poller), rejected (no or wrong
-  // signature: 401), unreadable (signed, not the site's format; still a wake-up).
-  struct WebhookCounts {
-    std::int64_t accepted = 0, rejected = 0, unreadable = 0;
-  };
-  WebhookCounts webhook_counts() const;
-
  private:
   struct Impl;
   explicit AdminServer(std::unique_ptr<Impl> impl);

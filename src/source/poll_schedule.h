@@ -48,7 +48,6 @@ class PollSchedule {
   std::chrono::milliseconds interval() const;  // what follows the last result, before the budget
   double credits(Clock::time_point now) const;
   double capacity() const;  // the most credits kept
-  const PollScheduleOptions& options() const { return options_; }
 
  private:
   PollScheduleOptions options_;
