@@ -1,7 +1,6 @@
 #include "sandbox/webhook_payload.h"
 
 #include <cstdio>
-#include <ctime>
 
 #include "sgeventd/json.h"
 
@@ -12,19 +11,9 @@ bool ends_with(std::string_view s, std::string_view tail) {
   return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
 }
 
-std::tm utc_calendar(std::int64_t unix_seconds) {
-  const auto t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return tm;
-}
-
-// "YYYY-MM-DD<sep>HH:MM:SS"
-std::string calendar_text(const std::tm& tm, char separator) {
-  char buf[80];  // room for any int, which the compiler cannot rule out
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d%c%02d:%02d:%02d", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, separator, tm.tm_hour, tm.tm_min, tm.tm_sec);
-  return buf;
+// "YYYY-MM-DDTHH:MM:SSZ", the api3 wire form: the base of every time a delivery carries.
+std::string wire_time(std::int64_t unix_seconds) {
+  return DateTime{std::chrono::sys_seconds(std::chrono::seconds(unix_seconds))}.to_wire();
 }
 
 // Sites write links in webhooks as {"id", "type"}, without the "name" a read adds.
@@ -44,7 +33,10 @@ std::string_view webhook_operation(std::string_view event_type) {
 }
 
 std::string webhook_created_at(std::int64_t unix_seconds) {
-  return calendar_text(utc_calendar(unix_seconds), ' ') + ".000000";
+  std::string text = wire_time(unix_seconds);  // "YYYY-MM-DD HH:MM:SS.000000"
+  text[10] = ' ';
+  text.back() = '.';
+  return text + "000000";
 }
 
 PendingDelivery make_pending_delivery(const EventRecord& record, const StringPool& pool,
@@ -81,9 +73,8 @@ Value delivery_data(PendingDelivery delivery) {
 
 std::string single_delivery_body(Value data, std::chrono::system_clock::time_point now) {
   const auto seconds = std::chrono::floor<std::chrono::seconds>(now);
-  const Value body = Dict{
-      {"data", std::move(data)},
-      {"timestamp", calendar_text(utc_calendar(seconds.time_since_epoch().count()), 'T') + "Z"}};
+  const Value body =
+      Dict{{"data", std::move(data)}, {"timestamp", wire_time(seconds.time_since_epoch().count())}};
   return to_json(body, kCompactJson);
 }
 
@@ -92,10 +83,10 @@ std::string batched_delivery_body(List deliveries, std::chrono::system_clock::ti
   const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now - seconds).count();
   char fraction[16];
   std::snprintf(fraction, sizeof(fraction), ".%03dZ", static_cast<int>(millis));
-  const Value body =
-      Dict{{"timestamp",
-            calendar_text(utc_calendar(seconds.time_since_epoch().count()), 'T') + fraction},
-           {"data", Dict{{"deliveries", std::move(deliveries)}}}};
+  std::string timestamp = wire_time(seconds.time_since_epoch().count());
+  timestamp.pop_back();  // the "Z", after the milliseconds
+  const Value body = Dict{{"timestamp", timestamp + fraction},
+                          {"data", Dict{{"deliveries", std::move(deliveries)}}}};
   return to_json(body, kCompactJson);
 }
 
