@@ -28,7 +28,8 @@ import tempfile
 import time
 import urllib.request
 
-from python_e2e_bench import wait_for
+from python_e2e_bench import Sandbox, wait_for
+from python_memory_bench import cpu_s, tree
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -56,21 +57,6 @@ def free_port():
 
 def wait(condition, timeout=120):
     return wait_for(condition, timeout, interval=0.01)
-
-
-class Sandbox:
-    def __init__(self, binary, extra=()):
-        self.proc = subprocess.Popen([binary, "sandbox", "--port", "0", "--test-controls"] +
-                                     list(extra), stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("listening "):
-            raise RuntimeError("sandbox did not start: %r" % line)
-        self.url = line.split(" ", 1)[1]
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 class Daemon:
@@ -241,20 +227,9 @@ def bench_slice(tmp, minutes):
 
 
 def tree_cpu_s(pid):
-    """utime + stime of pid and its children (live ones), in seconds."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == pid or int(fields[1]) == pid:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+    """User + system CPU seconds of pid and all its descendants (the fork server's workers are
+    its grandchildren), the live ones."""
+    return sum(cpu_s(p) for p in tree(pid))
 
 
 def bench_idle(tmp):

@@ -64,9 +64,10 @@ TRIVIAL = "def registerCallbacks(reg):\n    reg.registerCallback('s', 'k', lambd
 
 
 class Sandbox:
-    def __init__(self, binary):
-        self.proc = subprocess.Popen([binary, "sandbox", "--port", "0", "--test-controls"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    def __init__(self, binary, extra=()):
+        self.proc = subprocess.Popen([binary, "sandbox", "--port", "0", "--test-controls"] +
+                                     list(extra), stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("listening "):
             raise RuntimeError("sandbox did not start: %r" % line)
