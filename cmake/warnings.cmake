@@ -34,15 +34,20 @@ function(sgeventd_library name)
   sgeventd_warnings(${name})
 endfunction()
 
-# A gtest binary registered with ctest. LABEL is "unit" or "integration".
+# A gtest binary registered with ctest. LABEL is "unit" or "integration"; FIXTURES names the
+# ctest fixtures its tests need (e.g. "postgres": the tests' PostgreSQL server, tests/CMakeLists).
 function(sgeventd_test name)
-  cmake_parse_arguments(ARG "" "LABEL;ENVIRONMENT" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "LABEL;ENVIRONMENT;FIXTURES" "SOURCES;DEPS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   sgeventd_warnings(${name})
   if(NOT ARG_LABEL)
     set(ARG_LABEL unit)
   endif()
+  set(fixture_properties)
+  if(ARG_FIXTURES)
+    set(fixture_properties FIXTURES_REQUIRED ${ARG_FIXTURES})
+  endif()
   gtest_discover_tests(${name} NO_PRETTY_VALUES PROPERTIES LABELS ${ARG_LABEL} TIMEOUT 120
-                       ENVIRONMENT "${ARG_ENVIRONMENT}" DISCOVERY_TIMEOUT 30)
+                       ${fixture_properties} ENVIRONMENT "${ARG_ENVIRONMENT}" DISCOVERY_TIMEOUT 30)
 endfunction()

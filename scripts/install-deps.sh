@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages sgeventd needs to build and test (DESIGN.md section 11);
 # chromium and chromium-driver run the status page's browser test (tests/daemon/test_status_page.py);
+# postgresql is the server the high-availability tests start in a folder of their own
+# (tests/support/pg_server.sh; the package's own cluster is not used);
 # dpkg-dev, file and systemd build and check the .deb (make package, tests/package/test_deb.sh).
 # Idempotent and quiet when everything is present; needs root (or sudo) only when
 # something is missing.
@@ -10,11 +12,11 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   clang clang-format libclang-rt-14-dev
   libcurl4-openssl-dev libssl-dev zlib1g-dev libsimdjson-dev libcli11-dev libexpected-dev
-  libspdlog-dev libfmt-dev libsqlite3-dev libcpp-httplib-dev libhowardhinnant-date-dev
+  libspdlog-dev libfmt-dev libsqlite3-dev libpq-dev libcpp-httplib-dev libhowardhinnant-date-dev
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   python3 python3-dev pybind11-dev tzdata ca-certificates
-  chromium chromium-driver
+  chromium chromium-driver postgresql
   dpkg-dev file systemd
 )
 

@@ -9,6 +9,7 @@
 
 #include "state/sqlite_db.h"
 #include "state/state_file.h"
+#include "state/store_rows.h"
 
 namespace sgeventd::state {
 namespace {
@@ -56,25 +57,10 @@ CREATE INDEX dead_letters_by_plugin ON dead_letters(plugin_id, id);
 CREATE TABLE legacy_defaults(folder TEXT PRIMARY KEY, cursor INTEGER NOT NULL) WITHOUT ROWID;
 )sql";
 
-std::int64_t ms(WallTime t) { return t.time_since_epoch().count(); }
-WallTime wall(std::int64_t v) { return WallTime(std::chrono::milliseconds(v)); }
-
-const char* status_text(Activity a) {
-  switch (a) {
-    case Activity::kActive:
-      return "active";
-    case Activity::kDeactivated:
-      return "deactivated";
-    case Activity::kDisabled:
-      return "disabled";
-  }
-  return "deactivated";
-}
-
-Activity activity_of(const std::string& text) {
-  if (text == "active") return Activity::kActive;
-  return text == "disabled" ? Activity::kDisabled : Activity::kDeactivated;
-}
+using rows::activity_of;
+using rows::ms;
+using rows::status_text;
+using rows::wall;
 
 // Version 1 to 2: the plugins table's CHECK gains 'disabled'. SQLite cannot alter a CHECK, so
 // the table is rebuilt in one transaction (https://sqlite.org/lang_altertable.html, "other
@@ -533,88 +519,55 @@ StateResult<void> SqliteStateStore::apply(const StateBatch::Operation& op) {
       op);
 }
 
-StateResult<void> SqliteStateStore::add_gap(std::int64_t plugin, const Gap& gap) {
-  if (gap.first_id > gap.last_id) {
-    return state_error(
-        StateErrorKind::kInvalidArgument,
-        "a gap from " + std::to_string(gap.first_id) + " to " + std::to_string(gap.last_id));
+StateResult<std::vector<Gap>> SqliteStateStore::overlapping_gaps(std::int64_t plugin,
+                                                                  EventId first, EventId last) {
+  auto s = db_->prepare(kOverlappingGaps);
+  if (!s) return tl::unexpected(s.error());
+  s->bind(1, plugin).bind(2, first).bind(3, last);
+  std::vector<Gap> out;
+  while (true) {
+    auto row = s->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return out;
+    out.push_back(Gap{s->int_at(0), s->int_at(1), wall(s->int_at(2)), wall(s->int_at(3))});
   }
-  // Ids already held keep their first sighting: insert only the uncovered stretches.
-  std::vector<std::pair<EventId, EventId>> held;
-  {
-    auto s = db_->prepare(kOverlappingGaps);
+}
+
+StateResult<void> SqliteStateStore::apply_gap_edit(std::int64_t plugin,
+                                                   const rows::GapEdit& edit) {
+  for (EventId first : edit.remove) {
+    auto del = db_->prepare(kDeleteGap);
+    if (!del) return tl::unexpected(del.error());
+    if (auto r = del->bind(1, plugin).bind(2, first).run(); !r) return r;
+  }
+  for (const Gap& gap : edit.insert) {
+    auto s = db_->prepare(kInsertGap);
     if (!s) return tl::unexpected(s.error());
-    s->bind(1, plugin).bind(2, gap.first_id).bind(3, gap.last_id);
-    while (true) {
-      auto row = s->step();
-      if (!row) return tl::unexpected(row.error());
-      if (!*row) break;
-      held.emplace_back(s->int_at(0), s->int_at(1));
-    }
+    auto r = s->bind(1, plugin)
+                 .bind(2, gap.first_id)
+                 .bind(3, gap.last_id)
+                 .bind(4, ms(gap.first_seen))
+                 .bind(5, ms(gap.expiry))
+                 .run();
+    if (!r) return r;
   }
-  EventId next = gap.first_id;  // the first id not yet covered or inserted
-  bool done = false;
-  auto insert = [&](EventId first, EventId last) {
-    return insert_gap(plugin, Gap{first, last, gap.first_seen, gap.expiry});
-  };
-  for (const auto& [first, last] : held) {
-    if (first > next) {
-      if (auto r = insert(next, first - 1); !r) return r;
-    }
-    if (last >= gap.last_id) {
-      done = true;
-      break;
-    }
-    next = std::max(next, last + 1);
-  }
-  if (!done) return insert(next, gap.last_id);
   return {};
 }
 
-StateResult<void> SqliteStateStore::insert_gap(std::int64_t plugin, const Gap& gap) {
-  auto s = db_->prepare(kInsertGap);
-  if (!s) return tl::unexpected(s.error());
-  return s->bind(1, plugin)
-      .bind(2, gap.first_id)
-      .bind(3, gap.last_id)
-      .bind(4, ms(gap.first_seen))
-      .bind(5, ms(gap.expiry))
-      .run();
+StateResult<void> SqliteStateStore::add_gap(std::int64_t plugin, const Gap& gap) {
+  auto held = overlapping_gaps(plugin, gap.first_id, gap.last_id);
+  if (!held) return tl::unexpected(held.error());
+  auto edit = rows::plan_add_gap(*held, gap);
+  if (!edit) return tl::unexpected(edit.error());
+  return apply_gap_edit(plugin, *edit);
 }
 
 StateResult<void> SqliteStateStore::remove_gap_ids(std::int64_t plugin, EventId first,
                                                    EventId last) {
   if (first > last) return {};
-  std::vector<Gap> overlapping;
-  {
-    auto s = db_->prepare(kOverlappingGaps);
-    if (!s) return tl::unexpected(s.error());
-    s->bind(1, plugin).bind(2, first).bind(3, last);
-    while (true) {
-      auto row = s->step();
-      if (!row) return tl::unexpected(row.error());
-      if (!*row) break;
-      overlapping.push_back(
-          Gap{s->int_at(0), s->int_at(1), wall(s->int_at(2)), wall(s->int_at(3))});
-    }
-  }
-  for (const Gap& g : overlapping) {
-    auto del = db_->prepare(kDeleteGap);
-    if (!del) return tl::unexpected(del.error());
-    if (auto r = del->bind(1, plugin).bind(2, g.first_id).run(); !r) return r;
-    // What is left on either side keeps the original sighting and expiry.
-    if (g.first_id < first) {
-      if (auto r = insert_gap(plugin, Gap{g.first_id, first - 1, g.first_seen, g.expiry}); !r) {
-        return r;
-      }
-    }
-    if (g.last_id > last) {
-      if (auto r = insert_gap(plugin, Gap{last + 1, g.last_id, g.first_seen, g.expiry}); !r) {
-        return r;
-      }
-    }
-  }
-  return {};
+  auto held = overlapping_gaps(plugin, first, last);
+  if (!held) return tl::unexpected(held.error());
+  return apply_gap_edit(plugin, rows::plan_remove_ids(*held, first, last));
 }
 
 StateResult<void> SqliteStateStore::park(const DeadLetter& letter) {

@@ -29,6 +29,9 @@ namespace sgeventd::state {
 namespace sqlite {
 class Db;
 }
+namespace rows {
+struct GapEdit;
+}
 
 struct SqliteStateOptions {
   // For inspection while a daemon runs (`sgeventd status`, `dead-letters list`): no lock, no
@@ -97,7 +100,8 @@ class SqliteStateStore final : public StateStore {
   StateResult<void> apply(const StateBatch::Operation& op);
   StateResult<std::int64_t> plugin_id(const PluginKey& key);
   StateResult<void> add_gap(std::int64_t plugin, const Gap& gap);
-  StateResult<void> insert_gap(std::int64_t plugin, const Gap& gap);
+  StateResult<std::vector<Gap>> overlapping_gaps(std::int64_t plugin, EventId first, EventId last);
+  StateResult<void> apply_gap_edit(std::int64_t plugin, const rows::GapEdit& edit);
   StateResult<void> remove_gap_ids(std::int64_t plugin, EventId first, EventId last);
   StateResult<void> park(const DeadLetter& letter);
   StateResult<std::vector<Gap>> gaps_of(std::int64_t plugin);

@@ -1,5 +1,5 @@
 // The StateStore contract (DESIGN.md section 6): what every store must do, run against each of
-// them (SQLite today, the memory store; PostgreSQL joins when it exists). Store-specific
+// them (SQLite, PostgreSQL and the memory store). Store-specific
 // behaviour (files, locks, reopening, import) is tested beside each store.
 #include <gtest/gtest.h>
 
@@ -9,6 +9,8 @@
 #include <ostream>
 
 #include "state/memory_state_store.h"
+#include "state/pg_state_store.h"
+#include "state/pg_test_support.h"
 #include "state/sqlite_state_store.h"
 #include "state/state_test_support.h"
 
@@ -256,6 +258,22 @@ INSTANTIATE_TEST_SUITE_P(
                                   auto s = SqliteStateStore::open(dir.file("state.db"), options);
                                   EXPECT_TRUE(s) << (s ? "" : s.error().describe());
                                   if (!s) return nullptr;
+                                  return std::move(*s);
+                                }},
+                      StoreKind{"Postgres",
+                                [](testing::TempDir&,
+                                   std::function<WallTime()> now) -> std::unique_ptr<StateStore> {
+                                  // A state of its own name in the process's database; it
+                                  // writes only while it holds the lease.
+                                  PgStateOptions options;
+                                  options.url = testing::test_database_url();
+                                  options.name = testing::unique_state_name("contract");
+                                  options.now = std::move(now);
+                                  auto s = PgStateStore::open(options);
+                                  EXPECT_TRUE(s) << (s ? "" : s.error().describe());
+                                  if (!s) return nullptr;
+                                  auto grant = (*s)->leader_lease()->try_acquire();
+                                  EXPECT_TRUE(grant && *grant);
                                   return std::move(*s);
                                 }},
                       StoreKind{"Memory",

@@ -19,6 +19,10 @@ const char* kind_name(StateErrorKind kind) {
       return "LegacyStateUnreadable";
     case StateErrorKind::kUnwritable:
       return "StateUnwritable";
+    case StateErrorKind::kUnreachable:
+      return "StateUnreachable";
+    case StateErrorKind::kFenced:
+      return "NotLeader";
     case StateErrorKind::kInvalidArgument:
       return "InvalidArgument";
     case StateErrorKind::kInternal:

@@ -1,9 +1,9 @@
 // The daemon's durable state (DESIGN.md section 6): per plugin the committed cursor, its status
 // and its open gaps; dead letters; and the defaults an imported shotgunEvents state left behind.
 //
-// StateStore is the seam for a PostgreSQL store (DESIGN.md section 10): the daemon only ever
-// talks to this interface. SqliteStateStore (sqlite_state_store.h) is the implementation used
-// today. docs/state.md describes the tables and the durability guarantees.
+// The daemon only ever talks to this interface. SqliteStateStore (sqlite_state_store.h) is the
+// default, PgStateStore (pg_state_store.h) the shared state for high availability (DESIGN.md
+// section 10). docs/state.md describes the tables and the durability guarantees.
 #pragma once
 
 #include <chrono>
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "sgeventd/state/leader_lease.h"
 #include "sgeventd/state/state_batch.h"
 #include "sgeventd/state/state_types.h"
 
@@ -49,6 +50,10 @@ class StateStore {
   virtual StateResult<bool> delete_dead_letter(std::int64_t id) = 0;
   // Records a re-drive: retried_at = when, retry_count + 1. False when no letter has that id.
   virtual StateResult<bool> mark_dead_letter_retried(std::int64_t id, WallTime when) = 0;
+
+  // A state several daemons share (PostgreSQL) has a leader lease; its writes fail unless this
+  // daemon holds it. Null for a state only one daemon can open (SQLite, memory).
+  virtual LeaderLease* leader_lease() { return nullptr; }
 };
 
 }  // namespace sgeventd::state

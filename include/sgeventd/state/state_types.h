@@ -100,7 +100,9 @@ enum class StateErrorKind {
   kCorrupt,       // the file is damaged, empty, or neither an sgeventd state nor a legacy one
   kNewerSchema,   // written by a newer sgeventd
   kLegacyFormat,  // a shotgunEvents state file that cannot be read (truncated, unsafe, odd)
-  kUnwritable,    // disk full, read-only, I/O error: nothing was written
+  kUnwritable,    // disk full, read-only, I/O error, missing rights: nothing was written
+  kUnreachable,   // the state's database cannot be reached (or timed out): nothing was written
+  kFenced,        // this daemon does not hold the leader lease (any more): nothing was written
   kInvalidArgument,
   kInternal,
 };
