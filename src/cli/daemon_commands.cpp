@@ -90,7 +90,7 @@ std::optional<daemon::Config> load_config_for_pid_file(const std::string& config
   }
   std::cerr << "sgeventd " << verb << ": " << path << " has " << loaded.problems.size()
             << " problem(s) (sgeventd check-config lists them); only its pidFile is needed here\n";
-  daemon::Config c{path, {}, {}, {}, {}, {}, {}, {}, std::move(*ini)};
+  daemon::Config c{path, {}, {}, {}, {}, {}, {}, {}, {}, std::move(*ini)};
   c.daemon.pid_file = pid_file;
   return c;
 }

@@ -57,6 +57,7 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
       {"admin",
        {"enabled", "bind", "port", "token", "webhook_secret", "health_max_lag",
         "health_poll_failures"}},
+      {"state", {"url", "name", "password_file", "lease_seconds"}},
   };
   return keys;
 }
@@ -361,6 +362,30 @@ void read_admin(Reader& r, AdminSettings& a) {
   }
 }
 
+void read_state(Reader& r, StateSettings& st) {
+  const std::string s = "state";
+  r.string(s, "url", st.url);
+  r.string(s, "name", st.name);
+  r.string(s, "password_file", st.password_file);
+  r.seconds(s, "lease_seconds", st.lease, 3600);
+  if (st.lease < std::chrono::seconds(2)) {
+    r.error(s, "lease_seconds",
+            "[state] lease_seconds must be at least 2: the leader renews every third of it");
+  }
+  if (!st.url.empty() && !st.url.starts_with("postgresql://") &&
+      !st.url.starts_with("postgres://")) {
+    r.error(s, "url",
+            "[state] url must be a PostgreSQL URI (postgresql://user@host/database); without a "
+            "url the state is SQLite at [daemon] eventIdFile");
+  }
+  if (st.url.empty()) {
+    for (const char* key : {"name", "password_file", "lease_seconds"}) {
+      if (!r.text(s, key)) continue;
+      r.warning(s, key, std::string("[state] ") + key + " has no effect without [state] url");
+    }
+  }
+}
+
 void warn_unknown_keys(Reader& r, const config::IniFile& ini) {
   for (const auto& [section, keys] : known_keys()) {
     for (const auto& key : ini.keys(section)) {
@@ -438,7 +463,7 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name,
     return load;
   }
   for (ConfigProblem& p : apply_environment(*ini, env)) load.problems.push_back(std::move(p));
-  Config c{file_name, {}, {}, {}, {}, {}, {}, {}, std::move(*ini)};
+  Config c{file_name, {}, {}, {}, {}, {}, {}, {}, {}, std::move(*ini)};
   Reader r(c.ini, load.problems);
   for (const char* section : {"daemon", "shotgun", "plugins"}) {
     if (!c.ini.has_section(section)) {
@@ -455,6 +480,7 @@ ConfigLoad parse_config(std::string_view text, const std::string& file_name,
   read_python(r, c.python);
   read_sandbox(r, c.sandbox);
   read_admin(r, c.admin);
+  read_state(r, c.state);
   if (c.sandbox.webhooks && c.shotgun.is_sandbox() && !c.admin.enabled) {
     r.error("sandbox", "webhooks",
             "[sandbox] webhooks = on sends them to the admin API's /webhook: [admin] enabled "
@@ -480,6 +506,21 @@ ConfigLoad load_config(const std::string& path, const config::IniFile::Environme
   std::stringstream text;
   text << in.rdbuf();
   return parse_config(text.str(), path, env);
+}
+
+std::string state_name(const Config& config) {
+  if (!config.state.name.empty()) return config.state.name;
+  std::string site = "sandbox";
+  if (!config.shotgun.is_sandbox()) {
+    // scheme://host[:port]/path -> host[:port]
+    site = config.shotgun.server;
+    if (const auto scheme = site.find("://"); scheme != std::string::npos) {
+      site = site.substr(scheme + 3);
+    }
+    site = site.substr(0, site.find('/'));
+    site = config::ascii_lower(site);
+  }
+  return site + "/" + config.shotgun.name;
 }
 
 ::sgeventd::Expected<std::string, std::string> find_config(const std::string& explicit_path,

@@ -142,6 +142,18 @@ struct AdminSettings {
   int health_poll_failures = 3;         // failed reads of the event log in a row
 };
 
+// Where the state lives (docs/high-availability.md). Without a url: SQLite at eventIdFile.
+struct StateSettings {
+  std::string url;  // a libpq connection URI: PostgreSQL, shared by a leader and its standbys
+  // Whose rows these are in the database; empty: derived from the site and the script name
+  // (state_name() below).
+  std::string name;
+  std::string password_file;  // the database password, when the URL carries none
+  std::chrono::milliseconds lease{10'000};
+
+  bool shared() const { return !url.empty(); }
+};
+
 struct Config {
   std::string file;
   DaemonSettings daemon;
@@ -151,8 +163,13 @@ struct Config {
   PythonSettings python;
   SandboxSettings sandbox;
   AdminSettings admin;
+  StateSettings state;
   config::IniFile ini;  // the whole file, for plugins' own sections
 };
+
+// [state] name, or "<site host>/<script name>" ("sandbox/<script name>" for the embedded site,
+// whose address changes every start): the daemons of one site and script share a state.
+std::string state_name(const Config& config);
 
 struct ConfigLoad {
   std::optional<Config> config;  // empty when there are errors

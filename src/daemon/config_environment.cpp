@@ -57,6 +57,9 @@ const std::vector<EnvironmentSetting>& environment_settings() {
                             "health_poll_failures"}) {
       add("ADMIN_" + variable_part(key), "admin", key);
     }
+    for (const char* key : {"url", "name", "password_file", "lease_seconds"}) {
+      add("STATE_" + variable_part(key), "state", key);
+    }
     return s;
   }();
   return settings;
@@ -71,9 +74,9 @@ std::vector<ConfigProblem> apply_environment(config::IniFile& ini,
   };
   for (const EnvironmentSetting& s : environment_settings()) {
     std::string value = value_of(env, s.variable);
-    const bool secret = s.variable == "SGEVENTD_SCRIPT_KEY" ||
-                        s.variable == "SGEVENTD_ADMIN_TOKEN" ||
-                        s.variable == "SGEVENTD_ADMIN_WEBHOOK_SECRET";
+    const bool secret =
+        s.variable == "SGEVENTD_SCRIPT_KEY" || s.variable == "SGEVENTD_ADMIN_TOKEN" ||
+        s.variable == "SGEVENTD_ADMIN_WEBHOOK_SECRET" || s.variable == "SGEVENTD_STATE_URL";
     const std::string file_variable = s.variable + "_FILE";
     const std::string file = secret ? value_of(env, file_variable) : std::string();
     if (!file.empty()) {

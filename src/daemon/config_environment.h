@@ -22,9 +22,10 @@ const std::vector<EnvironmentSetting>& environment_settings();
 
 // Sets into `ini` every variable of `env` that is set and not empty (an empty one is taken as
 // unset), literally (no %(...)s expansion). SGEVENTD_SCRIPT_KEY_FILE,
-// SGEVENTD_ADMIN_TOKEN_FILE and SGEVENTD_ADMIN_WEBHOOK_SECRET_FILE name files whose content
-// (less a final newline) is the key, the token or the webhook secret. The problems: a file
-// that cannot be read, a secret given both ways.
+// SGEVENTD_ADMIN_TOKEN_FILE, SGEVENTD_ADMIN_WEBHOOK_SECRET_FILE and SGEVENTD_STATE_URL_FILE
+// name files whose content (less a final newline) is the key, the token, the webhook secret or
+// the state's URL (which may hold a password). The problems: a file that cannot be read, a
+// secret given both ways.
 std::vector<ConfigProblem> apply_environment(config::IniFile& ini,
                                              const config::IniFile::Environment& env);
 

@@ -276,6 +276,49 @@ TEST(DaemonConfig, AdaptivePollingAndWebhookKeys) {
   std::filesystem::remove(file);
 }
 
+TEST(DaemonConfig, StateKeysPutTheStateInPostgresql) {
+  const auto parse = [](const std::string& server, const std::string& state,
+                        const config::IniFile::Environment& env = {}) {
+    return parse_config("[daemon]\npidFile: p\neventIdFile: s\n[shotgun]\nserver: " + server +
+                            "\nname: triggers\nkey: k\n[plugins]\npaths: a\n" + state,
+                        "st.conf", env);
+  };
+  ConfigLoad sqlite = parse("sandbox", "");
+  ASSERT_TRUE(sqlite.ok());
+  EXPECT_FALSE(sqlite.config->state.shared());
+  EXPECT_EQ(sqlite.config->state.lease, std::chrono::seconds(10));
+
+  ConfigLoad shared = parse("https://Studio.shotgrid.autodesk.com/",
+                            "[state]\nurl: postgresql://ev@db/sgeventd\nlease_seconds: 6\n");
+  ASSERT_TRUE(shared.ok()) << shared.problems[0].describe();
+  EXPECT_TRUE(shared.config->state.shared());
+  EXPECT_EQ(shared.config->state.lease, std::chrono::seconds(6));
+  EXPECT_EQ(state_name(*shared.config), "studio.shotgrid.autodesk.com/triggers");
+  EXPECT_EQ(state_name(*sqlite.config), "sandbox/triggers");
+  ConfigLoad named = parse("sandbox", "[state]\nurl: postgresql:///s\nname: farm-a\n");
+  ASSERT_TRUE(named.ok());
+  EXPECT_EQ(state_name(*named.config), "farm-a");
+
+  ConfigLoad short_lease = parse("sandbox", "[state]\nurl: postgresql:///s\nlease_seconds: 1\n");
+  ASSERT_FALSE(short_lease.ok());
+  EXPECT_NE(short_lease.problems[0].message.find("at least 2"), std::string::npos);
+  ConfigLoad not_pg = parse("sandbox", "[state]\nurl: mysql://db/s\n");
+  ASSERT_FALSE(not_pg.ok());
+  EXPECT_NE(not_pg.problems[0].message.find("must be a PostgreSQL URI"), std::string::npos);
+  ConfigLoad idle = parse("sandbox", "[state]\nlease_seconds: 5\n");
+  ASSERT_TRUE(idle.ok());
+  ASSERT_EQ(idle.problems.size(), 1u);
+  EXPECT_NE(idle.problems[0].message.find("no effect without [state] url"), std::string::npos);
+
+  // The URL, which may carry a password, from a file.
+  const std::string file = ::testing::TempDir() + "/sgeventd_state_url";
+  std::ofstream(file) << "postgresql://ev:pw@db/sgeventd\n";
+  ConfigLoad env = parse("sandbox", "", {{"SGEVENTD_STATE_URL_FILE", file}});
+  ASSERT_TRUE(env.ok()) << env.problems[0].describe();
+  EXPECT_EQ(env.config->state.url, "postgresql://ev:pw@db/sgeventd");
+  std::filesystem::remove(file);
+}
+
 TEST(DaemonConfig, LoopPreventionIsPerCallbackDaemonWideOrOff) {
   const auto parse = [](const std::string& value) {
     return parse_config("[daemon]\npidFile: p\neventIdFile: s\nloop_prevention: " + value +

@@ -18,9 +18,11 @@
 #include "daemon/activity.h"
 #include "daemon/admin_server.h"
 #include "daemon/config_checks.h"
+#include "daemon/lease_keeper.h"
 #include "daemon/logging_options.h"
 #include "daemon/pid_file.h"
 #include "daemon/plugin_discovery.h"
+#include "daemon/shared_state.h"
 #include "daemon/systemd_notify.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/plugin_start.h"
@@ -31,6 +33,8 @@
 #include "sgeventd/version.h"
 #include "source/poller.h"
 #include "source/sg_event_log_reader.h"
+#include "state/pg_db.h"
+#include "state/pg_state_store.h"
 #include "state/sqlite_state_store.h"
 #include "state/start_state.h"
 #include "workers/child_registry.h"
@@ -206,12 +210,21 @@ class Engine {
  private:
   int fail(int code, const std::string& message);
   bool open_state();
+  bool open_shared_state();  // [state] url: PostgreSQL, waiting for it to answer
   bool start_site();
   Discovery discover() const;  // the plugins on disk now (fork server problems to log_)
   bool resolve_starts(const Discovery& discovery, std::int64_t newest,
                       std::map<std::string, std::map<std::string, dispatch::PluginStart>>& out);
   sg::Result<std::int64_t> newest_event_id();
   void main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller, PidFile& pid);
+  // One term as leader (or the only daemon): the start cursors, the dispatcher, the poll, until
+  // stopped or, with a shared state, the lease is lost (lost_lease_). The exit code.
+  int lead(Discovery& discovery, PidFile& pid);
+  // A shared state's standby: tries for the lease until it is had (true) or the daemon is
+  // stopped (false), keeping the status file and systemd informed.
+  bool stand_by(PidFile& pid);
+  // "role", "epoch", "lease_*" and "state_name" when the state is shared.
+  void add_lease_status(Dict& status) const;
   // systemd (Type=notify): READY=1 after the first poll, STATUS= as it changes, WATCHDOG=1
   // at half the asked interval while the poll and dispatch loops are alive. Every main loop
   // pass (200 ms).
@@ -227,7 +240,11 @@ class Engine {
   std::shared_ptr<spdlog::logger> log_;
   workers::WorkerHost* workers_;  // the caller's; null: run() makes a ProcessWorkerHost
   state::StateStore* store_;      // the caller's, or owned_store_
-  std::unique_ptr<state::SqliteStateStore> owned_store_;
+  std::unique_ptr<state::StateStore> owned_store_;
+  std::unique_ptr<LeaseKeeper> keeper_;  // a shared state's lease; null for SQLite
+  bool lost_lease_ = false;              // the last lead() ended because the lease was lost
+  std::string standby_leader_;           // standing by: who holds the lease, as last read
+  bool stopped_before_start_ = false;    // stopped while waiting for the state's database
   Clock& clock_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::string url_;
@@ -265,6 +282,7 @@ Discovery Engine::discover() const {
 
 bool Engine::open_state() {
   if (store_) return true;
+  if (config_.state.shared()) return open_shared_state();
   // Its folder is made when missing (owner only: the state quotes errors), as the log's is.
   if (const auto folder = std::filesystem::path(config_.daemon.event_id_file).parent_path();
       !folder.empty()) {
@@ -279,22 +297,132 @@ bool Engine::open_state() {
          "cannot open the state " + config_.daemon.event_id_file + ": " + store.error().describe());
     return false;
   }
-  owned_store_ = std::move(*store);
-  store_ = owned_store_.get();
-  if (const auto& imported = owned_store_->legacy_import()) {
+  if (const auto& imported = (*store)->legacy_import()) {
     log_->info(
         "Imported the shotgunEvents state: {} plugin(s), {} gap(s); the old file is kept "
         "as {}.legacy",
         imported->plugins, imported->gaps, config_.daemon.event_id_file);
   }
-  if (const auto& back = owned_store_->rollback()) {
+  if (const auto& back = (*store)->rollback()) {
     log_->warn(
         "The state {} is older than it was: it holds checkpoint {}, but checkpoint {} had been "
         "made durable. Its WAL was damaged or lost, or the file was replaced by an older copy. "
         "Plugins resume from the cursors it holds and get the events since then again.",
         config_.daemon.event_id_file, back->found, back->recorded);
   }
+  owned_store_ = std::move(*store);
+  store_ = owned_store_.get();
   return true;
+}
+
+bool Engine::open_shared_state() {
+  auto options = shared_state_options(config_);
+  if (!options) {
+    fail(kRunConfig, options.error());
+    return false;
+  }
+  const std::string where = state::pg::redact_url(options->url);
+  // The database may be down while the daemon starts (a host booting before it): keep trying,
+  // with a growing pause, until it answers or the daemon is stopped.
+  for (int failures = 1;; ++failures) {
+    auto store = state::PgStateStore::open(*options);
+    if (store) {
+      log_->info("State '{}' in PostgreSQL at {} (lease {} s)", options->name, where,
+                 std::chrono::duration<double>(options->lease).count());
+      owned_store_ = std::move(*store);
+      store_ = owned_store_.get();
+      return true;
+    }
+    if (store.error().kind != state::StateErrorKind::kUnreachable) {
+      fail(kRunFailed,
+           "cannot use the state in PostgreSQL at " + where + ": " + store.error().describe());
+      return false;
+    }
+    const auto pause =
+        std::min<milliseconds>(seconds(30), milliseconds(500) * (1 << std::min(failures, 6)));
+    log_->error("The state's database is unreachable (attempt {}; next in {} ms): {}", failures,
+                pause.count(), store.error().message);
+    systemd_.status("state database unreachable (" + std::to_string(failures) + " attempt(s))");
+    const int sig = wait_signal(pause);
+    if (sig == SIGTERM || sig == SIGINT) {
+      log_->info("Stopping ({}) before the state's database answered",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      stopped_before_start_ = true;
+      return false;
+    }
+  }
+}
+
+bool Engine::stand_by(PidFile& pid) {
+  const std::string name = state_name(config_);
+  log_->info(
+      "Standing by for state '{}': another daemon leads it; this one takes over when its lease "
+      "expires (within {} s of it stopping)",
+      name, std::chrono::duration<double>(config_.state.lease).count());
+  const std::string status_path = status_file_path(config_);
+  auto last_status = std::chrono::steady_clock::now() - seconds(10);
+  for (;;) {
+    if (keeper_->try_take()) {
+      keeper_->start_renewing();
+      standby_leader_.clear();
+      log_->info("Leading state '{}' (lease epoch {})", name, keeper_->snapshot().epoch);
+      return true;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_status >= seconds(1)) {
+      last_status = now;
+      if (auto row = store_->leader_lease()->read(); row && *row) {
+        standby_leader_ = (*row)->holder;
+      }
+      Dict status;
+      status["pid"] = static_cast<long long>(getpid());
+      status["site"] = url_;
+      status["plugins"] = List{};
+      status["updated"] = static_cast<long long>(
+          std::chrono::duration_cast<seconds>(clock_.wall_now().time_since_epoch()).count());
+      if (admin_) status["admin"] = admin_->url();
+      add_lease_status(status);
+      write_status_file(status_path, Value(status), logging_->redactor());
+      board_.publish(Value(std::move(status)));
+      if (systemd_.enabled()) {
+        // Up and doing its job: standing by is what a standby is for.
+        if (!told_ready_) told_ready_ = systemd_.ready();
+        systemd_.status(
+            "standby: state '" + name + "' is led by " +
+            (standby_leader_.empty() ? std::string("another daemon") : standby_leader_));
+        if (const auto interval = systemd_.watchdog_interval();
+            interval && now - last_watchdog_ >= *interval / 2) {
+          systemd_.watchdog();
+          last_watchdog_ = now;
+        }
+      }
+    }
+    const int sig = wait_signal(keeper_->poll_every());
+    if (sig == SIGTERM || sig == SIGINT) {
+      log_->info("Stopping ({})", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      systemd_.stopping();
+      return false;
+    }
+    if (pid.removed()) {
+      log_->info("Stopping: the pid file {} was removed", pid.path());
+      return false;
+    }
+  }
+}
+
+void Engine::add_lease_status(Dict& status) const {
+  if (!keeper_) return;
+  const auto s = keeper_->snapshot();
+  status["role"] = s.role;
+  status["state_name"] = state_name(config_);
+  status["lease_holder"] = s.holder;
+  if (s.role == "leader") {
+    status["lease_epoch"] = static_cast<long long>(s.epoch);
+    status["lease_age_ms"] = static_cast<long long>(s.since_renewal.count());
+    status["lease_remaining_ms"] = static_cast<long long>(s.remaining.count());
+  } else if (!standby_leader_.empty()) {
+    status["leader"] = standby_leader_;
+  }
 }
 
 bool Engine::start_site() {
@@ -411,6 +539,10 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
       log_->info("Stopping: the pid file {} was removed", pid.path());
       return;
     }
+    if (keeper_ && keeper_->lost()) {
+      lost_lease_ = true;
+      return;
+    }
     const auto now = std::chrono::steady_clock::now();
     if (now - last_scan >= seconds(2)) {
       last_scan = now;
@@ -465,6 +597,7 @@ void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller,
         status.as_dict()["updated"] = static_cast<long long>(
             std::chrono::duration_cast<seconds>(clock_.wall_now().time_since_epoch()).count());
         if (admin_) status.as_dict()["admin"] = admin_->url();
+        add_lease_status(status.as_dict());
         tell_systemd(dispatcher, poller, status);
         if (write_file) write_status_file(status_path, status, logging_->redactor());
         board_.publish(std::move(status));
@@ -563,87 +696,11 @@ int Engine::run_one_shot(dispatch::Dispatcher& dispatcher, OneShot& shot) {
   return shot.finished && shot.failed == 0 ? kRunOk : kRunFailed;
 }
 
-int Engine::run() {
-  auto pid = PidFile::acquire(config_.daemon.pid_file);
-  if (!pid) return fail(kRunFailed, pid.error());
-
-  auto logging = log::Logging::open(logging_options(config_, options_.foreground));
-  if (!logging) return fail(kRunFailed, logging.error());
-  logging_ = std::move(*logging);
-  log_ = logging_->engine();
-  log_->info("sgeventd {} starting (pid {}, config {})", kVersion, getpid(), config_.file);
-
-  if (!options_.one_shot) {
-    // Read before any thread starts, and taken out of the environment the workers inherit
-    // (a plugin must not speak for the daemon).
-    systemd_ = SystemdNotifier::from_environment(config::IniFile::process_environment());
-    for (const char* name : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}) unsetenv(name);
+int Engine::lead(Discovery& discovery, PidFile& pid) {
+  // Fresh for each term as leader: the last one's teardown cancelled them.
+  for (SiteConnection* site : {&feed_site_, &catch_up_site_, &replay_site_}) {
+    site->cancel->store(false);
   }
-  if (config_.admin.enabled && !options_.one_shot) {
-    AdminSettings settings = config_.admin;
-    if (config_.shotgun.is_sandbox() && config_.sandbox.webhooks) {
-      // The demo's webhooks go from the embedded site to this daemon: any secret will do.
-      if (settings.webhook_secret.empty()) settings.webhook_secret = random_secret();
-      sandbox_webhook_secret_ = settings.webhook_secret;
-    }
-    auto admin = AdminServer::start(settings, board_, logging_->redactor());
-    if (!admin) return fail(kRunFailed, admin.error());
-    admin_ = std::move(*admin);
-    log_->info("Admin API on {} (docs/admin-api.md)", admin_->url());
-  }
-  if (!open_state()) return kRunFailed;
-  if (!start_site()) return kRunFailed;
-  source::ServerFilters filters;
-  filters.include_projects = config_.daemon.include_projects;
-  filters.exclude_projects = config_.daemon.exclude_projects;
-  if (auto r = connect(feed_site_, config_, url_, filters); !r) {
-    return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
-  }
-  if (auto r = connect(catch_up_site_, config_, url_, filters); !r) {
-    return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
-  }
-  if (auto r = connect(replay_site_, config_, url_, {}); !r) {
-    return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
-  }
-
-  // As the original: a plugin path that is not there is a config error, not zero plugins.
-  if (const auto missing = missing_plugin_paths(config_); !missing.empty()) {
-    std::string list;
-    for (const auto& m : missing) list += (list.empty() ? "" : "; ") + m;
-    return fail(kRunConfig, "[plugins] paths: " + list);
-  }
-  Discovery discovery = discover();
-  if (options_.one_shot && !options_.one_shot->only_plugin.empty()) {
-    // Only the worker of the plugin named: the others are not needed to re-drive its events.
-    const std::string& wanted = options_.one_shot->only_plugin;
-    std::vector<std::string> known;
-    std::erase_if(discovery.workers, [&](const dispatch::WorkerDefinition& w) {
-      bool has = false;
-      for (const auto& p : w.plugins) {
-        known.push_back(p.name);
-        has = has || p.name == wanted || p.path == wanted;
-      }
-      return !has;
-    });
-    if (discovery.workers.empty()) {
-      std::string list;
-      for (const auto& k : known) list += " " + k;
-      return fail(kRunFailed, "no plugin named \"" + wanted + "\" in the plugin paths; known:" +
-                                  (list.empty() ? " none" : list));
-    }
-  }
-  for (const auto& w : discovery.warnings) log_->warn("{}", w);
-  discovery_warnings_ = discovery.warnings;
-  std::size_t plugin_count = 0;
-  for (const auto& w : discovery.workers) plugin_count += w.plugins.size();
-  log_->info("{} plugin(s) in {} worker(s)", plugin_count, discovery.workers.size());
-  if (plugin_count == 0) log_->warn("No plugins found in the plugin paths");
-
-  if (options_.on_started) {  // the rest is logged, not reported
-    reported_ = true;
-    options_.on_started("");
-  }
-
   std::unique_ptr<Activity> activity;
   if (sandbox_ && config_.sandbox.activity_rate > 0 && !options_.one_shot) {
     activity = std::make_unique<Activity>(url_, config_.shotgun.name, config_.shotgun.key,
@@ -672,6 +729,10 @@ int Engine::run() {
   }
 
   auto dispatch_options = dispatcher_options(config_, url_);
+  if (keeper_) {
+    // Checked before every send: a leader paused past its lease sends nothing on waking.
+    dispatch_options.may_dispatch = [keeper = keeper_.get()] { return keeper->may_dispatch(); };
+  }
   // Beside the state: the workers' completion records (what they finished, should the
   // daemon be killed before it heard of it).
   const std::string completions = config_.daemon.event_id_file + ".completions";
@@ -732,7 +793,7 @@ int Engine::run() {
   bool stopped_early = false;
   while (!dispatcher.wait_initial_loads(milliseconds(100))) {
     const int sig = wait_signal(milliseconds(1));
-    if (sig == SIGTERM || sig == SIGINT || pid->removed()) {
+    if (sig == SIGTERM || sig == SIGINT || pid.removed()) {
       stopped_early = true;
       break;
     }
@@ -754,8 +815,8 @@ int Engine::run() {
   } else if (!stopped_early) {
     poller.start();
     log_->info("Polling {} from event {}", url_, feed_start);
-    main_loop(dispatcher, poller, *pid);
-    systemd_.stopping();
+    main_loop(dispatcher, poller, pid);
+    if (!lost_lease_) systemd_.stopping();
   }
 
   replay_site_.cancel->store(true);                   // a replay still reading gives up
@@ -767,6 +828,122 @@ int Engine::run() {
   dispatch_thread.join();
   // Before the dispatcher goes: no control request may reach it after this.
   if (admin_) admin_->set_controller(nullptr);
+  return code;
+}
+
+int Engine::run() {
+  auto pid = PidFile::acquire(config_.daemon.pid_file);
+  if (!pid) return fail(kRunFailed, pid.error());
+
+  auto logging = log::Logging::open(logging_options(config_, options_.foreground));
+  if (!logging) return fail(kRunFailed, logging.error());
+  logging_ = std::move(*logging);
+  log_ = logging_->engine();
+  log_->info("sgeventd {} starting (pid {}, config {})", kVersion, getpid(), config_.file);
+
+  if (!options_.one_shot) {
+    // Read before any thread starts, and taken out of the environment the workers inherit
+    // (a plugin must not speak for the daemon).
+    systemd_ = SystemdNotifier::from_environment(config::IniFile::process_environment());
+    for (const char* name : {"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"}) unsetenv(name);
+  }
+  if (config_.admin.enabled && !options_.one_shot) {
+    AdminSettings settings = config_.admin;
+    if (config_.shotgun.is_sandbox() && config_.sandbox.webhooks) {
+      // The demo's webhooks go from the embedded site to this daemon: any secret will do.
+      if (settings.webhook_secret.empty()) settings.webhook_secret = random_secret();
+      sandbox_webhook_secret_ = settings.webhook_secret;
+    }
+    auto admin = AdminServer::start(settings, board_, logging_->redactor());
+    if (!admin) return fail(kRunFailed, admin.error());
+    admin_ = std::move(*admin);
+    log_->info("Admin API on {} (docs/admin-api.md)", admin_->url());
+  }
+  if (!open_state()) return stopped_before_start_ ? kRunOk : kRunFailed;
+  if (!start_site()) return kRunFailed;
+  source::ServerFilters filters;
+  filters.include_projects = config_.daemon.include_projects;
+  filters.exclude_projects = config_.daemon.exclude_projects;
+  if (auto r = connect(feed_site_, config_, url_, filters); !r) {
+    return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
+  }
+  if (auto r = connect(catch_up_site_, config_, url_, filters); !r) {
+    return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
+  }
+  if (auto r = connect(replay_site_, config_, url_, {}); !r) {
+    return fail(kRunConfig, "cannot use the site settings: " + r.error().message);
+  }
+
+  // As the original: a plugin path that is not there is a config error, not zero plugins.
+  if (const auto missing = missing_plugin_paths(config_); !missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : "; ") + m;
+    return fail(kRunConfig, "[plugins] paths: " + list);
+  }
+  Discovery discovery = discover();
+  if (options_.one_shot && !options_.one_shot->only_plugin.empty()) {
+    // Only the worker of the plugin named: the others are not needed to re-drive its events.
+    const std::string& wanted = options_.one_shot->only_plugin;
+    std::vector<std::string> known;
+    std::erase_if(discovery.workers, [&](const dispatch::WorkerDefinition& w) {
+      bool has = false;
+      for (const auto& p : w.plugins) {
+        known.push_back(p.name);
+        has = has || p.name == wanted || p.path == wanted;
+      }
+      return !has;
+    });
+    if (discovery.workers.empty()) {
+      std::string list;
+      for (const auto& k : known) list += " " + k;
+      return fail(kRunFailed, "no plugin named \"" + wanted + "\" in the plugin paths; known:" +
+                                  (list.empty() ? " none" : list));
+    }
+  }
+  for (const auto& w : discovery.warnings) log_->warn("{}", w);
+  discovery_warnings_ = discovery.warnings;
+  std::size_t plugin_count = 0;
+  for (const auto& w : discovery.workers) plugin_count += w.plugins.size();
+  log_->info("{} plugin(s) in {} worker(s)", plugin_count, discovery.workers.size());
+  if (plugin_count == 0) log_->warn("No plugins found in the plugin paths");
+
+  if (options_.on_started) {  // the rest is logged, not reported
+    reported_ = true;
+    options_.on_started("");
+  }
+
+  // A shared state: only the holder of its lease delivers; the others stand by, and take over
+  // when it stops or dies (docs/high-availability.md).
+  if (auto* lease = store_->leader_lease()) {
+    keeper_ = std::make_unique<LeaseKeeper>(*lease, config_.state.lease, Clock::real(), log_);
+  }
+  int code = kRunOk;
+  for (;;) {
+    if (keeper_) {
+      if (options_.one_shot) {
+        if (!keeper_->try_take()) {
+          code = fail(kRunFailed,
+                      "another daemon leads state '" + state_name(config_) +
+                          "': ask it through its admin API (sgeventd replay and dead-letters "
+                          "retry do, when it runs)");
+          break;
+        }
+        keeper_->start_renewing();
+      } else if (!stand_by(*pid)) {
+        break;  // stopped while standing by
+      }
+    }
+    lost_lease_ = false;
+    code = lead(discovery, *pid);
+    if (!lost_lease_) break;
+    log_->warn("This daemon is no longer the leader ({}): it stands by again",
+               keeper_->lost_reason());
+    discovery = discover();
+  }
+  if (keeper_) {
+    keeper_->stop_renewing();
+    keeper_->release();
+  }
   log_->info("Stopped; state saved");
   std::error_code ec;
   std::filesystem::remove(status_file_path(config_), ec);

@@ -59,6 +59,9 @@ struct DispatcherOptions {
   workers::SupervisorOptions supervisor;
   OutputLimits plugin_output;  // per plugin: its stderr and log messages
   workers::HelloInfo hello;    // worker_id and per are filled per worker
+  // Asked before events go to a worker; false holds them queued. A leader whose lease may have
+  // run out (docs/high-availability.md) sends nothing more. Empty: always.
+  std::function<bool()> may_dispatch;
 };
 
 class Dispatcher final : public source::FeedSink, private workers::SessionListener {

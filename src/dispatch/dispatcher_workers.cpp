@@ -105,6 +105,7 @@ void Dispatcher::pump(WorkerSlot& w) {
   // one event per read, a wake-up on both sides for every event.
   const std::size_t window = w.strict ? 1 : w.window.size();
   if (w.session->in_flight_count() > window / 2) return;
+  if (options_.may_dispatch && !options_.may_dispatch()) return;
   const auto now = clock_.now();
   while (!w.queue.empty() && w.session->can_send() && w.session->in_flight_count() < window) {
     QueuedEvent& q = w.queue.front();

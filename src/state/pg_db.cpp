@@ -80,8 +80,8 @@ StateResult<void> Connection::connect() {
   // Our defaults first: the URL's own settings, expanded from "dbname", override them.
   const std::string timeout = std::to_string(options_.connect_timeout_seconds);
   const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {timeout.c_str(), options_.application_name.c_str(),
-                          options_.url.c_str(), nullptr};
+  const char* values[] = {timeout.c_str(), options_.application_name.c_str(), options_.url.c_str(),
+                          nullptr};
   conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
     std::string why = conn_ ? trimmed(PQerrorMessage(conn_)) : "out of memory";
@@ -91,11 +91,16 @@ StateResult<void> Connection::connect() {
                        "cannot connect to " + redact_url(options_.url) + ": " + why);
   }
   // The server's NOTICEs ("does not exist, skipping") are not the daemon's to print.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
   std::string setup = "SET client_encoding = 'UTF8'";
   if (options_.statement_timeout_ms > 0) {
     const std::string ms = std::to_string(options_.statement_timeout_ms);
     setup += "; SET statement_timeout = " + ms + "; SET lock_timeout = " + ms;
+  }
+  if (options_.idle_in_transaction_timeout_ms > 0) {
+    setup += "; SET idle_in_transaction_session_timeout = " +
+             std::to_string(options_.idle_in_transaction_timeout_ms);
   }
   PGresult* r = PQexec(conn_, setup.c_str());
   const bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;

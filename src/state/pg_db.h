@@ -47,10 +47,16 @@ class Rows {
 
 struct ConnectOptions {
   std::string url;  // a libpq URI or key=value string
+  // Unless the URL carries one (or libpq finds it in PGPASSFILE / ~/.pgpass).
+  std::string password;
   // Unless the URL sets it: how long a connection attempt may take.
   int connect_timeout_seconds = 5;
   // Sent after connecting: no statement or lock wait may outlast this (0: no limit).
   int statement_timeout_ms = 5000;
+  // The server ends the session when a transaction of ours sits idle this long (0: never). A
+  // daemon frozen mid-commit (SIGSTOP, a VM pause) must not keep its row lock on the lease
+  // and so block the standby's takeover.
+  int idle_in_transaction_timeout_ms = 0;
   std::string application_name = "sgeventd";
 };
 

@@ -124,10 +124,12 @@ std::string default_holder() {
 pg::ConnectOptions connect_options(const PgStateOptions& o, const char* role) {
   pg::ConnectOptions c;
   c.url = o.url;
+  c.password = o.password;
   c.application_name = std::string("sgeventd ") + role + " (" + o.name + ")";
   // No statement may outlast a third of the lease: a renewal or commit that hangs longer has
   // failed, and the holder must learn it while its lease still runs.
   c.statement_timeout_ms = static_cast<int>(std::max<std::int64_t>(500, o.lease.count() / 3));
+  c.idle_in_transaction_timeout_ms = c.statement_timeout_ms;
   c.connect_timeout_seconds =
       static_cast<int>(std::clamp<std::int64_t>(o.lease.count() / 3000, 2, 10));
   return c;
@@ -286,9 +288,10 @@ StateResult<void> PgStateStore::create_or_migrate() {
       db_->rollback();
       auto e = made.error();
       if (e.kind == StateErrorKind::kUnwritable) {
-        e.message = "cannot create the state's tables (does the role have CREATE on the "
-                    "database's schema?): " +
-                    e.message;
+        e.message =
+            "cannot create the state's tables (does the role have CREATE on the "
+            "database's schema?): " +
+            e.message;
       }
       return tl::unexpected(e);
     }
@@ -340,10 +343,10 @@ StateResult<void> PgStateStore::check_fence() {
   if (!r) return tl::unexpected(r.error());
   if (r->empty() || r->integer(0, 0) != held || r->text(0, 1) != options_.holder) {
     fence_.store(0);
-    return state_error(StateErrorKind::kFenced,
-                       "another daemon took the lease of state '" + options_.name +
-                           "' (this daemon held epoch " + std::to_string(held) +
-                           "): nothing was written");
+    return state_error(StateErrorKind::kFenced, "another daemon took the lease of state '" +
+                                                    options_.name + "' (this daemon held epoch " +
+                                                    std::to_string(held) +
+                                                    "): nothing was written");
   }
   return {};
 }
@@ -353,8 +356,7 @@ auto PgStateStore::in_transaction(bool write, F&& body) -> decltype(body()) {
   if (write && options_.read_only) {
     return state_error(StateErrorKind::kUnwritable, "the state was opened read-only");
   }
-  if (auto r = db_->exec(write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      !r) {
+  if (auto r = db_->exec(write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !r) {
     return tl::unexpected(r.error());
   }
   if (write) {
@@ -395,8 +397,8 @@ StateResult<std::int64_t> PgStateStore::plugin_id(const PluginKey& key) {
       "INSERT INTO sgeventd_plugins(state_name, path, name, cursor, status, reason, since_ms) "
       "VALUES ($1, $2, $3, NULL, 'active', '', $4) "
       "ON CONFLICT (state_name, path, name) DO UPDATE SET path = excluded.path RETURNING id",
-      {param(options_.name), param(pg::storable_text(key.path)),
-       param(pg::storable_text(key.name)), param(ms(options_.now()))});
+      {param(options_.name), param(pg::storable_text(key.path)), param(pg::storable_text(key.name)),
+       param(ms(options_.now()))});
   if (!r) return tl::unexpected(r.error());
   const std::int64_t id = r->integer(0, 0);
   plugin_ids_.emplace(key, id);
@@ -414,12 +416,12 @@ StateResult<void> PgStateStore::apply(const StateBatch::Operation& op) {
         if constexpr (std::is_same_v<T, StateBatch::ParkDeadLetter>) {
           return park(o.letter);
         } else if constexpr (std::is_same_v<T, StateBatch::SetLegacyDefault>) {
-          return done(db_->run(
-              "INSERT INTO sgeventd_legacy_defaults(state_name, folder, cursor) "
-              "VALUES ($1, $2, $3) ON CONFLICT (state_name, folder) "
-              "DO UPDATE SET cursor = excluded.cursor",
-              {param(options_.name), param(pg::storable_text(o.value.folder)),
-               param(o.value.cursor)}));
+          return done(
+              db_->run("INSERT INTO sgeventd_legacy_defaults(state_name, folder, cursor) "
+                       "VALUES ($1, $2, $3) ON CONFLICT (state_name, folder) "
+                       "DO UPDATE SET cursor = excluded.cursor",
+                       {param(options_.name), param(pg::storable_text(o.value.folder)),
+                        param(o.value.cursor)}));
         } else if constexpr (std::is_same_v<T, StateBatch::DropLegacyDefaults>) {
           return done(db_->run("DELETE FROM sgeventd_legacy_defaults WHERE state_name = $1",
                                {param(options_.name)}));
@@ -427,19 +429,19 @@ StateResult<void> PgStateStore::apply(const StateBatch::Operation& op) {
           auto id = plugin_id(o.plugin);
           if (!id) return tl::unexpected(id.error());
           if constexpr (std::is_same_v<T, StateBatch::AdvanceCursor>) {
-            return done(db_->run(
-                "UPDATE sgeventd_plugins SET cursor = $2 "
-                "WHERE id = $1 AND (cursor IS NULL OR cursor < $2)",
-                {param(*id), param(o.to)}));
+            return done(
+                db_->run("UPDATE sgeventd_plugins SET cursor = $2 "
+                         "WHERE id = $1 AND (cursor IS NULL OR cursor < $2)",
+                         {param(*id), param(o.to)}));
           } else if constexpr (std::is_same_v<T, StateBatch::SetCursor>) {
             return done(db_->run("UPDATE sgeventd_plugins SET cursor = $2 WHERE id = $1",
                                  {param(*id), param(o.to)}));
           } else if constexpr (std::is_same_v<T, StateBatch::SetStatus>) {
-            return done(db_->run(
-                "UPDATE sgeventd_plugins SET status = $2, reason = $3, since_ms = $4 "
-                "WHERE id = $1",
-                {param(*id), param(std::string(rows::status_text(o.status.activity))),
-                 param(pg::storable_text(o.status.reason)), param(ms(o.status.since))}));
+            return done(
+                db_->run("UPDATE sgeventd_plugins SET status = $2, reason = $3, since_ms = $4 "
+                         "WHERE id = $1",
+                         {param(*id), param(std::string(rows::status_text(o.status.activity))),
+                          param(pg::storable_text(o.status.reason)), param(ms(o.status.since))}));
           } else if constexpr (std::is_same_v<T, StateBatch::AddGap>) {
             return add_gap(*id, o.gap);
           } else {
@@ -542,10 +544,10 @@ StateResult<std::vector<PluginState>> PgStateStore::plugins() {
 StateResult<std::optional<PluginState>> PgStateStore::plugin(const PluginKey& key) {
   std::lock_guard guard(mutex_);
   return in_transaction(false, [&]() -> StateResult<std::optional<PluginState>> {
-    auto p = db_->run(
-        std::string(kPluginColumns) + "WHERE state_name = $1 AND path = $2 AND name = $3",
-        {param(options_.name), param(pg::storable_text(key.path)),
-         param(pg::storable_text(key.name))});
+    auto p =
+        db_->run(std::string(kPluginColumns) + "WHERE state_name = $1 AND path = $2 AND name = $3",
+                 {param(options_.name), param(pg::storable_text(key.path)),
+                  param(pg::storable_text(key.name))});
     if (!p) return tl::unexpected(p.error());
     if (p->empty()) return std::optional<PluginState>();
     PluginState state = plugin_row(*p, 0);

@@ -32,8 +32,9 @@ struct GapEdit;
 }
 
 struct PgStateOptions {
-  std::string url;   // a libpq connection URI (or key=value string)
-  std::string name;  // the state's name: whose rows these are
+  std::string url;       // a libpq connection URI (or key=value string)
+  std::string password;  // unless the URL (or PGPASSFILE) gives one
+  std::string name;      // the state's name: whose rows these are
   std::chrono::milliseconds lease{10'000};
   // For inspection (`sgeventd status`, `dead-letters list`): no tables made, every write fails.
   bool read_only = false;

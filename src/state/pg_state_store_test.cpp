@@ -137,10 +137,9 @@ TEST(PgStateStore, StatesOfOtherNamesInTheSameDatabaseAreApart) {
   ASSERT_TRUE(x && y);
   ASSERT_TRUE(acquire(*x));
   ASSERT_TRUE(acquire(*y)) << "each name has its own lease";
-  ASSERT_TRUE(x->commit(StateBatch()
-                            .advance_cursor(kA, 7)
-                            .set_legacy_default({"", 3})
-                            .park_dead_letter(testing::dead_letter(kA, "cb", 7, 1, kT0))));
+  ASSERT_TRUE(
+      x->commit(StateBatch().advance_cursor(kA, 7).set_legacy_default({"", 3}).park_dead_letter(
+          testing::dead_letter(kA, "cb", 7, 1, kT0))));
   ASSERT_TRUE(y->commit(StateBatch().advance_cursor(kA, 100)));
   EXPECT_EQ(cursor_of(*x, kA), 7);
   EXPECT_EQ(cursor_of(*y, kA), 100);
@@ -263,7 +262,8 @@ TEST(PgStateStore, ReadOnlyStoresHaveNoLeaseAndWriteNothing) {
 TEST(PgStateStore, TextPostgresCannotHoldIsMadeStorable) {
   auto s = open_store(options_for(testing::unique_state_name("bytes")));
   ASSERT_TRUE(s && acquire(*s));
-  DeadLetter d = testing::dead_letter(kA, "cb", 1, 1, kT0, std::string("bad \xff\xfe utf-8 \0 nul", 19));
+  DeadLetter d =
+      testing::dead_letter(kA, "cb", 1, 1, kT0, std::string("bad \xff\xfe utf-8 \0 nul", 19));
   ASSERT_TRUE(s->commit(StateBatch().park_dead_letter(d)));
   EXPECT_EQ((*s->dead_letters({}))[0].error, "bad \xEF\xBF\xBD\xEF\xBF\xBD utf-8  nul");
 }

@@ -36,7 +36,8 @@ struct Database {
     if (name.empty()) return;
     if (auto db = pg::Connection::open({server})) {
       extra.push_back(name);
-      for (const auto& n : extra) (void)(*db)->exec("DROP DATABASE IF EXISTS " + n + " WITH (FORCE)");
+      for (const auto& n : extra)
+        (void)(*db)->exec("DROP DATABASE IF EXISTS " + n + " WITH (FORCE)");
     }
   }
 };

@@ -519,8 +519,8 @@ StateResult<void> SqliteStateStore::apply(const StateBatch::Operation& op) {
       op);
 }
 
-StateResult<std::vector<Gap>> SqliteStateStore::overlapping_gaps(std::int64_t plugin,
-                                                                  EventId first, EventId last) {
+StateResult<std::vector<Gap>> SqliteStateStore::overlapping_gaps(std::int64_t plugin, EventId first,
+                                                                 EventId last) {
   auto s = db_->prepare(kOverlappingGaps);
   if (!s) return tl::unexpected(s.error());
   s->bind(1, plugin).bind(2, first).bind(3, last);
@@ -533,8 +533,7 @@ StateResult<std::vector<Gap>> SqliteStateStore::overlapping_gaps(std::int64_t pl
   }
 }
 
-StateResult<void> SqliteStateStore::apply_gap_edit(std::int64_t plugin,
-                                                   const rows::GapEdit& edit) {
+StateResult<void> SqliteStateStore::apply_gap_edit(std::int64_t plugin, const rows::GapEdit& edit) {
   for (EventId first : edit.remove) {
     auto del = db_->prepare(kDeleteGap);
     if (!del) return tl::unexpected(del.error());

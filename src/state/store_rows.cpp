@@ -46,7 +46,8 @@ GapEdit plan_remove_ids(const std::vector<Gap>& held, EventId first, EventId las
   if (first > last) return edit;
   for (const Gap& g : held) {
     edit.remove.push_back(g.first_id);
-    if (g.first_id < first) edit.insert.push_back(Gap{g.first_id, first - 1, g.first_seen, g.expiry});
+    if (g.first_id < first)
+      edit.insert.push_back(Gap{g.first_id, first - 1, g.first_seen, g.expiry});
     if (g.last_id > last) edit.insert.push_back(Gap{last + 1, g.last_id, g.first_seen, g.expiry});
   }
   return edit;

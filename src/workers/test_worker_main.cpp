@@ -24,6 +24,8 @@
 //   --log-level N        send a log message at level N for every event
 //   --stderr TEXT        write TEXT to stderr for every event
 //   --record FILE        append "<event id>\n" to FILE for every event handled
+//   --record-suffix-env NAME  record to FILE.<value of NAME> when NAME is set (which of two
+//                        daemons sharing a plugin folder delivered an event)
 //   --record-hello FILE  write the daemon's hello message (JSON) to FILE
 //   --record-replays FILE  append "<event id> <kind>" to FILE for every event that carries
 //                        the replay key (a replay or a dead letter's retry)
@@ -73,6 +75,7 @@ struct Options {
   std::string stderr_text, record, record_hello, record_replays;
   // --record-env NAME: at hello, "NAME=<its value>" into <record>.env (what a worker inherits).
   std::string record_env;
+  std::string record_suffix;  // --record-suffix-env: appended to `record`
   std::vector<std::int64_t> fail_ids;
   std::string error = "RuntimeError: told to fail";
   std::vector<std::string> secrets;  // --secret: named in loaded/load_failed, as a script key
@@ -139,7 +142,10 @@ void parse_options(std::vector<std::string> args, Options& o) {
       o.stop_on_error = true;
     else if (a == "--record")
       o.record = value();
-    else if (a == "--record-hello")
+    else if (a == "--record-suffix-env") {
+      const char* suffix = std::getenv(value().c_str());
+      if (suffix && *suffix) o.record_suffix = std::string(".") + suffix;
+    } else if (a == "--record-hello")
       o.record_hello = value();
     else if (a == "--record-env")
       o.record_env = value();
@@ -576,6 +582,7 @@ int main(int argc, char** argv) {
   }
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   parse_options(std::move(args), options);
+  if (!options.record.empty()) options.record += options.record_suffix;
   if (options.ignore_term) ::signal(SIGTERM, SIG_IGN);
   return Worker(std::move(options)).run();
 }

@@ -96,9 +96,12 @@ class Sandbox:
 class Daemon:
     """A config folder with exec plugins, and the daemon run on it in the foreground."""
 
-    def __init__(self, folder, site_url, plugins, daemon_keys=None, extra=""):
+    def __init__(self, folder, site_url, plugins, daemon_keys=None, extra="", plugin_dir=None):
         self.folder = folder
-        self.plugin_dir = os.path.join(folder, "plugins")
+        # Daemons sharing a state share their plugin folder (a plugin is its path and name).
+        self.plugin_dir = plugin_dir or os.path.join(folder, "plugins")
+        self.record_dir = os.path.dirname(plugin_dir) if plugin_dir else folder
+        os.makedirs(folder, exist_ok=True)
         os.makedirs(self.plugin_dir, exist_ok=True)
         self.pid_file = os.path.join(folder, "sgeventd.pid")
         self.state_file = os.path.join(folder, "state.sqlite")
@@ -132,7 +135,7 @@ class Daemon:
                     % (TEST_WORKER, self.record_file(name), args))
 
     def record_file(self, name):
-        return os.path.join(self.folder, "received." + name)
+        return os.path.join(self.record_dir, "received." + name)
 
     def records(self, name):
         try:
@@ -218,8 +221,9 @@ class DaemonTestCase(unittest.TestCase):
             return True
         return not any(t is self for t, _ in result.failures + result.errors)
 
-    def daemon(self, plugins, daemon_keys=None, name="d", extra=""):
-        d = Daemon(os.path.join(self.tmp, name), self.site.url, plugins, daemon_keys, extra)
+    def daemon(self, plugins, daemon_keys=None, name="d", extra="", plugin_dir=None):
+        d = Daemon(os.path.join(self.tmp, name), self.site.url, plugins, daemon_keys, extra,
+                   plugin_dir)
         self.daemons.append(d)
         return d
 

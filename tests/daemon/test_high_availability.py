@@ -1,0 +1,236 @@
+"""High availability on PostgreSQL (issue 16, docs/high-availability.md): two daemons share one
+state in a real PostgreSQL server (Debian's package, started by tests/support/pg_server.sh in a
+folder of this module's, a Unix socket only). One leads and delivers; the other stands by and
+takes over when the leader dies, freezes or stops, resuming from the committed cursors.
+
+Both daemons load the same plugin folder (a plugin is its path and name), and each records what
+it delivered in a file of its own (the test worker's --record-suffix-env), so a test can tell
+which daemon delivered an event.
+"""
+
+import collections
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from harness import DaemonTestCase, SLOWDOWN, wait_for
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PG_SCRIPT = os.path.join(HERE, "..", "support", "pg_server.sh")
+# This module's own server: it restarts it, which the other tests' server must not suffer.
+PG_DIR = os.environ.get("SGEVENTD_TEST_PG_DIR", "/tmp/sgeventd-test-pg") + "-ha"
+LEASE = 3  # seconds: short, so failovers are quick to test
+SERVER_URL = None
+
+
+def pg(action, folder=PG_DIR):
+    out = subprocess.run([PG_SCRIPT, action, folder], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError("pg_server.sh %s failed: %s" % (action, out.stderr))
+    return out.stdout.strip()
+
+
+def psql(url, sql):
+    out = subprocess.run(["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", url, "-c", sql],
+                         capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError("psql failed: %s" % out.stderr)
+    return out.stdout.strip()
+
+
+def setUpModule():
+    global SERVER_URL
+    SERVER_URL = pg("start")
+
+
+def tearDownModule():
+    pg("destroy")
+
+
+class HighAvailabilityTest(DaemonTestCase):
+    count = 0
+
+    def setUp(self):
+        super().setUp()
+        HighAvailabilityTest.count += 1
+        self.db = "ha_%d_%d" % (os.getpid(), HighAvailabilityTest.count)
+        psql(SERVER_URL, "CREATE DATABASE %s" % self.db)
+        self.url = SERVER_URL.replace("/postgres?", "/%s?" % self.db)
+        self.plugins = os.path.join(self.tmp, "plugins")
+        os.makedirs(self.plugins)
+
+    def tearDown(self):
+        super().tearDown()
+        psql(SERVER_URL, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.db)
+
+    def node(self, name, url=None, lease=LEASE, keys=None):
+        d = self.daemon({}, daemon_keys=keys, name=name, plugin_dir=self.plugins,
+                        extra="[state]\nurl = %s\nlease_seconds = %s\n" % (url or self.url, lease))
+        d.node = name
+        return d
+
+    def add_plugin(self, d, name="p"):
+        d.add_plugin(name, "--record-suffix-env SGEVENTD_TEST_NODE")
+
+    def start(self, d, lead):
+        d.start(wait=False, env={"SGEVENTD_TEST_NODE": d.node})
+        line = "Polling " if lead else "Standing by"
+        wait_for(lambda: line in d.log() or d.proc.poll() is not None,
+                 what="%s to %s" % (d.node, "lead" if lead else "stand by"))
+        if d.proc.poll() is not None:
+            raise AssertionError("%s exited:\n%s" % (d.node, d.log()[-3000:]))
+
+    def received(self, d, name="p"):
+        try:
+            with open(d.record_file(name) + "." + d.node) as f:
+                return [int(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def assert_all_delivered(self, ids, *nodes, bound=0):
+        """Every id delivered by one of the nodes, and at most `bound` of them twice."""
+        got = []
+        for n in nodes:
+            got += self.received(n)
+        counts = collections.Counter(got)
+        missing = sorted(set(ids) - set(counts))
+        self.assertEqual(missing, [], "lost events")
+        twice = sorted(i for i, c in counts.items() if c > 1)
+        self.assertLessEqual(len(twice), bound, "events delivered more than once: %s" % twice[:20])
+        return twice
+
+    def wait_delivered(self, ids, *nodes, timeout=60):
+        want = set(ids)
+        wait_for(lambda: want <= set(sum((self.received(n) for n in nodes), [])),
+                 timeout=timeout * SLOWDOWN, what="%d events delivered" % len(want))
+
+    def test_the_standby_takes_over_from_a_killed_leader_and_nothing_is_lost(self):
+        a, b = self.node("a"), self.node("b")
+        self.add_plugin(a)
+        self.start(a, lead=True)
+        self.start(b, lead=False)
+        first = self.site.generate(200)
+        self.wait_delivered(first[:50], a)
+        a.kill9()
+        killed = time.monotonic()
+        wait_for(lambda: "Leading state" in b.log(), timeout=(LEASE + 10) * SLOWDOWN,
+                 interval=0.02, what="b to take the lease")
+        took = time.monotonic() - killed
+        self.assertLessEqual(took, (LEASE + 2) * SLOWDOWN,
+                             "the standby took %.1f s to lead (lease %d s)" % (took, LEASE))
+        second = self.site.generate(100)
+        self.wait_delivered(first + second, a, b)
+        # Duplicates: at most what was in flight at a when it died (its pipeline window).
+        self.assert_all_delivered(first + second, a, b, bound=128)
+        wait_for(lambda: b.status()[1].get("role") == "leader", what="b's status to say leader")
+        status = b.status()[1]
+        self.assertEqual(status["lease_epoch"], 2)
+        self.assertLess(status["lease_age_ms"], LEASE * 1000)
+
+    def test_a_frozen_leader_is_fenced_and_delivers_nothing_after_it_wakes(self):
+        a, b = self.node("a"), self.node("b")
+        self.add_plugin(a)
+        self.start(a, lead=True)
+        self.start(b, lead=False)
+        first = self.site.generate(50)
+        self.wait_delivered(first, a)
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            wait_for(lambda: "Leading state" in b.log(), timeout=(LEASE + 10) * SLOWDOWN,
+                     what="b to take the lease from the frozen leader")
+            second = self.site.generate(50)
+            self.wait_delivered(second, b)
+        finally:
+            a.proc.send_signal(signal.SIGCONT)
+        woke_with = len(self.received(a))
+        # It finds its lease gone (the deadline, before any send; then the fenced renewal) and
+        # stands by again, while b goes on delivering.
+        wait_for(lambda: "no longer the leader" in a.log(), timeout=30 * SLOWDOWN,
+                 what="a to notice it lost the lease")
+        third = self.site.generate(50)
+        self.wait_delivered(third, b)
+        self.assertEqual(len(self.received(a)), woke_with,
+                         "the old leader delivered after it woke")
+        self.assertIn("Standing by", a.log().split("no longer the leader", 1)[1])
+        self.assert_all_delivered(first + second + third, a, b, bound=0)
+        wait_for(lambda: a.status()[1].get("role") == "standby", what="a's status to say standby")
+        self.assertEqual(a.status()[1].get("leader"), b.status()[1].get("lease_holder"))
+
+    def test_a_stopped_leader_hands_over_at_once(self):
+        a, b = self.node("a", lease=30), self.node("b", lease=30)
+        self.add_plugin(a)
+        self.start(a, lead=True)
+        self.start(b, lead=False)
+        first = self.site.generate(30)
+        self.wait_delivered(first, a)
+        self.assertEqual(a.stop(), 0)
+        stopped = time.monotonic()
+        wait_for(lambda: "Leading state" in b.log(), timeout=20 * SLOWDOWN,
+                 what="b to lead after a clean stop")
+        self.assertLess(time.monotonic() - stopped, 5 * SLOWDOWN,
+                        "a released lease is taken without waiting out its 30 s")
+        second = self.site.generate(30)
+        self.wait_delivered(first + second, a, b)
+        self.assert_all_delivered(first + second, a, b, bound=0)
+
+    def test_daemons_started_together_elect_one_leader(self):
+        a, b = self.node("a"), self.node("b")
+        self.add_plugin(a)
+        a.start(wait=False, env={"SGEVENTD_TEST_NODE": "a"})
+        b.start(wait=False, env={"SGEVENTD_TEST_NODE": "b"})
+        wait_for(lambda: ("Polling " in a.log()) + ("Polling " in b.log()) >= 1
+                 and ("Standing by" in a.log()) + ("Standing by" in b.log()) >= 1,
+                 what="one leader and one standby")
+        ids = self.site.generate(40)
+        leader = a if "Polling " in a.log() else b
+        other = b if leader is a else a
+        self.wait_delivered(ids, leader)
+        self.assertNotIn("Polling ", other.log())
+        self.assertEqual(self.received(other), [])
+        self.assertEqual(int(psql(self.url, "SELECT count(*) FROM sgeventd_lease")), 1)
+
+    def test_the_leader_rides_through_a_terminated_connection_and_a_database_restart(self):
+        a, b = self.node("a", lease=10), self.node("b", lease=10)
+        self.add_plugin(a)
+        self.start(a, lead=True)
+        self.start(b, lead=False)
+        ids = self.site.generate(50)
+        self.wait_delivered(ids, a)
+        psql(self.url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        ids += self.site.generate(50)
+        self.wait_delivered(ids, a)
+        pg("restart")
+        ids += self.site.generate(50)
+        self.wait_delivered(ids, a)
+        self.assertNotIn("Leading state", b.log(), "a lease of 10 s outlasts the restart")
+        self.assert_all_delivered(ids, a, b, bound=0)
+        # The cursor reached the database again after the restart.
+        wait_for(lambda: int(psql(self.url, "SELECT max(cursor) FROM sgeventd_plugins") or 0)
+                 >= max(ids), what="the cursor committed after the restart")
+
+    def test_an_unreachable_database_at_start_is_retried_until_it_answers(self):
+        os.chmod(self.tmp, 0o755)  # the server runs as "postgres" under root
+        folder = os.path.join(self.tmp, "late-pg")
+        url = "postgresql:///postgres?host=%s&port=5432&user=sgeventd" % folder
+        a = self.node("a", url=url)
+        self.add_plugin(a)
+        a.start(wait=False, env={"SGEVENTD_TEST_NODE": "a"})
+        try:
+            wait_for(lambda: a.log().count("The state's database is unreachable") >= 2,
+                     what="the daemon to report the database unreachable, twice")
+            self.assertIsNone(a.proc.poll(), "it keeps trying rather than exit")
+            self.assertIn("attempt 1", a.log())
+            pg("start", folder)
+            wait_for(lambda: "Polling " in a.log(), what="a to lead once the database answers")
+            ids = self.site.generate(20)
+            self.wait_delivered(ids, a)
+        finally:
+            a.stop()
+            pg("destroy", folder)
+
+
+if __name__ == "__main__":
+    unittest.main()
