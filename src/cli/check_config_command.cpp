@@ -30,8 +30,12 @@ int run_check_config(const std::string& config_arg) {
   }
   daemon::ConfigLoad load = daemon::load_config(*path, env);
   // What the file names, as the daemon would find it: folders, manifests, the interpreter.
+  // And the state's database, when it is PostgreSQL: reachable, usable by the role.
+  std::string state_note;
   if (load.ok()) {
     auto found = daemon::check_paths(*load.config, executable_dir(), env);
+    auto database = daemon::check_shared_state(*load.config, state_note);
+    found.insert(found.end(), database.begin(), database.end());
     if (!found.empty()) {
       load.problems.insert(load.problems.end(), found.begin(), found.end());
       load.config.reset();
@@ -49,6 +53,7 @@ int run_check_config(const std::string& config_arg) {
   std::cout << *path << ": OK";
   if (warnings) std::cout << " (" << warnings << " warning(s))";
   std::cout << "\n";
+  if (!state_note.empty()) std::cout << state_note << "\n";
   return kExitOk;
 }
 
@@ -59,7 +64,8 @@ void add_check_config_command(CLI::App& app, Runner& run) {
   auto* sub = app.add_subcommand(
       "check-config",
       "Check the config file and what it names (plugin folders and manifests, the Python "
-      "interpreter, the pid, state and log folders); list every problem with its file and line.\n"
+      "interpreter, the pid, state and log folders; with [state] url, the database and the role's "
+      "rights); list every problem with its file and line.\n"
       "Exit status: 0 when the daemon would start with it and run every plugin, 2 otherwise.");
   sub->add_option("-c,--config", *config,
                   "config file (default: SGEVENTD_CONFIG, else sgeventd.conf or "

@@ -23,8 +23,11 @@
 #include "cli/daemon_config.h"
 #include "daemon/engine.h"
 #include "daemon/pid_file.h"
+#include "daemon/shared_state.h"
 #include "dispatch/control.h"
 #include "sgeventd/json.h"
+#include "state/pg_db.h"
+#include "state/pg_state_store.h"
 #include "state/sqlite_state_store.h"
 
 namespace sgeventd::cli {
@@ -271,7 +274,7 @@ struct LetterArgs {
 };
 
 // Letter `id` of the state; nullopt, said why as "sgeventd VERB: ...", when it cannot be read.
-std::optional<state::DeadLetter> letter_in(state::SqliteStateStore& store, std::int64_t id,
+std::optional<state::DeadLetter> letter_in(state::StateStore& store, std::int64_t id,
                                            const std::string& verb) {
   auto letter = store.dead_letter(id);
   if (letter && *letter) return std::move(**letter);
@@ -281,10 +284,41 @@ std::optional<state::DeadLetter> letter_in(state::SqliteStateStore& store, std::
   return std::nullopt;
 }
 
+// A shared state (PostgreSQL), opened by a command. A write needs the lease: refused while a
+// daemon leads (its admin API is the way then); the caller gives it back when done.
+std::unique_ptr<state::StateStore> open_shared_state(const daemon::Config& config,
+                                                     const std::string& verb, bool read_only) {
+  auto options = daemon::shared_state_options(config);
+  if (!options) {
+    std::cerr << "sgeventd " << verb << ": " << options.error() << "\n";
+    return nullptr;
+  }
+  options->read_only = read_only;
+  const std::string where =
+      "state '" + options->name + "' at " + state::pg::redact_url(options->url);
+  auto store = state::PgStateStore::open(*options);
+  if (!store) {
+    std::cerr << "sgeventd " << verb << ": " << where << ": " << store.error().describe() << "\n";
+    return nullptr;
+  }
+  if (!read_only) {
+    auto grant = (*store)->leader_lease()->try_acquire();
+    if (!grant || !*grant) {
+      std::cerr << "sgeventd " << verb << ": "
+                << (grant ? "a daemon leads " + where + ": run this against it (-c its config)"
+                          : where + ": " + grant.error().describe())
+                << "\n";
+      return nullptr;
+    }
+  }
+  return std::move(*store);
+}
+
 // A stopped daemon's state, opened by a command; null, said why as "sgeventd VERB: ...", when
 // there is none or it cannot be opened.
-std::unique_ptr<state::SqliteStateStore> open_state(const daemon::Config& config,
-                                                    const std::string& verb, bool read_only) {
+std::unique_ptr<state::StateStore> open_state(const daemon::Config& config, const std::string& verb,
+                                              bool read_only) {
+  if (config.state.shared()) return open_shared_state(config, verb, read_only);
   const std::string& path = config.daemon.event_id_file;
   if (!std::filesystem::exists(path)) {
     std::cerr << "sgeventd " << verb << ": no state at " << path << " (the daemon never ran)\n";
@@ -365,6 +399,7 @@ int letters_offline(const daemon::Config& config, const std::string& action,
     return kExitOk;
   }
   auto gone = store->delete_dead_letter(args.id);
+  if (auto* lease = store->leader_lease()) (void)lease->release();
   if (!gone || !*gone) {
     std::cerr << "sgeventd " << verb << ": "
               << (gone ? "no dead letter " + std::to_string(args.id) : gone.error().describe())

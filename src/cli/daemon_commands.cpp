@@ -300,6 +300,17 @@ int run_status(const std::string& config_arg, bool json) {
   std::cout << "sgeventd is running (pid " << *pid << "), site " << show(s["site"])
             << ", newest event read " << show(s["feed_head"]) << "\n";
   for (const auto& p : problems) std::cout << "  problem: " << p << "\n";
+  if (const auto* role = s["role"].if_string()) {  // a shared state (PostgreSQL)
+    if (*role == "leader") {
+      std::cout << "  leader of state '" << show(s["state_name"]) << "': lease epoch "
+                << show(s["lease_epoch"]) << ", renewed " << show(s["lease_age_ms"])
+                << " ms ago, good for " << show(s["lease_remaining_ms"]) << " ms more\n";
+    } else {
+      std::cout << "  standby for state '" << show(s["state_name"]) << "': led by "
+                << (s["leader"].is_null() ? std::string("no daemon yet") : show(s["leader"]))
+                << "; it takes over when that lease expires\n";
+    }
+  }
   if (const auto pause = s["poll_pause_ms"].if_int()) {
     std::cout << "  polling " << (s["adaptive_polling"].truthy() ? "adaptive" : "fixed")
               << ": the pause after the last read " << *pause / 1000 << "." << *pause % 1000 / 100

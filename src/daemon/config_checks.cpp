@@ -1,5 +1,8 @@
 #include "daemon/config_checks.h"
 
+#include "daemon/shared_state.h"
+#include "state/pg_db.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -87,6 +90,21 @@ std::vector<ConfigProblem> check_paths(const Config& config, const std::string& 
     }
   }
   return problems;
+}
+
+std::vector<ConfigProblem> check_shared_state(const Config& config, std::string& note) {
+  if (!config.state.shared()) return {};
+  auto error = [&](std::string message) {
+    return std::vector<ConfigProblem>{problem_at(config.ini, ConfigProblem::Severity::kError,
+                                                 "state", "url", std::move(message))};
+  };
+  auto options = shared_state_options(config);
+  if (!options) return error(options.error());
+  auto found = state::PgStateStore::probe(*options);
+  const std::string where = "[state] url " + state::pg::redact_url(options->url);
+  if (!found) return error(where + ": " + found.error().describe());
+  note = where + " (state '" + options->name + "'): " + *found;
+  return {};
 }
 
 }  // namespace sgeventd::daemon

@@ -18,6 +18,10 @@ namespace sgeventd::daemon {
 std::vector<ConfigProblem> check_paths(const Config& config, const std::string& executable_dir,
                                        const config::IniFile::Environment& env);
 
+// [state] url: the database reachable, its tables usable (or makeable) by the role. Empty
+// without a url. `note` gets what was found when all is well.
+std::vector<ConfigProblem> check_shared_state(const Config& config, std::string& note);
+
 // The daemon's own refusal at startup (exit 2), as the original refuses a missing plugin
 // path: the plugin paths that are missing or not folders. Empty when they are all there.
 std::vector<std::string> missing_plugin_paths(const Config& config);

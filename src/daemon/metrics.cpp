@@ -185,6 +185,20 @@ std::string metrics_text(const Value& status, const std::string& version) {
   counter("sgeventd_webhook_ids_unseen_total",
           "Event ids webhooks named that the event log had not shown after the chase",
           field_number(status["webhook_ids_unseen"]));
+  // A shared state (PostgreSQL): alert on no leader, or on two (which the fencing makes
+  // harmless, but means a lease misconfigured).
+  if (const auto* role = status["role"].if_string()) {
+    gauge("sgeventd_leader",
+          "1 while this daemon holds the state's lease and delivers, 0 standing by",
+          *role == "leader" ? 1.0 : 0.0);
+    if (*role == "leader") {
+      gauge("sgeventd_lease_epoch", "The epoch of the lease held (it rises with each takeover)",
+            field_number(status["lease_epoch"]));
+      gauge("sgeventd_lease_remaining_seconds",
+            "How long the lease runs unrenewed before this daemon stops dispatching",
+            field_number(status["lease_remaining_ms"]) / 1000.0);
+    }
+  }
   if (const Dict* hooks = status["webhooks"].if_dict()) {
     auto& deliveries = BuildCounter()
                            .Name("sgeventd_webhooks_total")

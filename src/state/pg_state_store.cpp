@@ -80,6 +80,37 @@ constexpr const char* kDeadLetterColumns =
 // Milliseconds between two timestamptz values, as bigint.
 #define SGEVENTD_MS(a, b) "(extract(epoch from (" a " - " b ")) * 1000)::bigint"
 
+// The schema version of the tables, nullopt when there are none.
+StateResult<std::optional<std::int64_t>> schema_version(pg::Connection& db) {
+  // A scan of pg_class with the statement's snapshot, not to_regclass: that goes through the
+  // backend's catalog cache, which an advisory lock does not refresh, and could miss tables
+  // another daemon committed while this one waited for the lock.
+  auto t = db.run(
+      "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+      "ON n.oid = c.relnamespace WHERE c.relname = 'sgeventd_schema' "
+      "AND n.nspname = current_schema())");
+  if (!t) return tl::unexpected(t.error());
+  if (t->text(0, 0) != "t") return std::optional<std::int64_t>();
+  auto v = db.run("SELECT max(version) FROM sgeventd_schema");
+  if (!v) return tl::unexpected(v.error());
+  return std::optional<std::int64_t>(v->optional_integer(0, 0).value_or(0));
+}
+
+StateResult<void> check_rights(pg::Connection& db) {
+  auto rights = db.run(
+      "SELECT bool_and(has_table_privilege(t, p)) FROM "
+      "unnest(ARRAY['sgeventd_lease', 'sgeventd_plugins', 'sgeventd_gaps', "
+      "'sgeventd_dead_letters', 'sgeventd_legacy_defaults']) AS t, "
+      "unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p");
+  if (!rights) return tl::unexpected(rights.error());
+  if (rights->text(0, 0) != "t") {
+    return state_error(StateErrorKind::kUnwritable,
+                       "the database role may not read and write every sgeventd_ table "
+                       "(SELECT, INSERT, UPDATE, DELETE)");
+  }
+  return {};
+}
+
 PluginState plugin_row(const pg::Rows& r, int i) {
   PluginState p;
   p.key = PluginKey{r.text(i, 1), r.text(i, 2)};
@@ -257,20 +288,7 @@ StateResult<std::unique_ptr<PgStateStore>> PgStateStore::open(PgStateOptions opt
 }
 
 StateResult<void> PgStateStore::create_or_migrate() {
-  auto version = [&]() -> StateResult<std::optional<std::int64_t>> {
-    // A scan of pg_class with the statement's snapshot, not to_regclass: that goes through the
-    // backend's catalog cache, which an advisory lock does not refresh, and could miss tables
-    // another daemon committed while this one waited for the lock.
-    auto t = db_->run(
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-        "ON n.oid = c.relnamespace WHERE c.relname = 'sgeventd_schema' "
-        "AND n.nspname = current_schema())");
-    if (!t) return tl::unexpected(t.error());
-    if (t->text(0, 0) != "t") return std::optional<std::int64_t>();
-    auto v = db_->run("SELECT max(version) FROM sgeventd_schema");
-    if (!v) return tl::unexpected(v.error());
-    return std::optional<std::int64_t>(v->optional_integer(0, 0).value_or(0));
-  };
+  auto version = [&] { return schema_version(*db_); };
   auto found = version();
   if (!found) return tl::unexpected(found.error());
   if (!*found && !options_.read_only) {
@@ -310,20 +328,43 @@ StateResult<void> PgStateStore::create_or_migrate() {
   }
   // Rights are checked now, not at the first commit: a role that may read but not write is a
   // startup error.
-  if (!options_.read_only) {
-    auto rights = db_->run(
-        "SELECT bool_and(has_table_privilege(t, p)) FROM "
-        "unnest(ARRAY['sgeventd_lease', 'sgeventd_plugins', 'sgeventd_gaps', "
-        "'sgeventd_dead_letters', 'sgeventd_legacy_defaults']) AS t, "
-        "unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p");
-    if (!rights) return tl::unexpected(rights.error());
-    if (rights->text(0, 0) != "t") {
-      return state_error(StateErrorKind::kUnwritable,
-                         "the database role may not read and write every sgeventd_ table "
-                         "(SELECT, INSERT, UPDATE, DELETE)");
-    }
-  }
+  if (!options_.read_only) return check_rights(*db_);
   return {};
+}
+
+StateResult<std::string> PgStateStore::probe(const PgStateOptions& options) {
+  auto db = pg::Connection::open(connect_options(options, "check"));
+  if (!db) return tl::unexpected(db.error());
+  auto version = schema_version(**db);
+  if (!version) return tl::unexpected(version.error());
+  if (!*version) {
+    auto may =
+        (*db)->run("SELECT has_schema_privilege(current_schema(), 'CREATE'), current_schema()");
+    if (!may) return tl::unexpected(may.error());
+    if (may->text(0, 0) != "t") {
+      return state_error(StateErrorKind::kUnwritable,
+                         "no sgeventd tables yet, and the role may not create them in schema " +
+                             may->text(0, 1) + " (GRANT CREATE ON SCHEMA " + may->text(0, 1) +
+                             " TO the role, or make the tables as another role)");
+    }
+    return std::string("no sgeventd tables yet: the daemon makes them at its first start");
+  }
+  if (**version > kSchemaVersion) {
+    return state_error(StateErrorKind::kNewerSchema,
+                       "the state's tables are of schema version " + std::to_string(**version) +
+                           ", newer than this sgeventd's " + std::to_string(kSchemaVersion));
+  }
+  if (auto ok = check_rights(**db); !ok) return tl::unexpected(ok.error());
+  auto lease = (*db)->run(
+      "SELECT holder, " SGEVENTD_MS("expires_at", "now()") " FROM sgeventd_lease "
+      "WHERE state_name = $1",
+      {param(options.name)});
+  if (!lease) return tl::unexpected(lease.error());
+  std::string said = "schema version " + std::to_string(**version) + ", rights to read and write";
+  if (!lease->empty()) {
+    said += lease->integer(0, 1) > 0 ? "; led by " + lease->text(0, 0) : "; no daemon leads it now";
+  }
+  return said;
 }
 
 LeaderLease* PgStateStore::leader_lease() { return lease_.get(); }

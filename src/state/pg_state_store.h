@@ -49,6 +49,10 @@ class PgStateStore final : public StateStore {
   static constexpr int kSchemaVersion = 1;
 
   static StateResult<std::unique_ptr<PgStateStore>> open(PgStateOptions options);
+  // What `check-config` says of the database, changing nothing: reachable, the tables' version
+  // and the role's rights (or its right to make them), and who leads. An error when the daemon
+  // could not use it.
+  static StateResult<std::string> probe(const PgStateOptions& options);
   ~PgStateStore() override;
 
   StateResult<void> commit(const StateBatch& batch) override;

@@ -231,6 +231,78 @@ class HighAvailabilityTest(DaemonTestCase):
             a.stop()
             pg("destroy", folder)
 
+    def test_check_config_says_whether_the_database_can_be_used(self):
+        a = self.node("a")
+        self.add_plugin(a)
+        fresh = a.cli("check-config")
+        self.assertEqual(fresh.returncode, 0, fresh.stderr)
+        self.assertIn("no sgeventd tables yet: the daemon makes them", fresh.stdout)
+        self.start(a, lead=True)
+        led = a.cli("check-config")
+        self.assertEqual(led.returncode, 0, led.stderr)
+        self.assertIn("schema version 1, rights to read and write; led by", led.stdout)
+        a.stop()
+
+        role = "ha_reader_%d" % os.getpid()
+        psql(self.url, "DROP ROLE IF EXISTS %s; CREATE ROLE %s LOGIN" % (role, role))
+        try:
+            as_role = self.url.split("user=")[0] + "user=" + role
+            ro = self.node("ro", url=as_role)
+            denied = ro.cli("check-config")
+            self.assertEqual(denied.returncode, 2)
+            self.assertIn("StateUnwritable: ERROR:  permission denied for table sgeventd_", denied.stderr)
+            empty_db = "%s_empty" % self.db
+            psql(SERVER_URL, "CREATE DATABASE %s" % empty_db)
+            try:
+                none = self.node("none", url=SERVER_URL.replace("/postgres?", "/%s?" % empty_db)
+                                 .split("user=")[0] + "user=" + role)
+                cannot = none.cli("check-config")
+                self.assertEqual(cannot.returncode, 2)
+                self.assertIn("may not create them in schema public", cannot.stderr)
+            finally:
+                psql(SERVER_URL, "DROP DATABASE %s WITH (FORCE)" % empty_db)
+        finally:
+            psql(self.url, "DROP OWNED BY %s; DROP ROLE %s" % (role, role))
+
+        gone = self.node("gone", url="postgresql://sgeventd:s3cret@/x?host=%s/nowhere" % self.tmp)
+        unreachable = gone.cli("check-config")
+        self.assertEqual(unreachable.returncode, 2)
+        self.assertIn("StateUnreachable: cannot connect", unreachable.stderr)
+        self.assertIn("sgeventd:***@", unreachable.stderr)
+        self.assertNotIn("s3cret", unreachable.stderr)
+
+    def test_import_state_moves_an_sqlite_state_into_postgresql(self):
+        # A daemon on SQLite delivers 30 events and stops.
+        solo = self.daemon({}, name="solo", plugin_dir=self.plugins)
+        solo.node = "solo"
+        self.add_plugin(solo)
+        self.start(solo, lead=True)
+        first = self.site.generate(30)
+        self.wait_delivered(first, solo)
+        self.assertEqual(solo.stop(), 0)
+
+        a = self.node("a")
+        dry = a.cli("import-state", solo.state_file, "--dry-run")
+        self.assertEqual(dry.returncode, 0, dry.stderr)
+        self.assertIn("after event %d" % max(first), dry.stdout)
+        done = a.cli("import-state", solo.state_file)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("copied 1 plugin(s)", done.stdout)
+        again = a.cli("import-state", solo.state_file)
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("already holds plugins: --force replaces it", again.stderr)
+        forced = a.cli("import-state", solo.state_file, "--force")
+        self.assertEqual(forced.returncode, 0, forced.stderr)
+
+        # The daemon on PostgreSQL resumes where the SQLite one stopped: nothing again.
+        self.start(a, lead=True)
+        second = self.site.generate(20)
+        self.wait_delivered(second, a)
+        self.assertEqual(sorted(self.received(a)), sorted(second))
+        busy = a.cli("import-state", solo.state_file, "--force")
+        self.assertEqual(busy.returncode, 1)
+        self.assertIn("a daemon leads state", busy.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
