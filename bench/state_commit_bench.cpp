@@ -1,8 +1,10 @@
 // What a dispatcher pass costs the state: commits of one batch of 10 cursor advances (10
 // plugins) to the SQLite store in WAL mode with synchronous=NORMAL, with the daemon's
 // checkpoint() every second as it runs; then the cost of a checkpoint after a commit (the
-// fsync that bounds power loss). Prints JSON.
+// fsync that bounds power loss). With --url, the same commits to the PostgreSQL store (each one
+// durable when it returns: its checkpoint does nothing), epoch check included. Prints JSON.
 // Run by hand: build/bin/bench_state_commit [commits] [folder]   (default 20000, $TMPDIR or /tmp)
+//              build/bin/bench_state_commit --url postgresql://... [commits]
 
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "state/pg_state_store.h"
 #include "state/sqlite_state_store.h"
 
 namespace {
@@ -33,17 +36,42 @@ double micros(Clock::duration d) { return std::chrono::duration<double, std::mic
 
 }  // namespace
 
+// The store the commits go to: SQLite in a folder of its own, or a state of its own name in
+// PostgreSQL (holding its lease, as a leader does).
+StateResult<std::unique_ptr<StateStore>> open_store(const std::string& url,
+                                                    const std::string& folder) {
+  if (url.empty()) {
+    auto s = SqliteStateStore::open(folder + "/state.db");
+    if (!s) return tl::unexpected(s.error());
+    return std::unique_ptr<StateStore>(std::move(*s));
+  }
+  PgStateOptions o;
+  o.url = url;
+  o.name = "bench-" + std::to_string(getpid());
+  auto s = PgStateStore::open(o);
+  if (!s) return tl::unexpected(s.error());
+  auto grant = (*s)->leader_lease()->try_acquire();
+  if (!grant) return tl::unexpected(grant.error());
+  if (!*grant) return state_error(StateErrorKind::kFenced, "the lease is held");
+  return std::unique_ptr<StateStore>(std::move(*s));
+}
+
 int main(int argc, char** argv) {
-  const int commits = argc > 1 ? std::atoi(argv[1]) : 20000;
+  std::string url;
+  int arg = 1;
+  if (argc > 2 && std::string(argv[1]) == "--url") {
+    url = argv[2];
+    arg = 3;
+  }
+  const int commits = argc > arg ? std::atoi(argv[arg]) : 20000;
   const char* tmp = std::getenv("TMPDIR");
-  std::string folder = argc > 2 ? argv[2] : (tmp && *tmp ? tmp : "/tmp");
+  std::string folder = argc > arg + 1 ? argv[arg + 1] : (tmp && *tmp ? tmp : "/tmp");
   folder += "/sgeventd-state-bench-" + std::to_string(getpid());
   std::filesystem::create_directories(folder);
-  const std::string path = folder + "/state.db";
 
   int status = 0;
   {
-    auto store = SqliteStateStore::open(path);
+    auto store = open_store(url, folder);
     if (!store) {
       std::fprintf(stderr, "%s\n", store.error().describe().c_str());
       return 1;
@@ -88,14 +116,16 @@ int main(int argc, char** argv) {
     }
 
     std::printf(
-        "{\"benchmark\": \"state_commit\", \"commits\": %d, \"cursor_advances_per_commit\": 10, "
+        "{\"benchmark\": \"state_commit\", \"store\": \"%s\", \"commits\": %d, "
+        "\"cursor_advances_per_commit\": 10, "
         "\"seconds\": %.3f, \"commits_per_s\": %.0f, \"cursor_advances_per_s\": %.0f, "
         "\"commit_p50_us\": %.1f, \"commit_p99_us\": %.1f, \"commit_max_us\": %.1f, "
         "\"checkpoints_during_run\": %zu, \"checkpoint_p50_us\": %.1f, "
         "\"commit_plus_checkpoint_p50_us\": %.1f, \"commit_plus_checkpoint_p99_us\": %.1f, "
         "\"folder\": \"%s\"}\n",
-        commits, seconds, commits / seconds, 10 * commits / seconds, percentile_us(latency, 50),
-        percentile_us(latency, 99), percentile_us(latency, 100), checkpoint_latency.size(),
+        url.empty() ? "sqlite" : "postgresql", commits, seconds, commits / seconds,
+        10 * commits / seconds, percentile_us(latency, 50), percentile_us(latency, 99),
+        percentile_us(latency, 100), checkpoint_latency.size(),
         percentile_us(checkpoint_latency, 50), percentile_us(durable, 50),
         percentile_us(durable, 99), folder.c_str());
   }

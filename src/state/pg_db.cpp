@@ -140,6 +140,23 @@ StateResult<Rows> Connection::run(const std::string& sql, const std::vector<Para
   return state_error(kind_for(sqlstate, bad), why);
 }
 
+std::string Connection::literal(const std::string& text) {
+  if (!conn_ || PQstatus(conn_) != CONNECTION_OK) (void)connect();
+  char* quoted = conn_ ? PQescapeLiteral(conn_, text.data(), text.size()) : nullptr;
+  if (quoted) {
+    std::string out(quoted);
+    PQfreemem(quoted);
+    return out;
+  }
+  // Without a connection (the statement then fails anyway): standard quoting, as
+  // standard_conforming_strings (on by default) reads it.
+  std::string out = "'";
+  for (char c : text) {
+    if (c != '\0') out += c == '\'' ? std::string("''") : std::string(1, c);
+  }
+  return out + "'";
+}
+
 void Connection::rollback() {
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) return;
   if (PQtransactionStatus(conn_) == PQTRANS_IDLE) return;

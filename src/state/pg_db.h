@@ -75,6 +75,9 @@ class Connection {
     if (!r) return tl::unexpected(r.error());
     return {};
   }
+  // `text` as an SQL string literal, quoted and escaped for this connection (for statements
+  // sent without parameters, several in one round trip).
+  std::string literal(const std::string& text);
   // ROLLBACK if a transaction is open (after an error); harmless otherwise.
   void rollback();
   // The server's process id for this connection (pg_terminate_backend in tests), 0 if none.

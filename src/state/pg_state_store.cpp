@@ -378,9 +378,10 @@ StateResult<void> PgStateStore::check_fence() {
                                                     options_.name + "': it may not write");
   }
   // FOR SHARE: a takeover (an UPDATE of this row) waits until this transaction ends, and this
-  // transaction, if the takeover came first, sees its new epoch.
-  auto r = db_->run("SELECT epoch, holder FROM sgeventd_lease WHERE state_name = $1 FOR SHARE",
-                    {param(options_.name)});
+  // transaction, if the takeover came first, sees its new epoch. Sent with the BEGIN, in one
+  // round trip (a commit is a few of them: the dispatcher waits for it).
+  auto r = db_->run("BEGIN; SELECT epoch, holder FROM sgeventd_lease WHERE state_name = " +
+                    db_->literal(options_.name) + " FOR SHARE");
   if (!r) return tl::unexpected(r.error());
   if (r->empty() || r->integer(0, 0) != held || r->text(0, 1) != options_.holder) {
     fence_.store(0);
@@ -397,14 +398,13 @@ auto PgStateStore::in_transaction(bool write, F&& body) -> decltype(body()) {
   if (write && options_.read_only) {
     return state_error(StateErrorKind::kUnwritable, "the state was opened read-only");
   }
-  if (auto r = db_->exec(write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !r) {
-    return tl::unexpected(r.error());
-  }
   if (write) {
-    if (auto ok = check_fence(); !ok) {
+    if (auto ok = check_fence(); !ok) {  // it begins the transaction
       db_->rollback();
       return tl::unexpected(ok.error());
     }
+  } else if (auto r = db_->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !r) {
+    return tl::unexpected(r.error());
   }
   auto result = body();
   if (!result) {
@@ -424,11 +424,39 @@ StateResult<void> PgStateStore::commit(const StateBatch& batch) {
   std::lock_guard guard(mutex_);
   if (batch.empty()) return {};
   return in_transaction(true, [&]() -> StateResult<void> {
+    // Cursor advances in a row (a pass's usual batch: one per plugin) go in one statement:
+    // they commute with each other, not with the other operations, which keep their order.
+    std::map<std::int64_t, EventId> advances;
     for (const auto& op : batch.operations()) {
+      if (const auto* a = std::get_if<StateBatch::AdvanceCursor>(&op)) {
+        auto id = plugin_id(a->plugin);
+        if (!id) return tl::unexpected(id.error());
+        auto [it, fresh] = advances.emplace(*id, a->to);
+        if (!fresh) it->second = std::max(it->second, a->to);
+        continue;
+      }
+      if (auto flushed = advance_cursors(advances); !flushed) return flushed;
       if (auto applied = apply(op); !applied) return applied;
     }
-    return {};
+    return advance_cursors(advances);
   });
+}
+
+StateResult<void> PgStateStore::advance_cursors(std::map<std::int64_t, EventId>& advances) {
+  if (advances.empty()) return {};
+  std::string ids = "{", tos = "{";
+  for (const auto& [id, to] : advances) {
+    ids += (ids.size() > 1 ? "," : "") + std::to_string(id);
+    tos += (tos.size() > 1 ? "," : "") + std::to_string(to);
+  }
+  advances.clear();
+  auto r = db_->run(
+      "UPDATE sgeventd_plugins p SET cursor = v.cursor "
+      "FROM unnest($1::bigint[], $2::bigint[]) AS v(id, cursor) "
+      "WHERE p.id = v.id AND (p.cursor IS NULL OR p.cursor < v.cursor)",
+      {ids + "}", tos + "}"});
+  if (!r) return tl::unexpected(r.error());
+  return {};
 }
 
 StateResult<std::int64_t> PgStateStore::plugin_id(const PluginKey& key) {
@@ -470,10 +498,8 @@ StateResult<void> PgStateStore::apply(const StateBatch::Operation& op) {
           auto id = plugin_id(o.plugin);
           if (!id) return tl::unexpected(id.error());
           if constexpr (std::is_same_v<T, StateBatch::AdvanceCursor>) {
-            return done(
-                db_->run("UPDATE sgeventd_plugins SET cursor = $2 "
-                         "WHERE id = $1 AND (cursor IS NULL OR cursor < $2)",
-                         {param(*id), param(o.to)}));
+            std::map<std::int64_t, EventId> one{{*id, o.to}};
+            return advance_cursors(one);
           } else if constexpr (std::is_same_v<T, StateBatch::SetCursor>) {
             return done(db_->run("UPDATE sgeventd_plugins SET cursor = $2 WHERE id = $1",
                                  {param(*id), param(o.to)}));

@@ -87,6 +87,8 @@ class PgStateStore final : public StateStore {
   auto in_transaction(bool write, F&& body) -> decltype(body());
   StateResult<void> apply(const StateBatch::Operation& op);
   StateResult<std::int64_t> plugin_id(const PluginKey& key);
+  // cursor = max(cursor, to) for each plugin id, in one statement; empties `advances`.
+  StateResult<void> advance_cursors(std::map<std::int64_t, EventId>& advances);
   StateResult<void> add_gap(std::int64_t plugin, const Gap& gap);
   StateResult<void> remove_gap_ids(std::int64_t plugin, EventId first, EventId last);
   StateResult<std::vector<Gap>> overlapping_gaps(std::int64_t plugin, EventId first, EventId last);

@@ -14,7 +14,8 @@
 # PostgreSQL refuses to run as root: under root the server runs as the "postgres" user (made by
 # the package), which then owns DIR. The superuser role is "sgeventd", trusted on the socket.
 # The binaries come from $SGEVENTD_PG_BINDIR, else `pg_config --bindir`, else the newest
-# /usr/lib/postgresql/*/bin. fsync is off: the tests check sgeventd's logic, not the disk's.
+# /usr/lib/postgresql/*/bin. fsync is off: the tests check sgeventd's logic, not the disk's
+# (SGEVENTD_PG_DURABLE=1 keeps PostgreSQL's defaults, for benchmarks).
 set -euo pipefail
 
 usage() {
@@ -64,8 +65,10 @@ start() {
       exit 1
     }
   fi
+  local fast="-c fsync=off -c full_page_writes=off"
+  if [[ "${SGEVENTD_PG_DURABLE:-}" == 1 ]]; then fast=""; fi
   as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses='' -k $dir -p 5432 -c fsync=off -c full_page_writes=off" \
+    -o "-c listen_addresses='' -k $dir -p 5432 $fast" \
     start >/dev/null 9>&- || {
     cat "$dir/server.log" >&2
     exit 1
