@@ -9,9 +9,13 @@ jobs=${2:-$(nproc)}
 tests=(value_test config_test sg_unit_test log_test source_test state_test state_property_test
        dispatch_test ledger_test dispatcher_unit_test workers_unit_test daemon_test
        sandbox_unit_test sgeventd_base_test)
-# And the threaded parts of integration binaries: the sandbox's webhook sender (its thread,
-# a receiver that hangs, a stop mid-request).
-filtered=("sandbox_integration_test:WebhookSender.*:SandboxWebhooks.*")
+# And the threaded parts of other binaries: the sandbox's webhook sender (its thread, a
+# receiver that hangs, a stop mid-request), the leader lease's renewing thread.
+filtered=("sandbox_integration_test:WebhookSender.*:SandboxWebhooks.*"
+          "engine_unit_test:LeaseKeeper*")
+# state_test's PostgreSQL tests start the tests' server in the build folder (pg_server.sh);
+# it goes with the run.
+trap 'tests/support/pg_server.sh destroy "$dir/test-pg" >/dev/null 2>&1 || true' EXIT
 # -O1 -g1: line numbers in the reports, and a build a third quicker than -O2 -g; a unity build
 # (Makefile, asan-test) for the same reason.
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" \

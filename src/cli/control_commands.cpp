@@ -304,8 +304,11 @@ std::unique_ptr<state::StateStore> open_shared_state(const daemon::Config& confi
   if (!read_only) {
     auto grant = (*store)->leader_lease()->try_acquire();
     if (!grant || !*grant) {
+      auto row = (*store)->leader_lease()->read();
+      const std::string holder = row && *row ? " (" + (*row)->holder + ")" : std::string();
       std::cerr << "sgeventd " << verb << ": "
-                << (grant ? "a daemon leads " + where + ": run this against it (-c its config)"
+                << (grant ? "a daemon leads " + where + holder +
+                                ": run the command on its host, where it goes to that daemon"
                           : where + ": " + grant.error().describe())
                 << "\n";
       return nullptr;

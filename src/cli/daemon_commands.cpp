@@ -297,8 +297,9 @@ int run_status(const std::string& config_arg, bool json) {
     return code;
   }
   const Value& s = *status;
-  std::cout << "sgeventd is running (pid " << *pid << "), site " << show(s["site"])
-            << ", newest event read " << show(s["feed_head"]) << "\n";
+  std::cout << "sgeventd is running (pid " << *pid << "), site " << show(s["site"]);
+  if (!s["feed_head"].is_null()) std::cout << ", newest event read " << show(s["feed_head"]);
+  std::cout << "\n";
   for (const auto& p : problems) std::cout << "  problem: " << p << "\n";
   if (const auto* role = s["role"].if_string()) {  // a shared state (PostgreSQL)
     if (*role == "leader") {

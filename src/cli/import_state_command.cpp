@@ -21,6 +21,7 @@
 #include "daemon/pid_file.h"
 #include "daemon/shared_state.h"
 #include "state/legacy_state.h"
+#include "state/memory_state_store.h"
 #include "state/pg_db.h"
 #include "state/pg_state_store.h"
 #include "state/sqlite_state_store.h"
@@ -162,32 +163,40 @@ int import_into_shared(const daemon::Config& config, const std::string& file, bo
               << " already holds plugins: --force replaces it with the imported one\n";
     return kExitFailure;
   }
-  if (*has_rows) {
-    if (auto r = (*store)->clear(); !r) {
-      std::cerr << kPrefix << where << ": " << r.error().describe() << "\n";
-      return kExitFailure;
-    }
-  }
-  if (sqlite) {
-    auto copied = state::copy_state(*sqlite, **store);
-    if (!copied) {
-      std::cerr << kPrefix << where << ": " << copied.error().describe() << "\n";
-      return kExitFailure;
-    }
-    std::cout << "copied " << copied->plugins << " plugin(s), " << copied->gaps << " gap(s), "
-              << copied->dead_letters << " dead letter(s), " << copied->legacy_defaults
-              << " folder default(s) into " << where << "\n";
-  } else {
+  // The source as one batch, written in one transaction (with --force, together with the
+  // removal of what was there): a failure leaves the state as it was.
+  state::CopySummary copied;
+  std::optional<state::LegacyImportSummary> imported;
+  state::MemoryStateStore staged;  // a shotgunEvents state, imported here first
+  if (legacy) {
     state::LegacyImportOptions o;
     o.now = state::wall_now();
-    auto summary = state::import_legacy_state(**store, *legacy, o);
+    auto summary = state::import_legacy_state(staged, *legacy, o);
     if (!summary) {
-      std::cerr << kPrefix << where << ": " << summary.error().describe() << "\n";
+      std::cerr << kPrefix << file << ": " << summary.error().describe() << "\n";
       return kExitFailure;
     }
-    std::cout << "imported " << summary->plugins << " plugin cursor(s), " << summary->gaps
-              << " gap(s), " << summary->folder_defaults << " folder default(s) into " << where
+    imported = *summary;
+  }
+  auto batch =
+      state::state_as_batch(sqlite ? static_cast<state::StateStore&>(*sqlite) : staged, copied);
+  if (!batch) {
+    std::cerr << kPrefix << file << ": " << batch.error().describe() << "\n";
+    return kExitFailure;
+  }
+  auto written = *has_rows ? (*store)->replace(*batch) : (*store)->commit(*batch);
+  if (!written) {
+    std::cerr << kPrefix << where << ": " << written.error().describe() << "\n";
+    return kExitFailure;
+  }
+  if (imported) {
+    std::cout << "imported " << imported->plugins << " plugin cursor(s), " << imported->gaps
+              << " gap(s), " << imported->folder_defaults << " folder default(s) into " << where
               << "\n";
+  } else {
+    std::cout << "copied " << copied.plugins << " plugin(s), " << copied.gaps << " gap(s), "
+              << copied.dead_letters << " dead letter(s), " << copied.legacy_defaults
+              << " folder default(s) into " << where << "\n";
   }
   forget_completions(config, keys);
   return kExitOk;

@@ -223,6 +223,7 @@ struct AdminServer::Impl {
   // Held shared by each control request for its whole run, exclusively to change it.
   mutable std::shared_mutex controller_mutex;
   std::shared_ptr<const AdminController> controller;
+  std::string not_dispatching;  // set_not_dispatching_reason (under controller_mutex)
   // Its own lock: clearing it at shutdown must not wait for a replay holding controller_mutex.
   mutable std::shared_mutex webhook_mutex;
   std::function<void(std::int64_t)> webhook_receiver;
@@ -323,11 +324,17 @@ struct AdminServer::Impl {
              {"unreadable", static_cast<long long>(webhooks_unreadable.load())}};
   }
 
+  // Under controller_mutex.
+  std::string not_dispatching_reason() const {
+    return not_dispatching.empty() ? "the daemon is not dispatching yet (starting or stopping)"
+                                   : not_dispatching;
+  }
+
   // Hands the request to the dispatcher and writes its answer.
   void carry_out(dispatch::ControlRequest request, httplib::Response& res) const {
     std::shared_lock lock(controller_mutex);
     if (!controller) {
-      refuse(res, 503, "the daemon is not dispatching yet (starting or stopping)");
+      refuse(res, 503, not_dispatching_reason());
       return;
     }
     if (request.kind == dispatch::ControlRequest::Kind::kReplay && request.events.empty()) {
@@ -370,7 +377,7 @@ struct AdminServer::Impl {
       auto selection = selection_of(*body);
       if (!selection) return refuse(res, 400, selection.error());
       std::shared_lock lock(controller_mutex);
-      if (!controller) return refuse(res, 503, "the daemon is not dispatching yet");
+      if (!controller) return refuse(res, 503, not_dispatching_reason());
       auto events = controller->fetch(*selection);
       if (!events)
         return refuse(res, 502, "cannot read the events from the site: " + events.error());
@@ -517,6 +524,11 @@ AdminServer::~AdminServer() {
 void AdminServer::set_controller(std::shared_ptr<const AdminController> controller) {
   std::unique_lock lock(impl_->controller_mutex);
   impl_->controller = std::move(controller);
+}
+
+void AdminServer::set_not_dispatching_reason(std::string reason) {
+  std::unique_lock lock(impl_->controller_mutex);
+  impl_->not_dispatching = std::move(reason);
 }
 
 void AdminServer::set_webhook_receiver(std::function<void(std::int64_t)> receiver) {

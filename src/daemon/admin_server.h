@@ -87,6 +87,9 @@ class AdminServer {
   // waits for the requests using the current one to finish: once it returns, the old one is
   // never called again.
   void set_controller(std::shared_ptr<const AdminController> controller);
+  // What the 503 says while there is no controller; empty: "starting or stopping". A standby
+  // names the leader to ask instead.
+  void set_not_dispatching_reason(std::string reason);
   // Where verified webhooks go: the newest event id they name (0: none). Until it is set
   // (the poller not started yet) they are answered and counted, and nothing is woken: the
   // first read finds their events anyway. Any thread; once it returns, the old receiver is

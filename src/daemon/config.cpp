@@ -380,7 +380,7 @@ void read_state(Reader& r, StateSettings& st) {
   }
   if (st.url.empty()) {
     for (const char* key : {"name", "password_file", "lease_seconds"}) {
-      if (!r.text(s, key)) continue;
+      if (const auto v = r.text(s, key); !v || v->empty()) continue;
       r.warning(s, key, std::string("[state] ") + key + " has no effect without [state] url");
     }
   }

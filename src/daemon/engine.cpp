@@ -225,6 +225,10 @@ class Engine {
   bool stand_by(PidFile& pid);
   // "role", "epoch", "lease_*" and "state_name" when the state is shared.
   void add_lease_status(Dict& status) const;
+  // resolve_starts with a shared state that failed: stand by again (false, lost_lease_ set).
+  bool lose_lease_at_start(const state::StateError& error);
+  // WATCHDOG=1 at half the interval, once READY was sent (outside the main loop's checks).
+  void ping_watchdog();
   // systemd (Type=notify): READY=1 after the first poll, STATUS= as it changes, WATCHDOG=1
   // at half the asked interval while the poll and dispatch loops are alive. Every main loop
   // pass (200 ms).
@@ -327,6 +331,8 @@ bool Engine::open_shared_state() {
   for (int failures = 1;; ++failures) {
     auto store = state::PgStateStore::open(*options);
     if (store) {
+      logging_->add_secret(options->password);
+      logging_->add_secret(state::pg::url_password(options->url));
       log_->info("State '{}' in PostgreSQL at {} (lease {} s)", options->name, where,
                  std::chrono::duration<double>(options->lease).count());
       owned_store_ = std::move(*store);
@@ -365,6 +371,7 @@ bool Engine::stand_by(PidFile& pid) {
     if (keeper_->try_take()) {
       keeper_->start_renewing();
       standby_leader_.clear();
+      if (admin_) admin_->set_not_dispatching_reason("");
       log_->info("Leading state '{}' (lease epoch {})", name, keeper_->snapshot().epoch);
       return true;
     }
@@ -373,6 +380,11 @@ bool Engine::stand_by(PidFile& pid) {
       last_status = now;
       if (auto row = store_->leader_lease()->read(); row && *row) {
         standby_leader_ = (*row)->holder;
+      }
+      if (admin_) {
+        admin_->set_not_dispatching_reason(
+            "this daemon stands by for state '" + name + "': ask the leader" +
+            (standby_leader_.empty() ? std::string() : " (" + standby_leader_ + ")"));
       }
       Dict status;
       status["pid"] = static_cast<long long>(getpid());
@@ -390,11 +402,7 @@ bool Engine::stand_by(PidFile& pid) {
         systemd_.status(
             "standby: state '" + name + "' is led by " +
             (standby_leader_.empty() ? std::string("another daemon") : standby_leader_));
-        if (const auto interval = systemd_.watchdog_interval();
-            interval && now - last_watchdog_ >= *interval / 2) {
-          systemd_.watchdog();
-          last_watchdog_ = now;
-        }
+        ping_watchdog();
       }
     }
     const int sig = wait_signal(keeper_->poll_every());
@@ -403,6 +411,7 @@ bool Engine::stand_by(PidFile& pid) {
       systemd_.stopping();
       return false;
     }
+    if (sig == SIGUSR1) logging_->reopen_files();  // logrotate moved them
     if (pid.removed()) {
       log_->info("Stopping: the pid file {} was removed", pid.path());
       return false;
@@ -415,7 +424,7 @@ void Engine::add_lease_status(Dict& status) const {
   const auto s = keeper_->snapshot();
   status["role"] = s.role;
   status["state_name"] = state_name(config_);
-  status["lease_holder"] = s.holder;
+  status["daemon_id"] = s.holder;  // this daemon, as the lease row names its holder
   if (s.role == "leader") {
     status["lease_epoch"] = static_cast<long long>(s.epoch);
     status["lease_age_ms"] = static_cast<long long>(s.since_renewal.count());
@@ -473,7 +482,24 @@ sg::Result<std::int64_t> Engine::newest_event_id() {
     const int sig =
         wait_signal(source::retry_pause(poller_options(config_), failures, uniform(random)));
     if (sig == SIGTERM || sig == SIGINT) return tl::unexpected(id.error());
+    // A new leader waiting for the site: alive to systemd (READY came while standing by), and
+    // standing by again if its lease went meanwhile.
+    ping_watchdog();
+    if (keeper_ && keeper_->lost()) {
+      lost_lease_ = true;
+      return tl::unexpected(id.error());
+    }
   }
+}
+
+void Engine::ping_watchdog() {
+  if (!told_ready_) return;
+  const auto interval = systemd_.watchdog_interval();
+  if (!interval) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_watchdog_ < *interval / 2) return;
+  systemd_.watchdog();
+  last_watchdog_ = now;
 }
 
 bool Engine::resolve_starts(
@@ -486,6 +512,7 @@ bool Engine::resolve_starts(
       auto decision =
           dispatch::decide_start(*store_, key, newest, wall_now(), config_.daemon.backlog_timeout);
       if (!decision) {
+        if (keeper_) return lose_lease_at_start(decision.error());
         fail(kRunFailed,
              "reading the state of plugin " + ref.path + " failed: " + decision.error().describe());
         return false;
@@ -497,10 +524,21 @@ bool Engine::resolve_starts(
   }
   batch.drop_legacy_defaults();
   if (auto r = store_->commit(batch); !r) {
+    if (keeper_) return lose_lease_at_start(r.error());
     fail(kRunFailed, "writing the state failed: " + r.error().describe());
     return false;
   }
   return true;
+}
+
+bool Engine::lose_lease_at_start(const state::StateError& error) {
+  // A new leader that cannot read or write the shared state (another took the lease, the
+  // database went away) stands by again rather than exit: the lease decides who leads.
+  log_->warn("Cannot start as the leader: {}", error.describe());
+  keeper_->stop_renewing();
+  keeper_->release();
+  lost_lease_ = true;
+  return false;
 }
 
 void Engine::main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller, PidFile& pid) {
@@ -708,7 +746,7 @@ int Engine::lead(Discovery& discovery, PidFile& pid) {
   }
 
   auto newest = newest_event_id();
-  if (!newest) return kRunOk;  // stopped while the site was unreachable
+  if (!newest) return kRunOk;  // stopped (or the lease lost) while the site was unreachable
   std::map<std::string, std::map<std::string, dispatch::PluginStart>> starts;
   if (!resolve_starts(discovery, *newest, starts)) return kRunFailed;
 

@@ -29,9 +29,13 @@ bool LeaseKeeper::try_take() {
   const auto asked = clock_.now();
   auto grant = lease_.try_acquire();
   if (!grant) {
-    log_->warn("Cannot ask for the leader lease: {}", grant.error().describe());
+    // Once per outage, not every second a standby asks.
+    if (!asking_fails_) log_->warn("Cannot ask for the leader lease: {}", grant.error().describe());
+    asking_fails_ = true;
     return false;
   }
+  if (asking_fails_) log_->info("The leader lease can be asked for again");
+  asking_fails_ = false;
   if (!*grant) return false;
   std::lock_guard lock(mutex_);
   epoch_ = (*grant)->epoch;

@@ -81,7 +81,8 @@ class LeaseKeeper {
   Clock::time_point renewed_at_{};
   Clock::time_point next_renewal_{};
   std::string lost_reason_;
-  bool failing_ = false;  // renewals failing (logged once)
+  bool failing_ = false;       // renewals failing (logged once)
+  bool asking_fails_ = false;  // try_take failing (logged once)
 
   std::thread thread_;
   std::condition_variable wake_;

@@ -6,7 +6,10 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <deque>
+#include <functional>
+#include <thread>
 
 #include "workers/manual_clock_test_support.h"
 
@@ -163,6 +166,57 @@ TEST_F(LeaseKeeperTest, AReleaseGivesTheLeaseUp) {
   keeper.release();
   EXPECT_TRUE(lease.released);
   EXPECT_FALSE(keeper.may_dispatch());
+}
+
+// The renewing thread on the real clock: it renews while held, and stops once fenced.
+class ThreadedLease final : public state::LeaderLease {
+ public:
+  const std::string& holder_id() const override { return holder_; }
+  state::StateResult<std::optional<LeaseGrant>> try_acquire() override {
+    return std::optional<LeaseGrant>(LeaseGrant{1, 600ms});
+  }
+  state::StateResult<LeaseGrant> renew() override {
+    ++renewals;
+    if (fenced) return state::state_error(StateErrorKind::kFenced, "taken");
+    return LeaseGrant{1, 600ms};
+  }
+  state::StateResult<void> release() override { return {}; }
+  state::StateResult<std::optional<state::LeaseRow>> read() override {
+    return std::optional<state::LeaseRow>();
+  }
+  std::atomic<int> renewals{0};
+  std::atomic<bool> fenced{false};
+
+ private:
+  std::string holder_ = "host:2:def";
+};
+
+bool eventually(const std::function<bool()>& condition) {
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+TEST(LeaseKeeperThread, RenewsWhileHeldAndStopsOnceFenced) {
+  ThreadedLease lease;
+  LeaseKeeper keeper(
+      lease, 600ms, Clock::real(),
+      std::make_shared<spdlog::logger>("lease", std::make_shared<spdlog::sinks::null_sink_mt>()));
+  ASSERT_TRUE(keeper.try_take());
+  keeper.start_renewing();
+  ASSERT_TRUE(eventually([&] { return lease.renewals >= 5; })) << "renewed every 200 ms";
+  EXPECT_TRUE(keeper.may_dispatch()) << "over three lease lengths, kept by the renewals";
+  lease.fenced = true;
+  ASSERT_TRUE(eventually([&] { return keeper.lost(); }));
+  EXPECT_FALSE(keeper.may_dispatch());
+  EXPECT_EQ(keeper.lost_reason(), "taken");
+  keeper.stop_renewing();
+  const int after = lease.renewals;
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(lease.renewals, after) << "no renewal once lost";
 }
 
 }  // namespace

@@ -25,6 +25,13 @@ void Dispatcher::commit_state() {
   if (!r) {
     // Nothing advances until the state can be written again: the site keeps the events, so
     // nothing is lost, only replayed after a crash. Say so once, not every pass.
+    if (r.error().kind == state::StateErrorKind::kFenced) {
+      // Another daemon leads the shared state now: it carries on from the committed cursors,
+      // and this one is about to stand by. Not an outage.
+      if (!state_failing_) log_->warn("Not the leader any more: {}", r.error().message);
+      state_failing_ = true;
+      return;
+    }
     if (!state_failing_) {
       log_->critical("Cannot write the state, cursors are held until it works again: {}",
                      r.error().describe());

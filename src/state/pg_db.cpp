@@ -79,10 +79,15 @@ StateResult<void> Connection::connect() {
   }
   // Our defaults first: the URL's own settings, expanded from "dbname", override them.
   const std::string timeout = std::to_string(options_.connect_timeout_seconds);
-  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-  const char* values[] = {timeout.c_str(), options_.application_name.c_str(), options_.url.c_str(),
-                          nullptr};
-  conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  std::vector<const char*> keys = {"connect_timeout", "application_name"};
+  std::vector<const char*> values = {timeout.c_str(), options_.application_name.c_str()};
+  if (!options_.password.empty()) {  // [state] password_file; a password in the URL wins
+    keys.push_back("password");
+    values.push_back(options_.password.c_str());
+  }
+  keys.insert(keys.end(), {"dbname", nullptr});
+  values.insert(values.end(), {options_.url.c_str(), nullptr});
+  conn_ = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
     std::string why = conn_ ? trimmed(PQerrorMessage(conn_)) : "out of memory";
     if (conn_) PQfinish(conn_);
@@ -175,6 +180,15 @@ std::string redact_url(const std::string& url) {
                               "$1***");
   }
   return std::regex_replace(url, keyword_password, "$1***");
+}
+
+std::string url_password(const std::string& url) {
+  static const std::regex uri_password(R"(^postgres(?:ql)?://[^:/@?]*:([^@/?]*)@)");
+  static const std::regex query_password(R"([?&]password=([^&]*))");
+  std::smatch m;
+  if (std::regex_search(url, m, uri_password)) return m[1];
+  if (std::regex_search(url, m, query_password)) return m[1];
+  return "";
 }
 
 std::string storable_text(const std::string& text) {

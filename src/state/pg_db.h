@@ -94,6 +94,10 @@ class Connection {
 // "postgresql://user:secret@host/db" with the password replaced by "***", for messages.
 std::string redact_url(const std::string& url);
 
+// The password a URL carries ("postgresql://user:PW@host/db", or "?password=PW"), empty when
+// none: the log masks it.
+std::string url_password(const std::string& url);
+
 // Text PostgreSQL will store: invalid UTF-8 sequences become U+FFFD, NUL bytes are dropped (a
 // plugin's error text is bytes; a dead letter must not fail to park because of them).
 std::string storable_text(const std::string& text);

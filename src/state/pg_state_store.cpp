@@ -19,7 +19,7 @@ using rows::wall;
 
 // Version 1. Every table but the schema version is keyed by the state's name. A later version
 // adds a step to create_or_migrate and bumps kSchemaVersion.
-constexpr const char* kSchema = R"sql(
+constexpr const char* kPgSchema = R"sql(
 CREATE TABLE sgeventd_schema(version integer NOT NULL);
 INSERT INTO sgeventd_schema(version) VALUES (1);
 CREATE TABLE sgeventd_lease(
@@ -107,6 +107,16 @@ StateResult<void> check_rights(pg::Connection& db) {
     return state_error(StateErrorKind::kUnwritable,
                        "the database role may not read and write every sgeventd_ table "
                        "(SELECT, INSERT, UPDATE, DELETE)");
+  }
+  // New plugins and dead letters take their ids from these.
+  auto sequences = db.run(
+      "SELECT bool_and(has_sequence_privilege(s, 'USAGE')) FROM "
+      "unnest(ARRAY['sgeventd_plugins_id_seq', 'sgeventd_dead_letters_id_seq']) AS s");
+  if (!sequences) return tl::unexpected(sequences.error());
+  if (sequences->text(0, 0) != "t") {
+    return state_error(StateErrorKind::kUnwritable,
+                       "the database role may not use the sequences sgeventd_plugins_id_seq "
+                       "and sgeventd_dead_letters_id_seq (USAGE)");
   }
   return {};
 }
@@ -300,7 +310,7 @@ StateResult<void> PgStateStore::create_or_migrate() {
       auto again = version();
       if (!again) return tl::unexpected(again.error());
       if (*again) return {};
-      return db_->exec(kSchema);
+      return db_->exec(kPgSchema);
     }();
     if (!made) {
       db_->rollback();
@@ -702,7 +712,7 @@ StateResult<bool> PgStateStore::has_rows() {
   return r->text(0, 0) == "t";
 }
 
-StateResult<void> PgStateStore::clear() {
+StateResult<void> PgStateStore::replace(const StateBatch& batch) {
   std::lock_guard guard(mutex_);
   return in_transaction(true, [&]() -> StateResult<void> {
     for (const char* sql : {"DELETE FROM sgeventd_plugins WHERE state_name = $1",
@@ -710,6 +720,9 @@ StateResult<void> PgStateStore::clear() {
       if (auto r = db_->run(sql, {param(options_.name)}); !r) return tl::unexpected(r.error());
     }
     plugin_ids_.clear();
+    for (const auto& op : batch.operations()) {
+      if (auto applied = apply(op); !applied) return applied;
+    }
     return {};
   });
 }

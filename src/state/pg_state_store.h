@@ -69,8 +69,9 @@ class PgStateStore final : public StateStore {
   const std::string& name() const { return options_.name; }
   // Whether the database holds any row of this state's name (import-state refuses to overwrite).
   StateResult<bool> has_rows();
-  // Deletes every row of this state's name but the lease (import-state --force).
-  StateResult<void> clear();
+  // In one transaction: every row of this state's name but the lease deleted, then the batch
+  // applied (import-state --force: a failure leaves the old state, never an empty one).
+  StateResult<void> replace(const StateBatch& batch);
   // The server process of the store's connection (tests terminate it with pg_terminate_backend).
   int backend_pid() const;
 

@@ -151,8 +151,14 @@ TEST(PgStateStore, StatesOfOtherNamesInTheSameDatabaseAreApart) {
   EXPECT_FALSE(*y->delete_dead_letter(letter));
   EXPECT_TRUE(*x->dead_letter(letter));
   EXPECT_TRUE(*x->has_rows());
-  ASSERT_TRUE(x->clear());
-  EXPECT_FALSE(*x->has_rows());
+  ASSERT_TRUE(x->replace(StateBatch().advance_cursor(kB, 3)));
+  EXPECT_EQ(x->plugins()->size(), 1u) << "replaced: only what the batch holds";
+  EXPECT_EQ(cursor_of(*x, kB), 3);
+  EXPECT_TRUE(x->dead_letters({})->empty());
+  EXPECT_TRUE(x->legacy_defaults()->empty());
+  auto bad = x->replace(StateBatch().add_gap(kA, Gap{9, 1, kT0, kT0}));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(cursor_of(*x, kB), 3) << "a failed replace leaves the state as it was";
   EXPECT_EQ(cursor_of(*y, kA), 100);
 }
 
@@ -215,8 +221,46 @@ TEST(PgStateStore, ARoleWithoutRightsIsToldWhatItLacks) {
       << read_only.error().message;
   o.read_only = true;
   EXPECT_TRUE(PgStateStore::open(o)) << "reading is all an inspection needs";
+  o.read_only = false;
+
+  // Every table, but not the sequences new rows take their ids from.
+  ASSERT_TRUE(
+      db->exec("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + role));
+  auto no_sequences = PgStateStore::open(o);
+  ASSERT_FALSE(no_sequences);
+  EXPECT_NE(no_sequences.error().message.find("may not use the sequences"), std::string::npos)
+      << no_sequences.error().message;
+  ASSERT_TRUE(db->exec("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + role));
+  auto granted = PgStateStore::open(o);
+  ASSERT_TRUE(granted) << granted.error().describe();
+  ASSERT_TRUE((*granted)->leader_lease()->try_acquire());
+  EXPECT_TRUE((*granted)->commit(StateBatch().advance_cursor(kA, 1).park_dead_letter(
+      testing::dead_letter(kA, "cb", 1, 1, kT0))))
+      << "with these grants it writes";
   ASSERT_TRUE(db->exec("REASSIGN OWNED BY " + role + " TO CURRENT_USER; DROP OWNED BY " + role +
                        "; DROP ROLE " + role));
+}
+
+TEST(PgStateStore, APasswordGivenApartFromTheUrlIsUsed) {
+  // The tests' server asks this role (only) for its password (tests/support/pg_server.sh).
+  auto db = admin();
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(
+      db->exec("DROP ROLE IF EXISTS sgeventd_password; "
+               "CREATE ROLE sgeventd_password LOGIN SUPERUSER PASSWORD 'right horse'"));
+  const std::string url = testing::test_database_url();
+  PgStateOptions o = options_for("password");
+  o.url = url.substr(0, url.find("user=")) + "user=sgeventd_password";
+  auto none = PgStateStore::open(o);
+  ASSERT_FALSE(none) << "the server must ask for the password";
+  EXPECT_EQ(none.error().kind, StateErrorKind::kUnreachable);
+  o.password = "wrong";
+  auto wrong = PgStateStore::open(o);
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message.find("password authentication failed"), std::string::npos)
+      << wrong.error().message;
+  o.password = "right horse";
+  EXPECT_TRUE(PgStateStore::open(o));
 }
 
 TEST(PgStateStore, ANewerSchemaIsRefused) {
@@ -285,6 +329,9 @@ TEST(PgText, PasswordsAreRedactedFromUrls) {
             "postgres://u@db/state?password=***&sslmode=require");
   EXPECT_EQ(pg::redact_url("host=db password='p w' dbname=s"), "host=db password=*** dbname=s");
   EXPECT_EQ(pg::redact_url("postgresql:///s?host=/run/pg"), "postgresql:///s?host=/run/pg");
+  EXPECT_EQ(pg::url_password("postgresql://u:pw@db/state"), "pw");
+  EXPECT_EQ(pg::url_password("postgres://u@db/state?sslmode=require&password=q"), "q");
+  EXPECT_EQ(pg::url_password("postgresql:///s?host=/run/pg"), "");
 }
 
 }  // namespace

@@ -2,8 +2,7 @@
 
 namespace sgeventd::state {
 
-StateResult<CopySummary> copy_state(StateStore& from, StateStore& to) {
-  CopySummary summary;
+StateResult<StateBatch> state_as_batch(StateStore& from, CopySummary& summary) {
   StateBatch batch;
   auto plugins = from.plugins();
   if (!plugins) return tl::unexpected(plugins.error());
@@ -30,7 +29,14 @@ StateResult<CopySummary> copy_state(StateStore& from, StateStore& to) {
     batch.set_legacy_default(d);
     ++summary.legacy_defaults;
   }
-  if (auto r = to.commit(batch); !r) return tl::unexpected(r.error());
+  return batch;
+}
+
+StateResult<CopySummary> copy_state(StateStore& from, StateStore& to) {
+  CopySummary summary;
+  auto batch = state_as_batch(from, summary);
+  if (!batch) return tl::unexpected(batch.error());
+  if (auto r = to.commit(*batch); !r) return tl::unexpected(r.error());
   return summary;
 }
 

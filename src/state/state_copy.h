@@ -14,9 +14,14 @@ struct CopySummary {
   int legacy_defaults = 0;
 };
 
-// The target should be empty (its rows for the plugins copied are replaced: cursor set, status
-// set, gaps added). A dead letter keeps its attempts and failure times; its re-drive count does
-// not carry over (the target numbers letters anew).
+// Everything `from` holds as one batch for another store: each plugin's cursor and status set,
+// its gaps added, its dead letters parked, the legacy defaults set. A dead letter keeps its
+// attempts and failure times; its re-drive count does not carry over (the target numbers
+// letters anew).
+StateResult<StateBatch> state_as_batch(StateStore& from, CopySummary& summary);
+
+// Commits state_as_batch(from) to `to`, which should be empty (the rows of the plugins copied
+// are overwritten, the others kept).
 StateResult<CopySummary> copy_state(StateStore& from, StateStore& to);
 
 }  // namespace sgeventd::state

@@ -65,9 +65,10 @@ class HighAvailabilityTest(DaemonTestCase):
         super().tearDown()
         psql(SERVER_URL, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.db)
 
-    def node(self, name, url=None, lease=LEASE, keys=None):
+    def node(self, name, url=None, lease=LEASE, keys=None, state_extra=""):
         d = self.daemon({}, daemon_keys=keys, name=name, plugin_dir=self.plugins,
-                        extra="[state]\nurl = %s\nlease_seconds = %s\n" % (url or self.url, lease))
+                        extra="[state]\nurl = %s\nlease_seconds = %s\n%s"
+                        % (url or self.url, lease, state_extra))
         d.node = name
         return d
 
@@ -156,7 +157,10 @@ class HighAvailabilityTest(DaemonTestCase):
         self.assertIn("Standing by", a.log().split("no longer the leader", 1)[1])
         self.assert_all_delivered(first + second + third, a, b, bound=0)
         wait_for(lambda: a.status()[1].get("role") == "standby", what="a's status to say standby")
-        self.assertEqual(a.status()[1].get("leader"), b.status()[1].get("lease_holder"))
+        refused = a.cli("disable", "p")
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("stands by for state", refused.stderr)
+        self.assertEqual(a.status()[1].get("leader"), b.status()[1].get("daemon_id"))
 
     def test_a_stopped_leader_hands_over_at_once(self):
         a, b = self.node("a", lease=30), self.node("b", lease=30)
@@ -264,6 +268,23 @@ class HighAvailabilityTest(DaemonTestCase):
         finally:
             psql(self.url, "DROP OWNED BY %s; DROP ROLE %s" % (role, role))
 
+        # A password from [state] password_file (this role must give one: pg_server.sh).
+        psql(self.url, "DROP ROLE IF EXISTS sgeventd_password; CREATE ROLE sgeventd_password "
+                       "LOGIN SUPERUSER PASSWORD 'right horse'")
+        password_file = os.path.join(self.tmp, "pg-password")
+        with open(password_file, "w") as f:
+            f.write("right horse\n")
+        as_pw = self.url.split("user=")[0] + "user=sgeventd_password"
+        no_pw = self.node("nopw", url=as_pw).cli("check-config")
+        self.assertEqual(no_pw.returncode, 2)
+        with_pw = self.node("pw", url=as_pw, state_extra="password_file = %s\n" % password_file)
+        self.add_plugin(with_pw)
+        ok = with_pw.cli("check-config")
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.start(with_pw, lead=True)
+        self.assertNotIn("right horse", with_pw.log())
+        with_pw.stop()
+
         gone = self.node("gone", url="postgresql://sgeventd:s3cret@/x?host=%s/nowhere" % self.tmp)
         unreachable = gone.cli("check-config")
         self.assertEqual(unreachable.returncode, 2)
@@ -302,6 +323,18 @@ class HighAvailabilityTest(DaemonTestCase):
         busy = a.cli("import-state", solo.state_file, "--force")
         self.assertEqual(busy.returncode, 1)
         self.assertIn("a daemon leads state", busy.stderr)
+        self.assertEqual(a.stop(), 0)
+
+        # A shotgunEvents state (its old one-integer text format) replaces it with --force.
+        legacy = os.path.join(self.tmp, "shotgunEvents.id")
+        with open(legacy, "w") as f:
+            f.write("%d\n" % max(second))
+        old = a.cli("import-state", legacy, "--force")
+        self.assertEqual(old.returncode, 0, old.stderr)
+        self.assertIn("imported 0 plugin cursor(s)", old.stdout)
+        self.assertEqual(psql(self.url, "SELECT count(*) FROM sgeventd_plugins"), "0")
+        self.assertEqual(psql(self.url, "SELECT folder || '=' || cursor FROM "
+                                        "sgeventd_legacy_defaults"), "=%d" % max(second))
 
 
 if __name__ == "__main__":

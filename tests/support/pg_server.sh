@@ -64,6 +64,9 @@ start() {
       cat "$dir/initdb.log" >&2
       exit 1
     }
+    # One role must give its password (the tests of [state] password_file); every other
+    # local connection is trusted.
+    sed -i '1i local all sgeventd_password scram-sha-256' "$dir/data/pg_hba.conf"
   fi
   local fast="-c fsync=off -c full_page_writes=off"
   if [[ "${SGEVENTD_PG_DURABLE:-}" == 1 ]]; then fast=""; fi
