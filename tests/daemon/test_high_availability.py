@@ -107,6 +107,11 @@ class HighAvailabilityTest(DaemonTestCase):
         wait_for(lambda: want <= set(sum((self.received(n) for n in nodes), [])),
                  timeout=timeout * SLOWDOWN, what="%d events delivered" % len(want))
 
+    def wait_committed(self, ids):
+        wait_for(lambda: int(psql(self.url, "SELECT coalesce(min(cursor), 0) FROM "
+                                            "sgeventd_plugins") or 0) >= max(ids),
+                 what="the cursors committed up to %d" % max(ids))
+
     def test_the_standby_takes_over_from_a_killed_leader_and_nothing_is_lost(self):
         a, b = self.node("a"), self.node("b")
         self.add_plugin(a)
@@ -137,6 +142,9 @@ class HighAvailabilityTest(DaemonTestCase):
         self.start(b, lead=False)
         first = self.site.generate(50)
         self.wait_delivered(first, a)
+        # Committed before the freeze: then anything delivered twice would be a fencing failure,
+        # not the in-flight events a crash may repeat.
+        self.wait_committed(first)
         a.proc.send_signal(signal.SIGSTOP)
         try:
             wait_for(lambda: "Leading state" in b.log(), timeout=(LEASE + 10) * SLOWDOWN,
