@@ -119,6 +119,21 @@ def received(path):
         return []
 
 
+def lease_to_poll_ms(log):
+    """From the log line of taking the lease to the one of the first poll: the new leader's
+    own start-up (its workers warm, the cursors read again)."""
+    def at(marker):
+        for line in log.splitlines():
+            if marker in line:
+                stamp = line.split(" - ", 1)[0]
+                clock, _, ms = stamp.partition(",")
+                h, m, sec = clock.split(" ")[1].split(":")
+                return (int(h) * 3600 + int(m) * 60 + int(sec)) * 1000 + int(ms)
+        return None
+    lead, poll = at("Leading state"), at("Polling ")
+    return None if lead is None or poll is None else poll - lead
+
+
 def bench_failover(h, tmp, server, lease, how):
     site = h.Sandbox()
     url = new_database(server, "bench_failover")
@@ -164,7 +179,8 @@ def bench_failover(h, tmp, server, lease, how):
                    what="b to deliver an event written after the cut")
         took = time.monotonic() - cut
         result = {"how": "kill -9" if how == "kill" else "SIGSTOP", "lease_seconds": lease,
-                  "failover_s": round(took, 2)}
+                  "failover_s": round(took, 2),
+                  "lease_to_poll_ms": lease_to_poll_ms(b.log())}
         if how == "stop":
             woke_with = len(received(record + ".a"))
             a.proc.send_signal(signal.SIGCONT)

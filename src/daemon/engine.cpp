@@ -213,8 +213,11 @@ class Engine {
   bool open_shared_state();  // [state] url: PostgreSQL, waiting for it to answer
   bool start_site();
   Discovery discover() const;  // the plugins on disk now (fork server problems to log_)
+  // `commit`: write what the starts decided (a standby, which may not write, leaves it to the
+  // rebase once it leads).
   bool resolve_starts(const Discovery& discovery, std::int64_t newest,
-                      std::map<std::string, std::map<std::string, dispatch::PluginStart>>& out);
+                      std::map<std::string, std::map<std::string, dispatch::PluginStart>>& out,
+                      bool commit = true);
   sg::Result<std::int64_t> newest_event_id();
   void main_loop(dispatch::Dispatcher& dispatcher, source::Poller& poller, PidFile& pid);
   // One term as leader (or the only daemon): the start cursors, the dispatcher, the poll, until
@@ -222,7 +225,7 @@ class Engine {
   int lead(Discovery& discovery, PidFile& pid);
   // A shared state's standby: tries for the lease until it is had (true) or the daemon is
   // stopped (false), keeping the status file and systemd informed.
-  bool stand_by(PidFile& pid);
+  bool stand_by(PidFile& pid, dispatch::Dispatcher& dispatcher);
   // "role", "epoch", "lease_*" and "state_name" when the state is shared.
   void add_lease_status(Dict& status) const;
   // resolve_starts with a shared state that failed: stand by again (false, lost_lease_ set).
@@ -359,7 +362,7 @@ bool Engine::open_shared_state() {
   }
 }
 
-bool Engine::stand_by(PidFile& pid) {
+bool Engine::stand_by(PidFile& pid, dispatch::Dispatcher& dispatcher) {
   const std::string name = state_name(config_);
   log_->info(
       "Standing by for state '{}': another daemon leads it; this one takes over when its lease "
@@ -367,6 +370,7 @@ bool Engine::stand_by(PidFile& pid) {
       name, std::chrono::duration<double>(config_.state.lease).count());
   const std::string status_path = status_file_path(config_);
   auto last_status = std::chrono::steady_clock::now() - seconds(10);
+  auto last_scan = std::chrono::steady_clock::now();
   for (;;) {
     if (keeper_->try_take()) {
       keeper_->start_renewing();
@@ -386,10 +390,12 @@ bool Engine::stand_by(PidFile& pid) {
             "this daemon stands by for state '" + name + "': ask the leader" +
             (standby_leader_.empty() ? std::string() : " (" + standby_leader_ + ")"));
       }
-      Dict status;
+      // The warm workers' plugins, as the dispatcher sees them (loaded, waiting).
+      Value snapshot = dispatcher.status();
+      Dict status = snapshot.is_dict() ? snapshot.as_dict() : Dict{};
+      if (!status.contains("plugins")) status["plugins"] = List{};
       status["pid"] = static_cast<long long>(getpid());
       status["site"] = url_;
-      status["plugins"] = List{};
       status["updated"] = static_cast<long long>(
           std::chrono::duration_cast<seconds>(clock_.wall_now().time_since_epoch()).count());
       if (admin_) status["admin"] = admin_->url();
@@ -412,6 +418,13 @@ bool Engine::stand_by(PidFile& pid) {
       return false;
     }
     if (sig == SIGUSR1) logging_->reopen_files();  // logrotate moved them
+    // New and removed plugin files, as the leader looks for them: the warm workers follow.
+    if (const auto at = std::chrono::steady_clock::now();
+        sig == SIGHUP || at - last_scan >= seconds(2)) {
+      last_scan = at;
+      dispatcher.update_plugins(discover().workers);
+      workers::child_registry::reap_orphans();
+    }
     if (pid.removed()) {
       log_->info("Stopping: the pid file {} was removed", pid.path());
       return false;
@@ -504,7 +517,7 @@ void Engine::ping_watchdog() {
 
 bool Engine::resolve_starts(
     const Discovery& discovery, std::int64_t newest,
-    std::map<std::string, std::map<std::string, dispatch::PluginStart>>& out) {
+    std::map<std::string, std::map<std::string, dispatch::PluginStart>>& out, bool commit) {
   state::StateBatch batch;
   for (const auto& w : discovery.workers) {
     for (const auto& ref : w.plugins) {
@@ -522,6 +535,7 @@ bool Engine::resolve_starts(
       out[w.id][ref.name] = std::move(decision->start);
     }
   }
+  if (!commit) return true;
   batch.drop_legacy_defaults();
   if (auto r = store_->commit(batch); !r) {
     if (keeper_) return lose_lease_at_start(r.error());
@@ -745,26 +759,35 @@ int Engine::lead(Discovery& discovery, PidFile& pid) {
                                           config_.sandbox.activity_rate, log_);
   }
 
+  // A shared state's daemon stands by with its plugins loaded (warm workers) and, once it
+  // holds the lease, starts them again from the cursors the leader left.
+  const bool warm = keeper_ && !options_.one_shot;
   auto newest = newest_event_id();
   if (!newest) return kRunOk;  // stopped (or the lease lost) while the site was unreachable
   std::map<std::string, std::map<std::string, dispatch::PluginStart>> starts;
-  if (!resolve_starts(discovery, *newest, starts)) return kRunFailed;
+  if (!resolve_starts(discovery, *newest, starts, !warm)) return kRunFailed;
 
-  std::int64_t feed_start = *newest;
+  // Where the shared feed starts, and the gaps it looks for: from the plugins' starts.
+  std::int64_t feed_start = 0;
   source::GapSet source_gaps;
-  for (const auto& [worker, plugins] : starts) {
-    for (const auto& [name, s] : plugins) {
-      // A disabled plugin reads on its own once enabled: its old cursor must not make every
-      // start read the site again from there for the others.
-      if (s.disabled) continue;
-      feed_start = std::min(feed_start, s.cursor);
-      for (const auto& g : s.gaps) {
-        source_gaps.add(
-            g.first_id, g.last_id,
-            std::chrono::time_point_cast<std::chrono::system_clock::duration>(g.first_seen));
+  auto plan_feed = [&](std::int64_t head) {
+    feed_start = head;
+    source_gaps = source::GapSet();
+    for (const auto& [worker, plugins] : starts) {
+      for (const auto& [name, s] : plugins) {
+        // A disabled plugin reads on its own once enabled: its old cursor must not make every
+        // start read the site again from there for the others.
+        if (s.disabled) continue;
+        feed_start = std::min(feed_start, s.cursor);
+        for (const auto& g : s.gaps) {
+          source_gaps.add(
+              g.first_id, g.last_id,
+              std::chrono::time_point_cast<std::chrono::system_clock::duration>(g.first_seen));
+        }
       }
     }
-  }
+  };
+  plan_feed(*newest);
 
   auto dispatch_options = dispatcher_options(config_, url_);
   if (keeper_) {
@@ -791,8 +814,26 @@ int Engine::lead(Discovery& discovery, PidFile& pid) {
       *catch_up_site_.reader,
       [&dispatcher](source::CatchUpResult r) { dispatcher.deliver_catch_up(std::move(r)); },
       poller_options(config_), log_, catch_up_site_.cancel);
-  dispatcher.set_catch_up_reader(&catch_up);
+  if (!warm) dispatcher.set_catch_up_reader(&catch_up);
   std::thread dispatch_thread([&dispatcher] { dispatcher.run(); });
+  if (warm) {
+    auto stop_standby = [&] {
+      catch_up.stop();
+      dispatcher.request_stop();
+      dispatch_thread.join();
+      return kRunOk;
+    };
+    if (!stand_by(pid, dispatcher)) return stop_standby();  // stopped while standing by
+    auto head = newest_event_id();
+    if (!head) return stop_standby();  // stopped, or the lease lost, before the site answered
+    auto rebased = dispatcher.rebase(*head, &catch_up).get();
+    if (!rebased.error.empty()) {
+      lose_lease_at_start(state::StateError{state::StateErrorKind::kUnreachable, rebased.error});
+      return stop_standby();
+    }
+    starts = std::move(rebased.starts);
+    plan_feed(*head);
+  }
   if (admin_) {
     auto controller = std::make_shared<AdminController>();
     controller->submit = [&dispatcher](dispatch::ControlRequest r) {
@@ -957,19 +998,17 @@ int Engine::run() {
   }
   int code = kRunOk;
   for (;;) {
-    if (keeper_) {
-      if (options_.one_shot) {
-        if (!keeper_->try_take()) {
-          code = fail(kRunFailed,
-                      "another daemon leads state '" + state_name(config_) +
-                          "': ask it through its admin API (sgeventd replay and dead-letters "
-                          "retry do, when it runs)");
-          break;
-        }
-        keeper_->start_renewing();
-      } else if (!stand_by(*pid)) {
-        break;  // stopped while standing by
+    // A one-shot run takes the lease or refuses; a daemon stands by inside lead(), its
+    // workers started.
+    if (keeper_ && options_.one_shot) {
+      if (!keeper_->try_take()) {
+        code = fail(kRunFailed,
+                    "another daemon leads state '" + state_name(config_) +
+                        "': ask it through its admin API (sgeventd replay and dead-letters "
+                        "retry do, when it runs)");
+        break;
       }
+      keeper_->start_renewing();
     }
     lost_lease_ = false;
     code = lead(discovery, *pid);

@@ -82,6 +82,7 @@ void Dispatcher::take_over_completions(PluginSlot& p, const PluginStart& start) 
     log_->warn("Plugin {}: stopped process {}, a worker of an earlier daemon still running",
                p.key().path, taken->stopped);
   }
+  p.recorded_at_start = taken->ids;
   if (const std::size_t n = p.ledger.take_recorded(taken->ids); n > 0) {
     log_->info(
         "Plugin {}: {} event(s) after its cursor were finished before the daemon "
@@ -120,6 +121,20 @@ void Dispatcher::request_stop() {
   }
   demand_cv_.notify_all();
   host_.wake();
+}
+
+std::future<Dispatcher::Rebased> Dispatcher::rebase(std::int64_t feed_head,
+                                                    source::CatchUpService* reader) {
+  Inbox::RebaseRequest request;
+  request.feed_head = feed_head;
+  request.reader = reader;
+  auto answer = request.answer.get_future();
+  {
+    std::lock_guard lock(inbox_mutex_);
+    inbox_.rebase = std::move(request);
+  }
+  host_.wake();
+  return answer;
 }
 
 void Dispatcher::request_reload() {
@@ -245,6 +260,10 @@ void Dispatcher::take_inbox(Inbox& into) {
   into.stop = inbox_.stop;
   into.reload = std::exchange(inbox_.reload, false);
   std::swap(into.controls, inbox_.controls);
+  if (inbox_.rebase) {
+    into.rebase = std::move(inbox_.rebase);
+    inbox_.rebase.reset();
+  }
   if (inbox_.found) {
     into.found = std::move(inbox_.found);
     inbox_.found.reset();
@@ -272,6 +291,11 @@ bool Dispatcher::step() {
 }
 
 void Dispatcher::pass(Inbox& inbox) {
+  // Before any batch: the feed that follows a rebase starts from its starts.
+  if (inbox.rebase) {
+    inbox.rebase->answer.set_value(carry_out_rebase(inbox.rebase->feed_head, inbox.rebase->reader));
+    inbox.rebase.reset();
+  }
   for (auto& batch : inbox.batches) on_feed_batch(batch);
   inbox.batches.clear();
   for (auto& page : inbox.pages) on_catch_up_page(page);

@@ -102,6 +102,17 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
   }
   // Restart every worker (SIGHUP): plugins are loaded again from disk.
   void request_reload();
+  // A warm standby taking over (docs/high-availability.md): every plugin starts again from the
+  // state as it is now (the leader moved the cursors meanwhile) with `feed_head` the newest
+  // event, its worker kept as loaded. Only for a dispatcher that has sent nothing yet. The
+  // starts it found, by worker and plugin, or an error (the state unreadable: the caller
+  // stands by again). Any thread; waits for the dispatcher thread to do it.
+  struct Rebased {
+    std::map<std::string, std::map<std::string, PluginStart>> starts;
+    std::string error;  // empty: done
+  };
+  // `reader`: the catch-up reader from now on (a standby has none: it reads nothing).
+  std::future<Rebased> rebase(std::int64_t feed_head, source::CatchUpService* reader);
   // The plugins found on disk now (thread-safe): workers for new plugin files are added (a
   // new plugin starts after the newest event read, as in shotgunEvents), workers whose files
   // are gone are stopped.
@@ -135,6 +146,12 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
     bool reload = false;
     std::optional<std::vector<WorkerDefinition>> found;
     std::vector<std::pair<ControlRequest, std::promise<ControlAnswer>>> controls;
+    struct RebaseRequest {
+      std::int64_t feed_head = 0;
+      source::CatchUpService* reader = nullptr;
+      std::promise<Rebased> answer;
+    };
+    std::optional<RebaseRequest> rebase;
   };
 
   // dispatcher.cpp: the loop.
@@ -231,6 +248,7 @@ class Dispatcher final : public source::FeedSink, private workers::SessionListen
 
   // dispatcher_state.cpp: persistence.
   void commit_state();
+  Rebased carry_out_rebase(std::int64_t feed_head, source::CatchUpService* reader);
   void checkpoint_if_due();
   bool state_dirty() const;  // something to commit
 

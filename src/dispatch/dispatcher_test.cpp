@@ -252,6 +252,44 @@ TEST_F(DispatcherTest, EveryPluginGetsEveryEventInOrderAndTheCursorsAreCommitted
   }
 }
 
+TEST_F(DispatcherTest, AWarmStandbySendsNothingAndRebasesOnTheCursorsItFindsWhenItLeads) {
+  bool leading = false;
+  options_.may_dispatch = [&leading] { return leading; };
+  plugin("a");
+  start(10);  // loaded, its start from the state as it was then (the newest event: 10)
+
+  // Meanwhile the leader moved the cursor to 40, and the site reached 50.
+  ASSERT_TRUE(store_.commit(state::StateBatch().set_cursor({"/plugins/a.py", "a"}, 40)));
+  for (std::int64_t id = 21; id <= 50; ++id) site_.insert(id);
+  leading = true;
+  auto rebased = dispatcher_->rebase(50, &reads_);
+  ASSERT_TRUE(run_until([&] { return rebased.wait_for(0ms) == std::future_status::ready; }));
+  const auto r = rebased.get();
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.starts.at("/plugins/a.py").at("a").cursor, 40);
+  feed(51, 60);
+  ASSERT_TRUE(run_until([&] { return ran("a").size() >= 20; }));
+  std::vector<std::int64_t> expected;
+  for (std::int64_t id = 41; id <= 60; ++id) expected.push_back(id);
+  EXPECT_EQ(ran("a"), expected) << "from the leader's cursor on, once each, nothing before";
+  stop();
+  EXPECT_EQ(cursor("a"), 60);
+}
+
+TEST_F(DispatcherTest, AClosedGateHoldsEveryEventAndTheCursorUntilItOpens) {
+  bool open = false;  // a leader whose lease may have run out
+  options_.may_dispatch = [&open] { return open; };
+  plugin("a");
+  start();
+  feed(1, 20);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(dispatcher_->step());
+  EXPECT_TRUE(ran("a").empty()) << "nothing sent through a closed gate";
+  open = true;
+  ASSERT_TRUE(run_until([&] { return ran_all("a", 20); }));
+  stop();
+  EXPECT_EQ(cursor("a"), 20);
+}
+
 TEST_F(DispatcherTest, ASlowPluginDoesNotHoldTheFastOnesBack) {
   plugin("fast");
   plugin("slow", {.callbacks = {}, .load_error = {}, .run = [](std::int64_t, bool) {

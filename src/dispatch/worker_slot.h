@@ -88,6 +88,9 @@ struct PluginSlot {
   PluginLedger ledger;
 
   bool on_feed() const { return loaded && !ledger.deactivated(); }
+  // The completion records found when the daemon started (its workers' work of an earlier
+  // run): a rebase gives them to the new ledger too.
+  std::vector<std::int64_t> recorded_at_start;
 };
 
 // What every worker's copy of an event shares: made once per event, whatever the number of

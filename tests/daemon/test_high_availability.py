@@ -117,8 +117,14 @@ class HighAvailabilityTest(DaemonTestCase):
         self.add_plugin(a)
         self.start(a, lead=True)
         self.start(b, lead=False)
+        # The standby's worker is up with the plugin loaded (warm), and has delivered nothing.
+        wait_for(lambda: "Loaded " in b.plugin_log("p"), what="the standby to load its plugin")
+        standby = b.status()[1]
+        self.assertEqual(standby.get("role"), "standby")
+        self.assertEqual([p["name"] for p in standby.get("plugins", [])], ["p"])
         first = self.site.generate(200)
         self.wait_delivered(first[:50], a)
+        self.assertEqual(self.received(b), [])
         a.kill9()
         killed = time.monotonic()
         committed = int(psql(self.url, "SELECT coalesce(min(cursor), 0) FROM sgeventd_plugins"))
@@ -136,6 +142,8 @@ class HighAvailabilityTest(DaemonTestCase):
         self.assertEqual([i for i in twice if i <= committed], [],
                          "events at or below the committed cursor %d delivered again" % committed)
         wait_for(lambda: b.status()[1].get("role") == "leader", what="b's status to say leader")
+        self.assertEqual(b.plugin_log("p").count("Loaded "), 1,
+                         "the warm worker led without loading the plugin again")
         status = b.status()[1]
         self.assertEqual(status["lease_epoch"], 2)
         self.assertLess(status["lease_age_ms"], LEASE * 1000)
