@@ -119,9 +119,10 @@ class HighAvailabilityTest(DaemonTestCase):
         self.start(b, lead=False)
         # The standby's worker is up with the plugin loaded (warm), and has delivered nothing.
         wait_for(lambda: "Loaded " in b.plugin_log("p"), what="the standby to load its plugin")
-        standby = b.status()[1]
-        self.assertEqual(standby.get("role"), "standby")
-        self.assertEqual([p["name"] for p in standby.get("plugins", [])], ["p"])
+        # The status is written every second: wait for the one that lists the plugin.
+        wait_for(lambda: [p["name"] for p in b.status()[1].get("plugins", [])] == ["p"],
+                 what="the standby's status to list its loaded plugin")
+        self.assertEqual(b.status()[1].get("role"), "standby")
         first = self.site.generate(200)
         self.wait_delivered(first[:50], a)
         self.assertEqual(self.received(b), [])
