@@ -25,6 +25,7 @@ usage() {
 [[ $# -eq 2 ]] || usage
 action=$1
 dir=$(realpath -m "$2")
+lock="$dir.lock"
 
 bindir=${SGEVENTD_PG_BINDIR:-}
 if [[ -z "$bindir" ]] && command -v pg_config >/dev/null; then
@@ -46,6 +47,13 @@ as_owner() {
     "$@"
   fi
 }
+
+# Under root the server runs as "postgres", which must reach DIR: a build tree in a folder
+# only root may enter (a clone in /root) gets its server in a folder of /tmp named after DIR
+# instead. The URI printed names the folder used.
+if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$(dirname "$dir")" 2>/dev/null; then
+  dir="/tmp/sgeventd-pg-$(printf '%s' "$dir" | md5sum | cut -c1-16)"
+fi
 
 uri() { echo "postgresql:///postgres?host=$dir&port=5432&user=sgeventd"; }
 
@@ -86,8 +94,8 @@ stop() {
 
 # Test processes start it concurrently: one at a time, and a running server is reused. (The
 # server must not inherit the lock's descriptor: it would hold the lock for its lifetime.)
-mkdir -p "$(dirname "$dir")"
-exec 9>"$dir.lock"
+mkdir -p "$(dirname "$lock")"
+exec 9>"$lock"
 flock 9
 
 case "$action" in
@@ -99,7 +107,7 @@ case "$action" in
     ;;
   destroy)
     stop
-    rm -rf "$dir" "$dir.lock"
+    rm -rf "$dir" "$lock"
     ;;
   *) usage ;;
 esac
