@@ -288,33 +288,13 @@ std::optional<state::DeadLetter> letter_in(state::StateStore& store, std::int64_
 // daemon leads (its admin API is the way then); the caller gives it back when done.
 std::unique_ptr<state::StateStore> open_shared_state(const daemon::Config& config,
                                                      const std::string& verb, bool read_only) {
-  auto options = daemon::shared_state_options(config);
-  if (!options) {
-    std::cerr << "sgeventd " << verb << ": " << options.error() << "\n";
+  auto opened = daemon::open_for_command(
+      config, read_only, !read_only, "run the command on its host, where it goes to that daemon");
+  if (!opened) {
+    std::cerr << "sgeventd " << verb << ": " << opened.error().message << "\n";
     return nullptr;
   }
-  options->read_only = read_only;
-  const std::string where =
-      "state '" + options->name + "' at " + state::pg::redact_url(options->url);
-  auto store = state::PgStateStore::open(*options);
-  if (!store) {
-    std::cerr << "sgeventd " << verb << ": " << where << ": " << store.error().describe() << "\n";
-    return nullptr;
-  }
-  if (!read_only) {
-    auto grant = (*store)->leader_lease()->try_acquire();
-    if (!grant || !*grant) {
-      auto row = (*store)->leader_lease()->read();
-      const std::string holder = row && *row ? " (" + (*row)->holder + ")" : std::string();
-      std::cerr << "sgeventd " << verb << ": "
-                << (grant ? "a daemon leads " + where + holder +
-                                ": run the command on its host, where it goes to that daemon"
-                          : where + ": " + grant.error().describe())
-                << "\n";
-      return nullptr;
-    }
-  }
-  return std::move(*store);
+  return std::move(opened->store);
 }
 
 // A stopped daemon's state, opened by a command; null, said why as "sgeventd VERB: ...", when

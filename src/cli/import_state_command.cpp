@@ -124,36 +124,21 @@ int import_into_shared(const daemon::Config& config, const std::string& file, bo
     std::cout << "(dry run: nothing written)\n";
     return kExitOk;
   }
-  auto options = daemon::shared_state_options(config);
-  if (!options) {
-    std::cerr << kPrefix << options.error() << "\n";
-    return kExitUsage;
+  auto opened = daemon::open_for_command(config, false, true,
+                                         "stop it first, it would write over the imported cursors");
+  if (!opened) {
+    std::cerr << kPrefix << opened.error().message << "\n";
+    return opened.error().config_error ? kExitUsage : kExitFailure;
   }
-  const std::string where =
-      "state '" + options->name + "' at " + state::pg::redact_url(options->url);
-  auto store = state::PgStateStore::open(*options);
-  if (!store) {
-    std::cerr << kPrefix << where << ": " << store.error().describe() << "\n";
-    return kExitFailure;
-  }
-  state::LeaderLease& lease = *(*store)->leader_lease();
-  auto grant = lease.try_acquire();
-  if (!grant || !*grant) {
-    auto row = lease.read();
-    std::cerr << kPrefix
-              << (grant ? "a daemon leads " + where +
-                              (row && *row ? " (" + (*row)->holder + ")" : std::string()) +
-                              ": stop it first, it would write over the imported cursors"
-                        : where + ": " + grant.error().describe())
-              << "\n";
-    return kExitFailure;
-  }
+  auto& store = opened->store;
+  const std::string& where = opened->where;
+  state::LeaderLease& lease = *store->leader_lease();
   // From here on the lease is ours: give it up however this ends.
   struct Release {
     state::LeaderLease& lease;
     ~Release() { (void)lease.release(); }
   } release{lease};
-  auto has_rows = (*store)->has_rows();
+  auto has_rows = store->has_rows();
   if (!has_rows) {
     std::cerr << kPrefix << where << ": " << has_rows.error().describe() << "\n";
     return kExitFailure;
@@ -184,7 +169,7 @@ int import_into_shared(const daemon::Config& config, const std::string& file, bo
     std::cerr << kPrefix << file << ": " << batch.error().describe() << "\n";
     return kExitFailure;
   }
-  auto written = *has_rows ? (*store)->replace(*batch) : (*store)->commit(*batch);
+  auto written = *has_rows ? store->replace(*batch) : store->commit(*batch);
   if (!written) {
     std::cerr << kPrefix << where << ": " << written.error().describe() << "\n";
     return kExitFailure;

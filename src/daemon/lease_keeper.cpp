@@ -126,10 +126,7 @@ bool LeaseKeeper::may_dispatch() const {
   return epoch_ != 0 && clock_.now() < deadline_;
 }
 
-bool LeaseKeeper::lost() const {
-  std::lock_guard lock(mutex_);
-  return epoch_ == 0 || clock_.now() >= deadline_;
-}
+bool LeaseKeeper::lost() const { return !may_dispatch(); }
 
 std::string LeaseKeeper::lost_reason() const {
   std::lock_guard lock(mutex_);

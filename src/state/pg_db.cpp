@@ -170,24 +170,35 @@ void Connection::rollback() {
 
 int Connection::backend_pid() const { return conn_ ? PQbackendPID(conn_) : 0; }
 
+namespace {
+
+// Where a URI carries its password: "scheme://user:PW@..." and "?password=PW" (group 1: what
+// comes before it, group 2: the password).
+const std::regex& uri_password() {
+  static const std::regex r(R"(^(postgres(?:ql)?://[^:/@?]*:)([^@/?]*)@)");
+  return r;
+}
+const std::regex& query_password() {
+  static const std::regex r(R"(([?&]password=)([^&]*))");
+  return r;
+}
+
+}  // namespace
+
 std::string redact_url(const std::string& url) {
-  // URI form: scheme://user:password@... ; key=value form: password=...
-  static const std::regex uri_password(R"(^(postgres(?:ql)?://[^:/@?]*:)[^@/?]*@)");
-  static const std::regex query_password(R"(([?&]password=)[^&]*)");
+  // URI form as above; key=value form: password=...
   static const std::regex keyword_password(R"((\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+))");
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-    return std::regex_replace(std::regex_replace(url, uri_password, "$1***@"), query_password,
+    return std::regex_replace(std::regex_replace(url, uri_password(), "$1***@"), query_password(),
                               "$1***");
   }
   return std::regex_replace(url, keyword_password, "$1***");
 }
 
 std::string url_password(const std::string& url) {
-  static const std::regex uri_password(R"(^postgres(?:ql)?://[^:/@?]*:([^@/?]*)@)");
-  static const std::regex query_password(R"([?&]password=([^&]*))");
   std::smatch m;
-  if (std::regex_search(url, m, uri_password)) return m[1];
-  if (std::regex_search(url, m, query_password)) return m[1];
+  if (std::regex_search(url, m, uri_password())) return m[2];
+  if (std::regex_search(url, m, query_password())) return m[2];
   return "";
 }
 

@@ -121,6 +121,20 @@ StateResult<void> check_rights(pg::Connection& db) {
   return {};
 }
 
+// Refuses tables a newer sgeventd made.
+StateResult<void> check_version(std::int64_t found) {
+  if (found <= PgStateStore::kSchemaVersion) return {};
+  return state_error(StateErrorKind::kNewerSchema,
+                     "the state's tables are of schema version " + std::to_string(found) +
+                         ", newer than this sgeventd's " +
+                         std::to_string(PgStateStore::kSchemaVersion));
+}
+
+// The grant a lease statement RETURNING epoch, milliseconds to expiry answered.
+LeaseGrant grant_of(const pg::Rows& r) {
+  return LeaseGrant{r.integer(0, 0), std::chrono::milliseconds(r.integer(0, 1))};
+}
+
 PluginState plugin_row(const pg::Rows& r, int i) {
   PluginState p;
   p.key = PluginKey{r.text(i, 1), r.text(i, 2)};
@@ -210,7 +224,7 @@ class PgStateStore::Lease final : public LeaderLease {
       if (held != 0) store_.fence_.store(0);  // someone else has it now
       return std::optional<LeaseGrant>();
     }
-    const LeaseGrant grant{r->integer(0, 0), std::chrono::milliseconds(r->integer(0, 1))};
+    const LeaseGrant grant = grant_of(*r);
     store_.fence_.store(grant.epoch);
     return std::optional<LeaseGrant>(grant);
   }
@@ -233,7 +247,7 @@ class PgStateStore::Lease final : public LeaderLease {
                          "another daemon took the lease of state '" + store_.options_.name +
                              "' (this daemon held epoch " + std::to_string(held) + ")");
     }
-    return LeaseGrant{r->integer(0, 0), std::chrono::milliseconds(r->integer(0, 1))};
+    return grant_of(*r);
   }
 
   StateResult<void> release() override {
@@ -331,11 +345,7 @@ StateResult<void> PgStateStore::create_or_migrate() {
     return state_error(StateErrorKind::kCorrupt,
                        "the database has no sgeventd state yet: start the daemon once");
   }
-  if (**found > kSchemaVersion) {
-    return state_error(StateErrorKind::kNewerSchema,
-                       "the state's tables are of schema version " + std::to_string(**found) +
-                           ", newer than this sgeventd's " + std::to_string(kSchemaVersion));
-  }
+  if (auto ok = check_version(**found); !ok) return ok;
   // Rights are checked now, not at the first commit: a role that may read but not write is a
   // startup error.
   if (!options_.read_only) return check_rights(*db_);
@@ -359,11 +369,7 @@ StateResult<std::string> PgStateStore::probe(const PgStateOptions& options) {
     }
     return std::string("no sgeventd tables yet: the daemon makes them at its first start");
   }
-  if (**version > kSchemaVersion) {
-    return state_error(StateErrorKind::kNewerSchema,
-                       "the state's tables are of schema version " + std::to_string(**version) +
-                           ", newer than this sgeventd's " + std::to_string(kSchemaVersion));
-  }
+  if (auto ok = check_version(**version); !ok) return tl::unexpected(ok.error());
   if (auto ok = check_rights(**db); !ok) return tl::unexpected(ok.error());
   auto lease = (*db)->run(
       "SELECT holder, " SGEVENTD_MS("expires_at", "now()") " FROM sgeventd_lease "
@@ -433,23 +439,25 @@ auto PgStateStore::in_transaction(bool write, F&& body) -> decltype(body()) {
 StateResult<void> PgStateStore::commit(const StateBatch& batch) {
   std::lock_guard guard(mutex_);
   if (batch.empty()) return {};
-  return in_transaction(true, [&]() -> StateResult<void> {
-    // Cursor advances in a row (a pass's usual batch: one per plugin) go in one statement:
-    // they commute with each other, not with the other operations, which keep their order.
-    std::map<std::int64_t, EventId> advances;
-    for (const auto& op : batch.operations()) {
-      if (const auto* a = std::get_if<StateBatch::AdvanceCursor>(&op)) {
-        auto id = plugin_id(a->plugin);
-        if (!id) return tl::unexpected(id.error());
-        auto [it, fresh] = advances.emplace(*id, a->to);
-        if (!fresh) it->second = std::max(it->second, a->to);
-        continue;
-      }
-      if (auto flushed = advance_cursors(advances); !flushed) return flushed;
-      if (auto applied = apply(op); !applied) return applied;
+  return in_transaction(true, [&] { return apply_all(batch); });
+}
+
+StateResult<void> PgStateStore::apply_all(const StateBatch& batch) {
+  // Cursor advances in a row (a pass's usual batch: one per plugin) go in one statement:
+  // they commute with each other, not with the other operations, which keep their order.
+  std::map<std::int64_t, EventId> advances;
+  for (const auto& op : batch.operations()) {
+    if (const auto* a = std::get_if<StateBatch::AdvanceCursor>(&op)) {
+      auto id = plugin_id(a->plugin);
+      if (!id) return tl::unexpected(id.error());
+      auto [it, fresh] = advances.emplace(*id, a->to);
+      if (!fresh) it->second = std::max(it->second, a->to);
+      continue;
     }
-    return advance_cursors(advances);
-  });
+    if (auto flushed = advance_cursors(advances); !flushed) return flushed;
+    if (auto applied = apply(op); !applied) return applied;
+  }
+  return advance_cursors(advances);
 }
 
 StateResult<void> PgStateStore::advance_cursors(std::map<std::int64_t, EventId>& advances) {
@@ -720,10 +728,7 @@ StateResult<void> PgStateStore::replace(const StateBatch& batch) {
       if (auto r = db_->run(sql, {param(options_.name)}); !r) return tl::unexpected(r.error());
     }
     plugin_ids_.clear();
-    for (const auto& op : batch.operations()) {
-      if (auto applied = apply(op); !applied) return applied;
-    }
-    return {};
+    return apply_all(batch);
   });
 }
 

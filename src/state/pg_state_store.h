@@ -86,6 +86,9 @@ class PgStateStore final : public StateStore {
   // Runs `body` in BEGIN .. COMMIT after check_fence (writes) or plain (reads).
   template <typename F>
   auto in_transaction(bool write, F&& body) -> decltype(body());
+  // Every operation of the batch, in order, in the open transaction (advances grouped).
+  StateResult<void> apply_all(const StateBatch& batch);
+  // One operation; advances come one at a time here, apply_all groups them.
   StateResult<void> apply(const StateBatch::Operation& op);
   StateResult<std::int64_t> plugin_id(const PluginKey& key);
   // cursor = max(cursor, to) for each plugin id, in one statement; empties `advances`.
