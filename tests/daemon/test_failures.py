@@ -40,17 +40,21 @@ class PluginFailures(DaemonTestCase):
         wait_for(lambda: "quarantined" in d.log(), what="quarantine")
         more = self.site.generate(30)
         wait_for(lambda: len(d.records("calm")) >= len(ids + more))
-        code, status = d.status()
-        self.assertEqual(code, 0)
-        broken = [p for p in status["plugins"] if p["name"] == "broken"][0]
+        # The status is published every second: wait for the one that shows the quarantine.
+        # From then on `status` is a failing health check that names the plugin.
         wait_for(lambda: [p for p in d.status()[1]["plugins"] if p["name"] == "broken"][0]["worker"]
-                 == "quarantined")
+                 == "quarantined", what="the status to show the quarantine")
+        code, status = d.status()
+        self.assertEqual(code, 1)
+        self.assertFalse(status["healthy"])
+        self.assertTrue(any(p.startswith("plugin broken: its worker is quarantined")
+                            for p in status["problems"]), status["problems"])
+        self.assertFalse(any("calm" in p for p in status["problems"]), status["problems"])
         d.stop()
         self.assert_exactly_once_in_order(d.records("calm"), ids + more)
         self.assertEqual(d.records("broken"), [])
         # Its cursor never moved past what it did not handle.
         self.assertLess(plugin_row(d, "broken")[0], ids[0])
-        del broken
 
     def test_reload_brings_back_a_quarantined_plugin(self):
         d = self.daemon({"broken": "--crash-every", "calm": ""})
