@@ -8,12 +8,12 @@
 
 #include "sgeventd/state/state_batch.h"
 #include "state/legacy_state.h"
-#include "state/pickle_reader.h"
+#include "value/pickle_reader.h"
 
 namespace {
 
-using sgeventd::state::pickle::Graph;
-using sgeventd::state::pickle::Object;
+using sgeventd::pickle::Graph;
+using sgeventd::pickle::Object;
 
 // Every index a graph holds points into it, and every datetime has possible fields.
 void check_graph(const Graph& g) {
@@ -43,11 +43,13 @@ void check_graph(const Graph& g) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace sgeventd::state;
+  namespace pickle = sgeventd::pickle;
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
 
   auto graph = pickle::unpickle(bytes);
   if (graph) {
     check_graph(*graph);
+    (void)pickle::to_value(*graph);  // schema pickles: bounded even for shared references
     if (!pickle::looks_like_pickle(bytes)) std::abort();
   }
   // A tight object limit is an error, never a different graph.

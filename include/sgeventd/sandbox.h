@@ -34,6 +34,11 @@ struct SandboxOptions {
   std::vector<UserCredential> users;  // optional human logins
   std::string data_file;              // SQLite file that survives restarts; empty: memory only
   std::string seed_file;              // JSON entities (and fields) loaded into an empty site
+  // A studio's schema instead of the starter one (docs/sandbox.md, "A studio's schema"): a
+  // folder `sgeventd schema dump` wrote, or a schema_read answer in JSON or mockgun's pickle;
+  // schema_entity_file, when set, is the schema_entity_read answer beside it.
+  std::string schema_file;
+  std::string schema_entity_file;
   int api_max_entities_per_page = 500;
   bool test_controls = false;  // POST /_sandbox/<action>, loopback clients only
   std::size_t max_body_bytes = std::size_t{64} << 20;  // larger requests get HTTP 413
@@ -82,6 +87,10 @@ class Sandbox {
 
   // Zero when webhooks are off. Still readable after stop().
   WebhookStats webhook_stats() const;
+
+  // What loading schema_file kept other than as given (unknown data types, types the sandbox
+  // added), one line each; empty with the starter schema.
+  const std::vector<std::string>& schema_warnings() const;
 
  private:
   struct Impl;

@@ -31,5 +31,8 @@ void add_daemon_commands(CLI::App& app, Runner& run);  // daemon_commands.cpp
 // plugins, reload [PLUGIN], enable, disable, dead-letters, replay
 void add_control_commands(CLI::App& app, Runner& run);      // control_commands.cpp
 void add_import_state_command(CLI::App& app, Runner& run);  // import_state_command.cpp
+// The plugin author's kit (docs/testing-plugins.md): schema dump, record.
+void add_schema_command(CLI::App& app, Runner& run);  // schema_command.cpp
+void add_record_command(CLI::App& app, Runner& run);  // record_command.cpp
 
 }  // namespace sgeventd::cli

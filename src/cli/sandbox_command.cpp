@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "sandbox/schema_import.h"
 #include "sgeventd/sandbox.h"
 
 namespace sgeventd::cli {
@@ -21,6 +22,8 @@ struct SandboxArgs {
   std::string users;
   std::string data;
   std::string seed;
+  std::string schema;
+  std::string schema_entity;
   bool test_controls = false;
   int page_size = 500;
   int max_body_mb = 64;
@@ -90,6 +93,8 @@ int run_sandbox(const SandboxArgs& args) {
   }
   options.data_file = args.data;
   options.seed_file = args.seed;
+  options.schema_file = args.schema;
+  options.schema_entity_file = args.schema_entity;
   options.test_controls = args.test_controls;
   options.api_max_entities_per_page = args.page_size;
   options.max_body_bytes = static_cast<std::size_t>(args.max_body_mb) << 20;
@@ -127,6 +132,16 @@ int run_sandbox(const SandboxArgs& args) {
               << (options.webhook_batched ? ", batched)" : ")");
   }
   std::cerr << ". Stop with Ctrl-C.\n";
+  if (!options.schema_file.empty()) {
+    std::cerr << "sgeventd sandbox: the schema of " << options.schema_file;
+    if (site.schema_warnings().empty())
+      std::cerr << ", as given\n";
+    else
+      std::cerr << ", with " << site.schema_warnings().size() << " note(s):\n";
+    for (const auto& line : sandbox::first_warnings(site.schema_warnings())) {
+      std::cerr << "  " << line << "\n";
+    }
+  }
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -158,6 +173,16 @@ void add_sandbox_command(CLI::App& app, Runner& run) {
   sub->add_option("--seed", args->seed,
                   "JSON file of fields and entities to create when the site is new")
       ->check(CLI::ExistingFile);
+  auto* schema =
+      sub->add_option("--schema", args->schema,
+                      "A studio's schema instead of the starter one: a folder `sgeventd schema "
+                      "dump` wrote, or a schema_read answer as JSON or mockgun's pickle")
+          ->check(CLI::ExistingPath);
+  sub->add_option("--schema-entity", args->schema_entity,
+                  "The schema_entity_read answer (entity display names) that goes with a "
+                  "--schema file, JSON or pickle")
+      ->check(CLI::ExistingFile)
+      ->needs(schema);
   sub->add_flag("--test-controls", args->test_controls,
                 "Enable POST /_sandbox/<action> (fault injection, id gaps, bulk events, "
                 "counters, reset) for loopback clients");

@@ -53,7 +53,8 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
        {"enabled", "server", "port", "usetls", "username", "password", "from", "to", "subject"}},
       {"python", {"interpreter", "path", "env", "fork_server", "preload"}},
       {"sandbox",
-       {"port", "data", "seed", "test_controls", "activity_rate", "webhooks", "webhooks_batched"}},
+       {"port", "data", "seed", "schema", "schema_entity", "test_controls", "activity_rate",
+        "webhooks", "webhooks_batched"}},
       {"admin",
        {"enabled", "bind", "port", "token", "webhook_secret", "health_max_lag",
         "health_poll_failures"}},
@@ -335,6 +336,11 @@ void read_sandbox(Reader& r, SandboxSettings& b) {
   r.integer(s, "port", b.port, 0, 65535);
   r.string(s, "data", b.data);
   r.string(s, "seed", b.seed);
+  r.string(s, "schema", b.schema);
+  r.string(s, "schema_entity", b.schema_entity);
+  if (b.schema.empty() && !b.schema_entity.empty()) {
+    r.error(s, "schema_entity", "[sandbox] schema_entity needs [sandbox] schema");
+  }
   r.boolean(s, "test_controls", b.test_controls);
   r.integer(s, "activity_rate", b.activity_rate, 0, 100000);
   r.boolean(s, "webhooks", b.webhooks);

@@ -118,9 +118,12 @@ struct PythonSettings {
 
 // The embedded sandbox site, when [shotgun] server = sandbox (docs/sandbox.md).
 struct SandboxSettings {
-  int port = 0;                // 0: any free port (the daemon logs the URL)
-  std::string data;            // SQLite file keeping the site across restarts; empty: memory
-  std::string seed;            // JSON entities for an empty site
+  int port = 0;      // 0: any free port (the daemon logs the URL)
+  std::string data;  // SQLite file keeping the site across restarts; empty: memory
+  std::string seed;  // JSON entities for an empty site
+  // A studio's schema instead of the starter one (docs/sandbox.md, "A studio's schema").
+  std::string schema;
+  std::string schema_entity;
   bool test_controls = false;  // /_sandbox/<action> on loopback
   int activity_rate = 0;       // generated events per second (a demo), 0: none
   // Signed webhooks to the daemon's own POST /webhook for every event (a demo of the

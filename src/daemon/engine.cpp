@@ -27,6 +27,7 @@
 #include "dispatch/dispatcher.h"
 #include "dispatch/plugin_start.h"
 #include "log/logging.h"
+#include "sandbox/schema_import.h"
 #include "sgeventd/json.h"
 #include "sgeventd/sandbox.h"
 #include "sgeventd/sg/client.h"
@@ -454,6 +455,8 @@ bool Engine::start_site() {
   o.port = config_.sandbox.port;
   o.data_file = config_.sandbox.data;
   o.seed_file = config_.sandbox.seed;
+  o.schema_file = config_.sandbox.schema;
+  o.schema_entity_file = config_.sandbox.schema_entity;
   o.test_controls = config_.sandbox.test_controls;
   o.scripts = {{config_.shotgun.name, config_.shotgun.key}};
   if (config_.sandbox.webhooks && admin_) {
@@ -471,6 +474,13 @@ bool Engine::start_site() {
              o.webhook_url.empty() ? std::string()
                                    : "; it sends a signed webhook to " + o.webhook_url +
                                          " for every event (docs/webhooks.md)");
+  if (!o.schema_file.empty()) {
+    log_->info("The sandbox has the schema of {}{}", o.schema_file,
+               sandbox_->schema_warnings().empty() ? std::string(", as given") : ", with notes:");
+    for (const auto& line : sandbox::first_warnings(sandbox_->schema_warnings())) {
+      log_->info("  {}", line);
+    }
+  }
   return true;
 }
 

@@ -21,6 +21,7 @@
 #include "sandbox/connection_threads.h"
 #include "sandbox/controls.h"
 #include "sandbox/persistence.h"
+#include "sandbox/schema_import.h"
 #include "sandbox/store.h"
 #include "sandbox/webhook_sender.h"
 #include "sgeventd/json.h"
@@ -117,6 +118,7 @@ struct Sandbox::Impl {
   std::unique_ptr<Api> api;
   std::unique_ptr<SqliteFile> file;
   FaultInjector faults;
+  std::vector<std::string> schema_warnings;
   httplib::Server server;
   std::thread listener;
   int port = 0;
@@ -148,7 +150,15 @@ struct Sandbox::Impl {
 };
 
 ::sgeventd::Expected<void, std::string> Sandbox::Impl::load_state() {
-  store = std::make_unique<Store>(Schema::starter());
+  if (options.schema_file.empty()) {
+    store = std::make_unique<Store>(Schema::starter());
+  } else {
+    // Read again at a reset: a schema cannot be copied, and the file is small.
+    auto imported = load_schema(options.schema_file, options.schema_entity_file);
+    if (!imported) return tl::unexpected("schema: " + imported.error());
+    schema_warnings = std::move(imported->warnings);
+    store = std::make_unique<Store>(std::move(imported->schema));
+  }
   if (WebhookSender* w = webhooks.get()) {
     store->set_commit_listener([w](const StringPool& pool, const std::vector<EventRecord>& events) {
       w->enqueue(pool, events);
@@ -561,5 +571,7 @@ std::int64_t Sandbox::last_event_id() const {
 WebhookStats Sandbox::webhook_stats() const {
   return impl_->webhooks ? impl_->webhooks->stats() : WebhookStats{};
 }
+
+const std::vector<std::string>& Sandbox::schema_warnings() const { return impl_->schema_warnings; }
 
 }  // namespace sgeventd::sandbox

@@ -359,6 +359,15 @@ EntityDef* Schema::entity(std::string_view type) {
   return it == entities_.end() ? nullptr : &it->second;
 }
 
+EntityDef& Schema::add_entity(const std::string& type) {
+  EntityDef& e = entities_[type];
+  if (e.name.empty()) {
+    e.name = type;
+    e.display_name = type;
+  }
+  return e;
+}
+
 Expected<const EntityDef*> Schema::require_entity(std::string_view type) const {
   if (const EntityDef* e = entity(type)) return e;
   return fault("API read() invalid entity type: '" + std::string(type) +
@@ -439,14 +448,11 @@ Value Schema::field_schema(const FieldDef& f) {
     List values(f.valid_values.begin(), f.valid_values.end());
     properties.append("valid_values", prop(std::move(values), true));
   }
-  return Dict{{"data_type", prop(field_type_name(f.type), false)},
-              {"description", prop("", true)},
-              {"editable", prop(f.editable, false)},
-              {"entity_type", prop(f.entity_type, false)},
-              {"mandatory", prop(false, false)},
-              {"name", prop(f.display_name, true)},
-              {"properties", std::move(properties)},
-              {"unique", prop(false, false)},
+  const std::string data_type = f.declared_type.empty() ? field_type_name(f.type) : f.declared_type;
+  return Dict{{"data_type", prop(data_type, false)}, {"description", prop("", true)},
+              {"editable", prop(f.editable, false)}, {"entity_type", prop(f.entity_type, false)},
+              {"mandatory", prop(false, false)},     {"name", prop(f.display_name, true)},
+              {"properties", std::move(properties)}, {"unique", prop(false, false)},
               {"visible", prop(true, false)}};
 }
 

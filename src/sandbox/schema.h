@@ -52,6 +52,9 @@ struct FieldDef {
   // For links with a field on the other side that mirrors this one (Task.entity and
   // Shot.tasks): the name of that field on the linked type, when the linked type has it.
   std::string reverse_field;
+  // A data type a site has and the sandbox does not emulate ("calculated", "currency"...),
+  // loaded from a studio's schema: the field behaves as text, and schema_read says this.
+  std::string declared_type;
 
   bool is_link() const { return type == FieldType::kEntity || type == FieldType::kMultiEntity; }
   bool accepts_type(std::string_view entity_type_name) const;
@@ -80,6 +83,9 @@ class Schema {
   Expected<const FieldDef*> field(std::string_view type, std::string_view field_name) const;
   Expected<const EntityDef*> require_entity(std::string_view type) const;
   const std::map<std::string, EntityDef, std::less<>>& entities() const { return entities_; }
+  // A new, empty entity type (a studio's schema is built this way, schema_import.h); the
+  // existing one if it is there.
+  EntityDef& add_entity(const std::string& type);
 
   // schema_field_create: adds "sg_<snake display name>" and returns it.
   Expected<const FieldDef*> create_field(std::string_view type, FieldType data_type,

@@ -20,7 +20,7 @@
 #include "sgeventd/state/state_batch.h"
 #include "sgeventd/state/state_store.h"
 #include "sgeventd/state/state_types.h"
-#include "state/pickle_reader.h"
+#include "value/pickle_reader.h"
 
 namespace sgeventd::state {
 

@@ -1,12 +1,13 @@
-#include "state/pickle_reader.h"
+#include "value/pickle_reader.h"
 
+#include <bit>
 #include <cstdio>
 #include <cstring>
 #include <limits>
 #include <optional>
 #include <unordered_map>
 
-namespace sgeventd::state::pickle {
+namespace sgeventd::pickle {
 namespace {
 
 // Opcodes, named as in CPython's Lib/pickle.py.
@@ -20,6 +21,7 @@ enum Op : unsigned char {
   kBinInt = 'J',
   kBinInt1 = 'K',
   kBinInt2 = 'M',
+  kBinFloat = 'G',
   kBinString = 'T',
   kShortBinString = 'U',
   kBinUnicode = 'X',
@@ -363,6 +365,16 @@ class Reader {
           push_int(static_cast<std::int32_t>(static_cast<std::uint32_t>(*v)));
         }
         return;
+      case kBinFloat:
+        if (auto b = take(8)) {
+          std::uint64_t bits = 0;
+          for (char c : *b) bits = (bits << 8) | static_cast<unsigned char>(c);  // big-endian
+          Object o;
+          o.type = Object::Type::kFloat;
+          o.real = std::bit_cast<double>(bits);
+          push(std::move(o));
+        }
+        return;
       case kBinInt1:
         if (auto v = unsigned_le(1)) push_int(static_cast<std::int64_t>(*v));
         return;
@@ -512,6 +524,8 @@ const char* Object::type_name(Type t) {
       return "bool";
     case Type::kInt:
       return "int";
+    case Type::kFloat:
+      return "float";
     case Type::kStr:
       return "str";
     case Type::kBytes:
@@ -537,8 +551,82 @@ const char* Object::type_name(Type t) {
   return Reader(bytes, limits).run();
 }
 
+namespace {
+
+// Depth-first, bounded twice: a memo reference may close a cycle (a list holding itself),
+// and objects shared through the memo are copied each time, so a few hundred bytes of
+// nested sharing could otherwise expand without end.
+struct Expansion {
+  const Graph& g;
+  std::size_t budget = 5'000'000;  // values made
+};
+
+::sgeventd::Expected<Value, std::string> value_of(Expansion& x, std::size_t index, int depth) {
+  constexpr int kMaxDepth = 200;
+  if (depth > kMaxDepth) {
+    return tl::unexpected(std::string("nested deeper than 200 levels (or a cycle)"));
+  }
+  if (x.budget-- == 0) {
+    return tl::unexpected(std::string("expands to more than 5,000,000 values"));
+  }
+  const Graph& g = x.g;
+  const Object& o = g.at(index);
+  switch (o.type) {
+    case Object::Type::kNone:
+      return Value();
+    case Object::Type::kBool:
+      return Value(o.boolean);
+    case Object::Type::kInt:
+      return Value(static_cast<long long>(o.integer));
+    case Object::Type::kFloat:
+      return Value(o.real);
+    case Object::Type::kStr:
+      return Value(o.text);
+    case Object::Type::kTuple:
+    case Object::Type::kList: {
+      List items;
+      items.reserve(o.items.size());
+      for (std::size_t i : o.items) {
+        auto v = value_of(x, i, depth + 1);
+        if (!v) return v;
+        items.push_back(std::move(*v));
+      }
+      return Value(std::move(items));
+    }
+    case Object::Type::kDict: {
+      Dict d;
+      d.reserve(o.entries.size());
+      for (const auto& [k, v] : o.entries) {
+        const Object& key = g.at(k);
+        if (key.type != Object::Type::kStr) {
+          return tl::unexpected(std::string("a dict key is a ") + Object::type_name(key.type) +
+                                ", not a str");
+        }
+        auto value = value_of(x, v, depth + 1);
+        if (!value) return tl::unexpected(key.text + ": " + value.error());
+        d.set(key.text, std::move(*value));
+      }
+      return Value(std::move(d));
+    }
+    case Object::Type::kBytes:
+    case Object::Type::kDateTime:
+    case Object::Type::kGlobal:
+      break;
+  }
+  return tl::unexpected(std::string("holds a ") + Object::type_name(o.type) +
+                        ", which plain data cannot");
+}
+
+}  // namespace
+
+::sgeventd::Expected<Value, std::string> to_value(const Graph& graph) {
+  if (graph.objects.empty()) return tl::unexpected(std::string("an empty pickle"));
+  Expansion x{graph};
+  return value_of(x, graph.root, 0);
+}
+
 bool looks_like_pickle(std::string_view bytes) {
   return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == kProto;
 }
 
-}  // namespace sgeventd::state::pickle
+}  // namespace sgeventd::pickle

@@ -1,6 +1,7 @@
-// A small, safe reader for the pickles shotgunEvents writes as its state file (protocols 2 to
-// 5, from Python 2 or 3). It builds plain data and executes nothing: it knows the opcodes for
-// None, bools, ints, str, bytes, tuples, lists and dicts, and exactly three callables, the
+// A small, safe reader for the pickles shotgunEvents writes as its state file and mockgun
+// writes as its schema (protocols 2 to 5, from Python 2 or 3). It builds plain data and
+// executes nothing: it knows the opcodes for None, bools, ints, floats, str, bytes, tuples,
+// lists and dicts, and exactly three callables, the
 // ones a naive datetime.datetime needs: datetime.datetime(state bytes), and for protocol 2
 // written by Python 3, _codecs.encode(text, "latin1") and bytes() that carry those bytes. Any
 // other global (os.system, ...) is refused before anything else is read.
@@ -16,8 +17,9 @@
 #include <tl/expected.hpp>
 
 #include "sgeventd/result.h"
+#include "sgeventd/value.h"
 
-namespace sgeventd::state::pickle {
+namespace sgeventd::pickle {
 
 // datetime.datetime without tzinfo, as written (local wall time for shotgunEvents).
 struct NaiveDateTime {
@@ -35,11 +37,24 @@ struct NaiveDateTime {
 // One object of the unpickled graph. Containers refer to other objects by index into
 // Graph::objects, so objects shared through the memo stay shared and nothing is copied.
 struct Object {
-  enum class Type { kNone, kBool, kInt, kStr, kBytes, kTuple, kList, kDict, kDateTime, kGlobal };
+  enum class Type {
+    kNone,
+    kBool,
+    kInt,
+    kFloat,
+    kStr,
+    kBytes,
+    kTuple,
+    kList,
+    kDict,
+    kDateTime,
+    kGlobal
+  };
 
   Type type = Type::kNone;
   bool boolean = false;
   std::int64_t integer = 0;
+  double real = 0;                 // kFloat
   std::string text;                // kStr (UTF-8), kBytes (raw), kGlobal ("module.name")
   std::vector<std::size_t> items;  // kTuple, kList
   std::vector<std::pair<std::size_t, std::size_t>> entries;  // kDict, in insertion order
@@ -66,7 +81,11 @@ struct Limits {
 ::sgeventd::Expected<Graph, std::string> unpickle(std::string_view bytes,
                                                   const Limits& limits = {});
 
+// The graph as plain data (schema pickles, `sgeventd sandbox --schema`): tuples become lists,
+// dict keys must be str; bytes, datetimes and globals are refused.
+::sgeventd::Expected<Value, std::string> to_value(const Graph& graph);
+
 // Whether these bytes look like a pickle at all (a PROTO opcode for protocol 2 or later).
 bool looks_like_pickle(std::string_view bytes);
 
-}  // namespace sgeventd::state::pickle
+}  // namespace sgeventd::pickle

@@ -1,9 +1,9 @@
 // The safe unpickler on hand-made opcode sequences: the paths real state files rarely take.
-#include "state/pickle_reader.h"
+#include "value/pickle_reader.h"
 
 #include <gtest/gtest.h>
 
-namespace sgeventd::state::pickle {
+namespace sgeventd::pickle {
 namespace {
 
 using namespace std::string_literals;
@@ -72,10 +72,12 @@ TEST(PickleReader, RefusesEveryOtherGlobal) {
   }
 }
 
-TEST(PickleReader, RefusesOpcodesAStateNeverHolds) {
-  // BINFLOAT, BUILD, protocol 0's INT, persistent ids.
-  for (const std::string& p : {"\x80\x04G\x3f\xf0\x00\x00\x00\x00\x00\x00."s, "\x80\x04}}b."s,
-                               "\x80\x02I1\n."s, "\x80\x02Q."s}) {
+TEST(PickleReader, RefusesOpcodesPlainDataNeverHolds) {
+  // Protocol 0's FLOAT, BUILD, protocol 0's INT, persistent ids. (BINFLOAT is read: schemas
+  // hold floats.)
+  for (const std::string& p : {"\x80\x04"
+                               "F1.0\n."s,
+                               "\x80\x04}}b."s, "\x80\x02I1\n."s, "\x80\x02Q."s}) {
     auto g = unpickle(p);
     ASSERT_FALSE(g) << p.size();
   }
@@ -102,4 +104,4 @@ TEST(PickleReader, StackMistakesAreErrors) {
 }
 
 }  // namespace
-}  // namespace sgeventd::state::pickle
+}  // namespace sgeventd::pickle
