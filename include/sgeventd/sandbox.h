@@ -13,6 +13,7 @@
 #include <tl/expected.hpp>
 
 #include "sgeventd/result.h"
+#include "sgeventd/value.h"
 
 namespace sgeventd::sandbox {
 
@@ -87,6 +88,11 @@ class Sandbox {
 
   // Zero when webhooks are off. Still readable after stop().
   WebhookStats webhook_stats() const;
+
+  // Creates the entities of a recording (`sgeventd record --with-entities` lines other than
+  // events) under their own ids, with events, leaving out what the schema does not have and
+  // links to entities that are not there. The notes say what was left out.
+  ::sgeventd::Expected<std::vector<std::string>, std::string> seed_snapshot(const List& entities);
 
   // What loading schema_file kept other than as given (unknown data types, types the sandbox
   // added), one line each; empty with the starter schema.

@@ -34,5 +34,6 @@ void add_import_state_command(CLI::App& app, Runner& run);  // import_state_comm
 // The plugin author's kit (docs/testing-plugins.md): schema dump, record.
 void add_schema_command(CLI::App& app, Runner& run);  // schema_command.cpp
 void add_record_command(CLI::App& app, Runner& run);  // record_command.cpp
+void add_try_command(CLI::App& app, Runner& run);     // try_command.cpp
 
 }  // namespace sgeventd::cli

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   sgeventd::cli::add_import_state_command(app, run);
   sgeventd::cli::add_schema_command(app, run);
   sgeventd::cli::add_record_command(app, run);
+  sgeventd::cli::add_try_command(app, run);
 
   if (argc > 1 && refuse_unknown_command(app, argv[1])) return sgeventd::cli::kExitUsage;
   try {

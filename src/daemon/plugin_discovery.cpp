@@ -57,6 +57,35 @@ std::string python_worker_path(const std::string& executable_dir) {
   return executable_dir + "/sgeventd-python-worker";  // a build tree: beside the binary
 }
 
+::sgeventd::Expected<dispatch::WorkerDefinition, std::string> worker_for_file(
+    const Config& config, const std::string& executable_dir, const std::string& path,
+    const config::IniFile::Environment& env) {
+  const fs::path file(path);
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return tl::unexpected(path + ": no such file");
+  const std::string absolute = fs::absolute(file, ec).lexically_normal().string();
+  dispatch::WorkerDefinition w;
+  w.id = absolute;
+  w.watch_paths = {absolute};
+  if (file.extension() == ".py") {
+    Config one = config;
+    one.python.fork_server = false;
+    w.spawn = python_spawn(one, executable_dir, {});
+    w.plugins = {{file.stem().string(), absolute}};
+    return w;
+  }
+  if (file.extension() == ".plugin") {
+    auto exec = workers::load_exec_plugin(absolute, env);
+    if (!exec) return tl::unexpected(exec.error().describe());
+    w.manifest = exec->plugin.path;
+    w.credentials = exec->credentials;
+    w.spawn = std::move(exec->spawn);
+    w.plugins = {exec->plugin};
+    return w;
+  }
+  return tl::unexpected(path + ": a plugin is a .py file or a .plugin manifest");
+}
+
 Value config_sections(const config::IniFile& ini) {
   Dict sections;
   for (const std::string& section : ini.sections()) {

@@ -29,6 +29,12 @@ Discovery discover_plugins(const Config& config, const std::string& executable_d
                            const config::IniFile::Environment& env,
                            const workers::ForkServer::Reporter& fork_server_problem = {});
 
+// One plugin file as its own worker, outside any plugin path: a `.py` (the Python worker, no
+// fork server: one worker needs none) or a `.plugin` manifest. For `sgeventd try`.
+::sgeventd::Expected<dispatch::WorkerDefinition, std::string> worker_for_file(
+    const Config& config, const std::string& executable_dir, const std::string& path,
+    const config::IniFile::Environment& env);
+
 // The config's sections as strings, for the workers' hello (plugins read their own sections).
 Value config_sections(const config::IniFile& ini);
 

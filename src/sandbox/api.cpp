@@ -1,6 +1,8 @@
 #include "sandbox/api.h"
 
+#include <map>
 #include <random>
+#include <set>
 
 #include "sandbox/field_values.h"
 #include "sandbox/query.h"
@@ -388,6 +390,122 @@ Expected<void> Api::seed(const Value& document) {
     }
   }
   return store_.commit();
+}
+
+namespace {
+
+struct SnapshotNotes {
+  std::map<std::string, int> unknown_fields;  // "Shot.sg_x" -> how many values
+  int dangling_links = 0;
+  std::vector<std::string> other;
+
+  std::vector<std::string> lines() const {
+    std::vector<std::string> out = other;
+    if (!unknown_fields.empty()) {
+      std::string names;
+      for (const auto& [name, count] : unknown_fields) names += (names.empty() ? "" : ", ") + name;
+      out.push_back(std::to_string(unknown_fields.size()) +
+                    " field(s) the schema does not have were left out: " + names);
+    }
+    if (dangling_links > 0) {
+      out.push_back(std::to_string(dangling_links) +
+                    " link(s) to entities not in the recording were left out");
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+Expected<std::vector<std::string>> Api::seed_snapshot(const List& entities) {
+  std::unique_lock lock(store_.mutex());
+  SnapshotNotes notes;
+  std::set<std::pair<std::string, std::int64_t>> to_create;
+  for (const Value& e : entities) {
+    const std::string* type = e["type"].if_string();
+    const auto id = e["id"].if_int();
+    if (!type || !id) {
+      notes.other.push_back("an entity without type and id was left out");
+    } else if (!store_.schema().entity(*type) || *type == "EventLogEntry") {
+      notes.other.push_back(*type + " " + std::to_string(*id) +
+                            ": the schema has no such type: left out");
+    } else if (store_.find(*type, *id)) {
+      notes.other.push_back(*type + " " + std::to_string(*id) + " is already there: left as is");
+    } else {
+      to_create.emplace(*type, *id);
+    }
+  }
+  const auto there = [&](const Value& link) {
+    const std::string* type = link["type"].if_string();
+    const auto id = link["id"].if_int();
+    return type && id && (to_create.count({*type, *id}) || store_.find(*type, *id));
+  };
+  store_.begin();
+  Writer w(store_, default_actor(), now());
+  w.allow_explicit_ids(true);
+  // First every entity with its plain fields, then the links, so entities may name each other
+  // in any order (a Task's Shot comes after it in a recording).
+  std::vector<std::pair<Dict, List>> linked;  // update params, their link fields
+  for (const Value& e : entities) {
+    const std::string* type = e["type"].if_string();
+    const auto id = e["id"].if_int();
+    if (!type || !id || !to_create.count({*type, *id})) continue;
+    const EntityDef& def = *store_.schema().entity(*type);
+    List plain, links;
+    for (const auto& [name, value] : e.as_dict()) {
+      if (name == "type" || name == "id" || value.is_null()) continue;
+      const FieldDef* f = def.field(name);
+      if (!f) {
+        ++notes.unknown_fields[*type + "." + name];
+        continue;
+      }
+      // Server-written fields (created_at, ...) and thumbnails (their URLs expire) stay out.
+      if (!f->editable || f->type == FieldType::kImage) continue;
+      if (!f->is_link()) {
+        plain.push_back(Dict{{"field_name", name}, {"value", value}});
+      } else {
+        links.push_back(Dict{{"field_name", name}, {"value", value}});
+      }
+    }
+    auto created = w.create(Dict{{"type", *type}, {"id", *id}, {"fields", std::move(plain)}});
+    if (!created) {
+      notes.other.push_back(*type + " " + std::to_string(*id) + ": " + created.error().message);
+      to_create.erase({*type, *id});
+      continue;
+    }
+    if (!links.empty()) linked.emplace_back(Dict{{"type", *type}, {"id", *id}}, std::move(links));
+  }
+  for (auto& [params, links] : linked) {
+    if (!to_create.count({params.get("type").as_string(), params.get("id").as_int()})) continue;
+    List kept;
+    for (Value& f : links) {
+      Value& value = f.as_dict()["value"];
+      if (List* items = value.if_list()) {
+        List present;
+        for (Value& item : *items) {
+          if (there(item))
+            present.push_back(std::move(item));
+          else
+            ++notes.dangling_links;
+        }
+        if (present.empty()) continue;
+        value = std::move(present);
+      } else if (!there(value)) {
+        ++notes.dangling_links;
+        continue;
+      }
+      kept.push_back(std::move(f));
+    }
+    if (kept.empty()) continue;
+    params.set("fields", std::move(kept));
+    if (auto updated = w.update(params); !updated) {
+      notes.other.push_back(params.get("type").as_string() + " " +
+                            std::to_string(params.get("id").as_int()) +
+                            ": links: " + updated.error().message);
+    }
+  }
+  if (auto ok = store_.commit(); !ok) return tl::unexpected(ok.error());
+  return notes.lines();
 }
 
 }  // namespace sgeventd::sandbox

@@ -48,6 +48,11 @@ class Api {
   // Creates entities from a seed document (docs/sandbox.md) as the first script, with
   // events, in one transaction.
   Expected<void> seed(const Value& document);
+  // Creates the entities of a recording (`sgeventd record --with-entities`: api3 entity dicts
+  // with every field) under their own ids, as the first script, with events: what the schema
+  // has and a client may write, and links only to entities that are there. Entities already
+  // there are left alone. Returns what it left out, one note per kind, for the operator.
+  Expected<std::vector<std::string>> seed_snapshot(const List& entities);
 
   std::chrono::sys_seconds now() const;
   // The actor the first configured script acts as (for generated events).

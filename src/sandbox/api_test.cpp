@@ -70,5 +70,49 @@ TEST_F(SandboxApi, FailedBatchRollsBackAndBurnsItsIds) {
   EXPECT_EQ(page["results"]["paging_info"]["has_next_page"], Value(true));
 }
 
+TEST_F(SandboxApi, ARecordingSeedsEntitiesUnderTheirIdsWithLinksInAnyOrder) {
+  auto link = [](const char* type, int id) { return Dict{{"type", type}, {"id", id}}; };
+  // As `sgeventd record --with-entities` writes them: the Task first, naming what comes after.
+  const List recording{
+      Dict{{"type", "Task"},
+           {"id", 41},
+           {"content", "anim"},
+           {"entity", link("Shot", 7)},
+           {"step", link("Step", 99)},  // not in the recording
+           {"sg_status_list", "ip"},
+           {"created_at", "2026-01-01T00:00:00Z"},  // server-written: left out
+           {"sg_studio_only", "x"}},                // not in this schema
+      Dict{{"type", "Shot"}, {"id", 7}, {"code", "sh010"}, {"project", link("Project", 3)}},
+      Dict{{"type", "Project"}, {"id", 3}, {"name", "Demo"}}, Dict{{"type", "Nope"}, {"id", 1}}};
+  auto notes = api.seed_snapshot(recording);
+  ASSERT_TRUE(notes) << notes.error().message;
+  const Value task =
+      call("read", Dict{{"type", "Task"},
+                        {"filters", Dict{{"logical_operator", "and"}, {"conditions", List{}}}},
+                        {"return_fields", List{"content", "entity", "step", "sg_status_list"}}});
+  const Value& found = task["results"]["entities"];
+  ASSERT_TRUE(found.is_list());
+  ASSERT_EQ(found.as_list().size(), 1u);
+  const Value& t = found.as_list()[0];
+  EXPECT_EQ(t["id"], Value(41));
+  EXPECT_EQ(t["entity"]["id"], Value(7));
+  EXPECT_EQ(t["entity"]["name"], Value("sh010"));
+  EXPECT_TRUE(t["step"].is_null());
+  EXPECT_EQ(t["sg_status_list"], Value("ip"));
+  const std::string all = [&] {
+    std::string out;
+    for (const auto& n : *notes) out += n + "\n";
+    return out;
+  }();
+  EXPECT_NE(all.find("Task.sg_studio_only"), std::string::npos) << all;
+  EXPECT_NE(all.find("1 link(s) to entities not in the recording"), std::string::npos) << all;
+  EXPECT_NE(all.find("Nope 1: the schema has no such type"), std::string::npos) << all;
+  // Seeding again leaves what is there alone.
+  auto again = api.seed_snapshot(List{recording[2]});
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_NE((*again)[0].find("Project 3 is already there"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sgeventd::sandbox

@@ -572,6 +572,14 @@ WebhookStats Sandbox::webhook_stats() const {
   return impl_->webhooks ? impl_->webhooks->stats() : WebhookStats{};
 }
 
+::sgeventd::Expected<std::vector<std::string>, std::string> Sandbox::seed_snapshot(
+    const List& entities) {
+  if (!impl_->api) return tl::unexpected(std::string("the sandbox is not running"));
+  auto notes = impl_->api->seed_snapshot(entities);
+  if (!notes) return tl::unexpected(notes.error().message);
+  return std::move(*notes);
+}
+
 const std::vector<std::string>& Sandbox::schema_warnings() const { return impl_->schema_warnings; }
 
 }  // namespace sgeventd::sandbox
