@@ -4,6 +4,8 @@
 #   <prefix>/bin/sgeventd
 #   <prefix>/lib/sgeventd/sgeventd-python-worker       the Python worker, found relative to the
 #   <prefix>/lib/sgeventd/python/{sgeventd_worker,standin}   binary (../lib/sgeventd)
+#   <prefix>/lib/python3/dist-packages/sgeventd/       the pytest kit (sgeventd.testing), with
+#   <prefix>/lib/python3/dist-packages/sgeventd-V.dist-info   its pytest11 entry point
 #   <prefix>/share/doc/sgeventd/                        README, docs, LICENSE, example plugins
 #   <prefix>/share/man/man1/sgeventd.1
 #   <prefix>/include/sgeventd/, lib/cmake/sgeventd/, lib/pkgconfig/sgeventd.pc
@@ -23,6 +25,19 @@ if(TARGET sgeventd_standin)
   install(DIRECTORY ${SGEVENTD_PYTHON_ROOT}/standin DESTINATION ${SGEVENTD_PRIVATE_DIR}/python
           PATTERN "__pycache__" EXCLUDE)
 endif()
+
+# The plugin author's pytest kit, where Debian's python3 looks (for the prefix /usr). The
+# dist-info makes pytest load it as a plugin (entry point group pytest11) once installed.
+set(SGEVENTD_PYTHON_SITE lib/python3/dist-packages)
+install(DIRECTORY python/sgeventd/ DESTINATION ${SGEVENTD_PYTHON_SITE}/sgeventd
+        FILES_MATCHING PATTERN "*.py" PATTERN "__pycache__" EXCLUDE)
+set(kit_info ${CMAKE_BINARY_DIR}/python-dist-info/sgeventd-${PROJECT_VERSION}.dist-info)
+file(WRITE ${kit_info}/METADATA
+     "Metadata-Version: 2.1\nName: sgeventd\nVersion: ${PROJECT_VERSION}\n"
+     "Summary: sgeventd's pytest kit for event daemon plugins (sgeventd.testing)\n")
+file(WRITE ${kit_info}/entry_points.txt "[pytest11]\nsgeventd = sgeventd.testing\n")
+file(WRITE ${kit_info}/top_level.txt "sgeventd\n")
+install(DIRECTORY ${kit_info} DESTINATION ${SGEVENTD_PYTHON_SITE})
 
 install(FILES README.md LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright)  # Debian's name

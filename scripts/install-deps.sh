@@ -3,7 +3,8 @@
 # chromium and chromium-driver run the status page's browser test (tests/daemon/test_status_page.py);
 # postgresql is the server the high-availability tests start in a folder of their own
 # (tests/support/pg_server.sh; the package's own cluster is not used);
-# dpkg-dev, file and systemd build and check the .deb (make package, tests/package/test_deb.sh).
+# dpkg-dev, file and systemd build and check the .deb (make package, tests/package/test_deb.sh);
+# python3-pytest runs the pytest kit's own suite (python/sgeventd/testing.py, examples/testing/).
 # Idempotent and quiet when everything is present; needs root (or sudo) only when
 # something is missing.
 set -euo pipefail
@@ -15,7 +16,7 @@ packages=(
   libspdlog-dev libfmt-dev libsqlite3-dev libpq-dev libcpp-httplib-dev libhowardhinnant-date-dev
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  python3 python3-dev pybind11-dev tzdata ca-certificates
+  python3 python3-dev python3-pytest pybind11-dev tzdata ca-certificates
   chromium chromium-driver postgresql
   dpkg-dev file systemd
 )

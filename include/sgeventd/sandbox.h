@@ -34,7 +34,9 @@ struct SandboxOptions {
   std::vector<ScriptCredential> scripts{{"sandbox", "sandbox-key"}};
   std::vector<UserCredential> users;  // optional human logins
   std::string data_file;              // SQLite file that survives restarts; empty: memory only
-  std::string seed_file;              // JSON entities (and fields) loaded into an empty site
+  // JSON entities (and fields) loaded into an empty site, or a recording (`sgeventd record
+  // --with-entities` JSON lines) whose entities are created under their own ids.
+  std::string seed_file;
   // A studio's schema instead of the starter one (docs/sandbox.md, "A studio's schema"): a
   // folder `sgeventd schema dump` wrote, or a schema_read answer in JSON or mockgun's pickle;
   // schema_entity_file, when set, is the schema_entity_read answer beside it.
@@ -93,6 +95,9 @@ class Sandbox {
   // events) under their own ids, with events, leaving out what the schema does not have and
   // links to entities that are not there. The notes say what was left out.
   ::sgeventd::Expected<std::vector<std::string>, std::string> seed_snapshot(const List& entities);
+
+  // What seeding from a recording (seed_file in JSON lines) left out; empty otherwise.
+  const std::vector<std::string>& seed_notes() const;
 
   // What loading schema_file kept other than as given (unknown data types, types the sandbox
   // added), one line each; empty with the starter schema.

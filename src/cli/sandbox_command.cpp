@@ -132,6 +132,8 @@ int run_sandbox(const SandboxArgs& args) {
               << (options.webhook_batched ? ", batched)" : ")");
   }
   std::cerr << ". Stop with Ctrl-C.\n";
+  for (const auto& note : site.seed_notes())
+    std::cerr << "sgeventd sandbox: seed: " << note << "\n";
   if (!options.schema_file.empty()) {
     std::cerr << "sgeventd sandbox: the schema of " << options.schema_file;
     if (site.schema_warnings().empty())
@@ -171,7 +173,8 @@ void add_sandbox_command(CLI::App& app, Runner& run) {
                   "SQLite file keeping entities, fields and events across restarts "
                   "(default: memory only)");
   sub->add_option("--seed", args->seed,
-                  "JSON file of fields and entities to create when the site is new")
+                  "JSON file of fields and entities to create when the site is new, or a "
+                  "recording (`sgeventd record --with-entities`) whose entities are created")
       ->check(CLI::ExistingFile);
   auto* schema =
       sub->add_option("--schema", args->schema,

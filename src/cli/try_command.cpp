@@ -328,6 +328,14 @@ int run_try_command(const TryArgs& a) {
       seeded_last = site->last_event_id();
     }
     if (auto ok = make_reader(); !ok) return tl::unexpected(ok.error());
+    if (a.allow_writes || a.sandbox) {
+      // Where the events the plugin's writes cause will start.
+      sg::FindOptions newest;
+      newest.order = List{Dict{{"field_name", "id"}, {"direction", "desc"}}};
+      auto last = reader->find_one("EventLogEntry", List{}, newest);
+      if (!last) return tl::unexpected("reading the event log: " + last.error().describe());
+      if (last->is_dict()) seeded_last = (*last)["id"].if_int().value_or(0);
+    }
     if (events.empty()) {
       auto read = read_site_events(*reader, a);
       if (!read) return tl::unexpected("reading the events: " + read.error().describe());
@@ -341,22 +349,23 @@ int run_try_command(const TryArgs& a) {
   std::int64_t last_seen = 0;
   o.on_event = [&](const authoring::EventOutcome& out) {
     ++totals.events;
-    // What the plugin's writes caused on the sandbox: its events since the last look.
+    // What the plugin's writes caused, when they were sent: the site's events since the last
+    // look (on a real site, anyone else's events of that moment too).
     List caused;
-    if (site && reader) {
-      const std::int64_t now_last = site->last_event_id();
+    const bool sent = std::any_of(out.writes.begin(), out.writes.end(),
+                                  [](const authoring::CapturedWrite& w) { return w.sent; });
+    if (sent && reader) {
       const std::int64_t from = std::max(last_seen, seeded_last);
-      if (now_last > from) {
-        sg::FindOptions find;
-        find.fields = source::event_fields();
-        find.order = List{Dict{{"field_name", "id"}, {"direction", "asc"}}};
-        if (auto read = reader->find("EventLogEntry",
-                                     List{List{"id", "greater_than", static_cast<long long>(from)}},
-                                     find)) {
-          caused = std::move(*read);
-        }
+      sg::FindOptions find;
+      find.fields = source::event_fields();
+      find.order = List{Dict{{"field_name", "id"}, {"direction", "asc"}}};
+      if (auto read =
+              reader->find("EventLogEntry",
+                           List{List{"id", "greater_than", static_cast<long long>(from)}}, find)) {
+        caused = std::move(*read);
       }
-      last_seen = std::max(now_last, from);
+      last_seen = from;
+      for (const Value& e : caused) last_seen = std::max(last_seen, e["id"].if_int().value_or(0));
     }
     totals.writes += static_cast<int>(out.writes.size());
     bool failed = !out.worker_ended.empty();
@@ -391,7 +400,9 @@ int run_try_command(const TryArgs& a) {
     for (const auto& w : out.writes) {
       for (const auto& line : describe_write(w)) s << "  write: " << line << "\n";
     }
-    for (const Value& e : caused) s << "  caused on the sandbox: " << describe_event(e) << "\n";
+    for (const Value& e : caused) {
+      s << "  caused on the " << (site ? "sandbox" : "site") << ": " << describe_event(e) << "\n";
+    }
     std::cout << masked(s.str(), secrets) << std::flush;
   };
 

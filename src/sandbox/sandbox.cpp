@@ -119,6 +119,7 @@ struct Sandbox::Impl {
   std::unique_ptr<SqliteFile> file;
   FaultInjector faults;
   std::vector<std::string> schema_warnings;
+  std::vector<std::string> seed_notes;  // what a recording's seed left out
   httplib::Server server;
   std::thread listener;
   int port = 0;
@@ -139,6 +140,7 @@ struct Sandbox::Impl {
   void stop();
   std::string url() const;
   ::sgeventd::Expected<void, std::string> load_state();
+  Expected<void> apply_seed();
   void wait_for(std::chrono::milliseconds d);
   void handle_api(const httplib::Request& req, httplib::Response& res);
   void apply_fault(const FaultPlan& plan, const httplib::Request& req, httplib::Response& res,
@@ -183,14 +185,42 @@ struct Sandbox::Impl {
   if (auto ok = api->bootstrap(); !ok) return tl::unexpected(ok.error().message);
   // A seed fills a site that has never had an event (a fresh one, or a reset).
   if (!options.seed_file.empty() && store->events().next_id() == 1) {
-    auto text = read_file(options.seed_file);
-    if (!text) return tl::unexpected(text.error().message);
-    auto doc = parse_json(*text, {.datetimes = true});
-    if (!doc) return tl::unexpected("seed file " + options.seed_file + ": " + doc.error().message);
-    if (auto ok = api->seed(*doc); !ok) {
-      return tl::unexpected("seed file " + options.seed_file + ": " + ok.error().message);
-    }
+    if (auto ok = apply_seed(); !ok) return tl::unexpected(ok.error().message);
   }
+  return {};
+}
+
+// A seed document ({"fields", "entities"}), or a recording (`sgeventd record --with-entities`
+// JSON lines: its entity lines are created under their own ids, its events ignored).
+Expected<void> Sandbox::Impl::apply_seed() {
+  auto text = read_file(options.seed_file);
+  if (!text) return tl::unexpected(text.error());
+  const std::string where = "seed file " + options.seed_file + ": ";
+  auto doc = parse_json(*text, {.datetimes = true});
+  // A one-line recording parses whole too: an entity has a "type", a seed document has none.
+  if (doc && !(*doc)["type"].is_string()) {
+    if (auto ok = api->seed(*doc); !ok) return fault(where + ok.error().message);
+    return {};
+  }
+  List entities;
+  std::size_t start = 0;
+  for (int line = 1; start < text->size(); ++line) {
+    const std::size_t end = std::min(text->find('\n', start), text->size());
+    const std::string_view row(text->data() + start, end - start);
+    start = end + 1;
+    if (row.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    auto item = parse_json(row, {.datetimes = true});
+    if (!item || !item->is_dict()) {
+      // Not a recording either: the first line's error is the useful one for a document.
+      return fault(where + (line == 1 && !doc
+                                ? doc.error().message
+                                : "line " + std::to_string(line) + " is not a JSON object"));
+    }
+    if ((*item)["type"] != Value("EventLogEntry")) entities.push_back(std::move(*item));
+  }
+  auto notes = api->seed_snapshot(entities);
+  if (!notes) return fault(where + notes.error().message);
+  seed_notes = std::move(*notes);
   return {};
 }
 
@@ -505,11 +535,7 @@ Expected<Value> Sandbox::Impl::control(const std::string& action, const Dict& p)
       }
     }
     if (!options.seed_file.empty()) {
-      auto text = read_file(options.seed_file);
-      if (!text) return tl::unexpected(text.error());
-      auto doc = parse_json(*text, {.datetimes = true});
-      if (!doc) return fault("seed file: " + doc.error().message);
-      if (auto ok = api->seed(*doc); !ok) return tl::unexpected(ok.error());
+      if (auto ok = apply_seed(); !ok) return tl::unexpected(ok.error());
     }
     return Value(Dict{{"ok", true}});
   }
@@ -579,6 +605,8 @@ WebhookStats Sandbox::webhook_stats() const {
   if (!notes) return tl::unexpected(notes.error().message);
   return std::move(*notes);
 }
+
+const std::vector<std::string>& Sandbox::seed_notes() const { return impl_->seed_notes; }
 
 const std::vector<std::string>& Sandbox::schema_warnings() const { return impl_->schema_warnings; }
 

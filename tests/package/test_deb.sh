@@ -45,6 +45,14 @@ dpkg-query -W -f='${Conffiles}\n' sgeventd | grep -q /etc/sgeventd/sgeventd.conf
 man -w sgeventd >/dev/null 2>&1 || [[ -f /usr/share/man/man1/sgeventd.1.gz || -f /usr/share/man/man1/sgeventd.1 ]] \
   || fail "no sgeventd(1)"
 [[ -f /usr/share/doc/sgeventd/copyright ]] || fail "no copyright file"
+# The pytest kit: importable by the system's python3, and registered as a pytest plugin.
+/usr/bin/python3 -c "import sgeventd.testing" || fail "python3 cannot import sgeventd.testing"
+/usr/bin/python3 -c "
+import importlib.metadata as m, sys
+eps = m.entry_points()
+group = eps.select(group='pytest11') if hasattr(eps, 'select') else eps.get('pytest11', [])
+sys.exit(0 if any(e.value == 'sgeventd.testing' for e in group) else 1)" \
+  || fail "sgeventd.testing is not a pytest11 entry point"
 
 echo "test_deb: systemd-analyze verify"
 if command -v systemd-analyze >/dev/null; then
