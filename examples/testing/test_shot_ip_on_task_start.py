@@ -35,7 +35,7 @@ def test_a_started_task_starts_its_shot(shot_and_task):
     assert outcome.ok, outcome.errors
     assert outcome.writes == [("update", {"type": "Shot", "id": shot["id"], "fields": [
         {"field_name": "sg_status_list", "value": "ip"}]})]
-    assert site.get(shot, "sg_status_list") == "ip"
+    site.assert_fields(shot, {"sg_status_list": "ip", "code": "sh010"})
     assert ("Shotgun_Shot_Change", "sg_status_list") in [
         (e["event_type"], e["attribute_name"]) for e in outcome.events]
     assert "Task anim started: Shot sh010 to ip" in outcome.messages(20)

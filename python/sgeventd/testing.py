@@ -145,6 +145,23 @@ class Site:
         found = self.find_one(entity["type"], [["id", "is", entity["id"]]], [field])
         return found and found.get(field)
 
+    def assert_fields(self, entity, expected):
+        """Fails (AssertionError, listing each difference) unless the entity's fields on the
+        site are as ``expected`` ({"sg_status_list": "ip"}); links compare by type and id."""
+        found = self.find_one(entity["type"], [["id", "is", entity["id"]]], list(expected))
+        if found is None:
+            raise AssertionError("%s %s is not on the site" % (entity["type"], entity["id"]))
+
+        def same(a, b):
+            if isinstance(a, dict) and isinstance(b, dict) and "id" in a and "id" in b:
+                return (a.get("type"), a["id"]) == (b.get("type"), b["id"])
+            return a == b
+
+        diffs = ["%s: %r, expected %r" % (k, found.get(k), v) for k, v in expected.items()
+                 if not same(found.get(k), v)]
+        if diffs:
+            raise AssertionError("%s %s: %s" % (entity["type"], entity["id"], "; ".join(diffs)))
+
     def create(self, entity_type, data, return_fields=("id",)):
         fields = [{"field_name": k, "value": _wire(_link(v) if isinstance(v, dict) and "id" in v
                                                    else v)}

@@ -16,7 +16,8 @@ const char* const kSiteFlagsFooter =
 
 void add_site_flags(CLI::App& sub, SiteFlags& o, bool writes) {
   sub.add_option("-c,--config", o.config_file, "shotgunEventDaemon.conf-style file");
-  sub.add_option("--server", o.server, "site URL, e.g. https://studio.shotgrid.autodesk.com");
+  sub.add_option("--server,--site", o.server,
+                 "site URL, e.g. https://studio.shotgrid.autodesk.com");
   sub.add_option("--script-name", o.script_name, "script (ApiUser) name");
   sub.add_option("--script-key", o.script_key, "script key (prefer SGEVENTD_SCRIPT_KEY)");
   sub.add_option("--session-token", o.session_token, "authenticate with a session token");
