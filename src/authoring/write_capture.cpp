@@ -11,7 +11,9 @@
 #include "sgeventd/json.h"
 
 namespace sgeventd::authoring {
-namespace {
+// Named, not anonymous: WriteCapture::Impl holds an Answers, and a unity build (the sanitizer
+// builds) sees this file as a header, where a member of an anonymous type is an error.
+namespace capture {
 
 constexpr std::array<const char*, 11> kReadMethods{"info",
                                                    "read",
@@ -73,7 +75,7 @@ class Answers {
   std::int64_t next_id_ = 0;
 };
 
-}  // namespace
+}  // namespace capture
 
 // params[i] of an api3 body (Value has no integer index).
 const Value& param(const Value& doc, std::size_t i) {
@@ -83,7 +85,7 @@ const Value& param(const Value& doc, std::size_t i) {
 }
 
 bool is_read_method(const std::string& method) {
-  for (const char* m : kReadMethods) {
+  for (const char* m : capture::kReadMethods) {
     if (method == m) return true;
   }
   return false;
@@ -100,7 +102,7 @@ struct WriteCapture::Impl {
   std::mutex mutex;
   std::vector<CapturedWrite> writes;
   std::uint64_t next_seq = 1;
-  Answers answers;
+  capture::Answers answers;
   std::atomic<std::uint64_t> forwarded{0};
 
   ::sgeventd::Expected<sg::HttpResponse, std::string> forward(const std::string& path,

@@ -89,7 +89,7 @@ sg::Result<List> read_site_events(sg::Client& sg, const TryArgs& a) {
 
 // ---- printing ----
 
-std::string show(const Value& v) {
+std::string readable(const Value& v) {
   if (const std::string* type = v["type"].if_string(); type && v["id"].is_int()) {
     std::string out = *type + " " + std::to_string(v["id"].as_int());
     if (const std::string* name = v["name"].if_string()) out += " (" + *name + ")";
@@ -98,7 +98,7 @@ std::string show(const Value& v) {
   if (const List* items = v.if_list();
       items && !items->empty() && (*items)[0]["type"].is_string()) {
     std::string out = "[";
-    for (const Value& item : *items) out += (out.size() > 1 ? ", " : "") + show(item);
+    for (const Value& item : *items) out += (out.size() > 1 ? ", " : "") + readable(item);
     return out + "]";
   }
   return to_json(v);
@@ -108,13 +108,13 @@ std::string describe_event(const Value& e) {
   std::string out = "event " + to_json(e["id"]);
   if (const std::string* type = e["event_type"].if_string()) out += " " + *type;
   if (const std::string* attribute = e["attribute_name"].if_string()) out += " " + *attribute;
-  if (e["entity"].is_dict()) out += " on " + show(e["entity"]);
+  if (e["entity"].is_dict()) out += " on " + readable(e["entity"]);
   const Value& meta = e["meta"];
   if (meta["type"] == Value("attribute_change") && meta.is_dict() &&
       meta.as_dict().contains("new_value")) {
-    out += ": " + show(meta["old_value"]) + " -> " + show(meta["new_value"]);
+    out += ": " + readable(meta["old_value"]) + " -> " + readable(meta["new_value"]);
   }
-  if (e["user"].is_dict()) out += " by " + show(e["user"]);
+  if (e["user"].is_dict()) out += " by " + readable(e["user"]);
   return out;
 }
 
@@ -124,8 +124,9 @@ std::string field_list(const Value& fields, const Value& before) {
     for (const Value& f : *list) {
       const std::string name = f["field_name"].if_string() ? f["field_name"].as_string() : "?";
       out += (out.empty() ? "" : ", ") + name + ": ";
-      if (before.is_dict() && before.as_dict().contains(name)) out += show(before[name]) + " -> ";
-      out += show(f["value"]);
+      if (before.is_dict() && before.as_dict().contains(name))
+        out += readable(before[name]) + " -> ";
+      out += readable(f["value"]);
       if (const std::string* mode = f["multi_entity_update_mode"].if_string()) {
         out += " (" + *mode + ")";
       }

@@ -11,7 +11,7 @@ namespace {
 // long MARK run costs them a large stack.
 constexpr std::size_t kBatch = 1000;
 
-class Writer {
+class PickleWriter {
  public:
   std::string out;
 
@@ -109,7 +109,7 @@ class Writer {
 }  // namespace
 
 ::sgeventd::Expected<std::string, std::string> pickle_value(const Value& value) {
-  Writer w;
+  PickleWriter w;
   w.out = "\x80\x02";  // PROTO 2
   if (auto ok = w.write(value); !ok) return tl::unexpected(ok.error());
   w.out += '.';  // STOP
