@@ -251,14 +251,8 @@ int run_api(const ApiOptions& o) {
     std::cerr << "sgeventd api: " << f.message << "\n";
     return f.code;
   };
-  auto settings = site_settings(o.site);
-  if (!settings) return fail(usage(settings.error()));
-  auto client = sg::Client::create(std::move(*settings));
-  if (!client) {
-    const int code =
-        client.error().kind == sg::ErrorKind::kInvalidArgument ? kExitUsage : kExitFailure;
-    return fail(Failure{code, client.error().describe()});
-  }
+  auto client = connect_site(o.site);
+  if (!client) return fail(Failure{client.error().exit_code, client.error().message});
   auto result = dispatch(*client, o);
   if (!result) return fail(result.error());
   std::cout << to_json(*result, {.style = o.compact ? JsonStyle::Compact : JsonStyle::Pretty})

@@ -190,13 +190,8 @@ int run_record(const RecordOptions& o) {
     if (!condition) return fail(kExitUsage, condition.error().message);
     conditions.push_back(std::move(*condition));
   }
-  auto settings = site_settings(o.site);
-  if (!settings) return fail(kExitUsage, settings.error());
-  auto client = sg::Client::create(std::move(*settings));
-  if (!client) {
-    return fail(client.error().kind == sg::ErrorKind::kInvalidArgument ? kExitUsage : kExitFailure,
-                client.error().describe());
-  }
+  auto client = connect_site(o.site);
+  if (!client) return fail(client.error().exit_code, client.error().message);
   // Without a start, the newest events: asked for newest first, written oldest first.
   const bool newest = o.from == 0 && o.since.empty();
   sg::FindOptions find;

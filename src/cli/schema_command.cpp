@@ -48,13 +48,8 @@ int run_dump(const DumpOptions& o) {
     std::cerr << "sgeventd schema dump: " << message << "\n";
     return code;
   };
-  auto settings = site_settings(o.site);
-  if (!settings) return fail(kExitUsage, settings.error());
-  auto client = sg::Client::create(std::move(*settings));
-  if (!client) {
-    return fail(client.error().kind == sg::ErrorKind::kInvalidArgument ? kExitUsage : kExitFailure,
-                client.error().describe());
-  }
+  auto client = connect_site(o.site);
+  if (!client) return fail(client.error().exit_code, client.error().message);
   auto fields = client->schema_read();
   if (!fields) return fail(kExitFailure, "schema_read: " + fields.error().describe());
   auto entities = client->schema_entity_read();

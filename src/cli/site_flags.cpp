@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <utility>
 
+#include "cli/commands.h"
 #include "config/ini.h"
 
 namespace sgeventd::cli {
@@ -79,6 +80,18 @@ void add_site_flags(CLI::App& sub, SiteFlags& o, bool writes) {
         "no server: give --server, SGEVENTD_SERVER, or a config file with [shotgun] server"));
   }
   return s;
+}
+
+::sgeventd::Expected<sg::Client, SiteFailure> connect_site(const SiteFlags& flags) {
+  auto settings = site_settings(flags);
+  if (!settings) return tl::unexpected(SiteFailure{kExitUsage, settings.error()});
+  auto client = sg::Client::create(std::move(*settings));
+  if (!client) {
+    const bool refused = client.error().kind == sg::ErrorKind::kInvalidArgument;
+    return tl::unexpected(
+        SiteFailure{refused ? kExitUsage : kExitFailure, client.error().describe()});
+  }
+  return std::move(*client);
 }
 
 }  // namespace sgeventd::cli

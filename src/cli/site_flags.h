@@ -41,4 +41,12 @@ extern const char* const kSiteFlagsFooter;
 // The settings, or a usage error (a config file that cannot be read, no server).
 ::sgeventd::Expected<sg::ConnectionSettings, std::string> site_settings(const SiteFlags& flags);
 
+struct SiteFailure {
+  int exit_code;  // kExitUsage for settings the client refuses, else kExitFailure
+  std::string message;
+};
+
+// A client for these flags (no request made yet).
+::sgeventd::Expected<sg::Client, SiteFailure> connect_site(const SiteFlags& flags);
+
 }  // namespace sgeventd::cli
