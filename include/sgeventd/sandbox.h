@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -63,6 +64,15 @@ struct WebhookStats {
   std::uint64_t failed = 0;   // no answer, a timeout, or another status (never retried)
   std::uint64_t dropped = 0;  // never sent: the queue was full, or still queued at stop()
 };
+
+// A recording as `sgeventd record` writes it (JSON lines): its events (lines of type
+// EventLogEntry, or of no type) and its entity snapshots (any other type), each in file order.
+struct Recording {
+  List events;
+  List entities;
+};
+// An error names the first line that is not a JSON object ("line 3: not a JSON object").
+::sgeventd::Expected<Recording, std::string> parse_recording(std::string_view text);
 
 // Parses "name:key,name2:key2" (the CLI's --scripts).
 ::sgeventd::Expected<std::vector<ScriptCredential>, std::string> parse_scripts(

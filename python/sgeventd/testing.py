@@ -78,6 +78,14 @@ def _link(entity):
     return out
 
 
+def _fields(data):
+    """{field: value} as api3's [{"field_name", "value"}]; an entity given whole (a create's
+    answer, say) is sent as its link."""
+    return [{"field_name": k, "value": _wire(_link(v) if isinstance(v, dict) and "id" in v
+                                             else v)}
+            for k, v in data.items()]
+
+
 def _conditions(filters):
     out = []
     for f in filters:
@@ -163,15 +171,11 @@ class Site:
             raise AssertionError("%s %s: %s" % (entity["type"], entity["id"], "; ".join(diffs)))
 
     def create(self, entity_type, data, return_fields=("id",)):
-        fields = [{"field_name": k, "value": _wire(_link(v) if isinstance(v, dict) and "id" in v
-                                                   else v)}
-                  for k, v in data.items()]
-        return self.call("create", {"type": entity_type, "fields": fields,
+        return self.call("create", {"type": entity_type, "fields": _fields(data),
                                     "return_fields": list(return_fields)})
 
     def update(self, entity_type, entity_id, data):
-        fields = [{"field_name": k, "value": _wire(v)} for k, v in data.items()]
-        return self.call("update", {"type": entity_type, "id": entity_id, "fields": fields})
+        return self.call("update", {"type": entity_type, "id": entity_id, "fields": _fields(data)})
 
     def delete(self, entity_type, entity_id):
         return self.call("delete", {"type": entity_type, "id": entity_id})

@@ -122,8 +122,10 @@ struct WriteCapture::Impl {
     return std::move(*answer);
   }
 
-  // The fields an update changes, as the site has them now (null when it cannot tell).
-  Value read_before(const Value& auth, const Value& params, const std::string& user_agent) {
+  // The fields an update changes, as the site has them now (null when it cannot tell); read
+  // at the update's own path (a site may sit under a prefix).
+  Value read_before(const std::string& path, const Value& auth, const Value& params,
+                    const std::string& user_agent) {
     List fields;
     if (const List* list = params["fields"].if_list()) {
       for (const Value& f : *list) {
@@ -142,7 +144,7 @@ struct WriteCapture::Impl {
         {"paging", Dict{{"entities_per_page", 1}, {"current_page", 1}}}};
     const Value body =
         Dict{{"method_name", "read"}, {"params", List{auth, std::move(read_params)}}};
-    auto answer = forward("/api3/json", to_json(body), user_agent);
+    auto answer = forward(path, to_json(body), user_agent);
     if (!answer || answer->status != 200) return Value();
     auto doc = parse_json(answer->body);
     if (!doc) return Value();
@@ -174,7 +176,8 @@ struct WriteCapture::Impl {
     CapturedWrite w;
     w.method = api3 ? (method.empty() ? "(no method)" : method) : "POST " + req.path;
     w.params = api3 ? param(doc, 1) : Value();
-    if (api3 && method == "update") w.before = read_before(param(doc, 0), w.params, user_agent);
+    if (api3 && method == "update")
+      w.before = read_before(req.path, param(doc, 0), w.params, user_agent);
     w.sent = options.allow_writes;
     if (options.allow_writes) {
       auto answer = forward(req.path, req.body, user_agent);

@@ -19,6 +19,7 @@
 #include "cli/daemon_config.h"
 #include "cli/site_flags.h"
 #include "daemon/plugin_discovery.h"
+#include "log/redactor.h"
 #include "sgeventd/json.h"
 #include "sgeventd/sandbox.h"
 #include "sgeventd/version.h"
@@ -42,33 +43,14 @@ struct TryArgs {
 
 // ---- reading the events ----
 
-struct Recording {
-  List events;
-  List entities;
-};
-
-::sgeventd::Expected<Recording, std::string> read_recording(const std::string& path) {
-  std::ifstream in(path);
+::sgeventd::Expected<sandbox::Recording, std::string> read_recording(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   if (!in) return tl::unexpected("cannot read " + path);
-  Recording r;
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto v = parse_json(line, {.datetimes = true});
-    if (!v || !v->is_dict()) {
-      return tl::unexpected(path + ":" + std::to_string(number) + ": not a JSON object" +
-                            (v ? "" : " (" + v.error().message + ")"));
-    }
-    const std::string* type = (*v)["type"].if_string();
-    if (!type || *type == "EventLogEntry") {
-      r.events.push_back(std::move(*v));
-    } else {
-      r.entities.push_back(std::move(*v));
-    }
-  }
-  return r;
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto recording = sandbox::parse_recording(text.str());
+  if (!recording) return tl::unexpected(path + ": " + recording.error());
+  return recording;
 }
 
 sg::Result<List> read_site_events(sg::Client& sg, const TryArgs& a) {
@@ -172,17 +154,6 @@ const char* level_name(int level) {
   return "DEBUG";
 }
 
-// Script keys never reach the terminal or a CI log.
-std::string masked(std::string text, const std::vector<std::string>& secrets) {
-  for (const auto& s : secrets) {
-    if (s.size() < 4) continue;
-    for (auto at = text.find(s); at != std::string::npos; at = text.find(s, at + 3)) {
-      text.replace(at, s.size(), "***");
-    }
-  }
-  return text;
-}
-
 Value outcome_json(const authoring::EventOutcome& o, const List& caused) {
   List logs, results, writes;
   for (const auto& l : o.logs) {
@@ -239,7 +210,7 @@ int run_try_command(const TryArgs& a) {
                                         config::IniFile::process_environment());
   if (!worker) return fail(kExitUsage, worker.error());
 
-  Recording recording;
+  sandbox::Recording recording;
   if (!a.events_file.empty()) {
     auto r = read_recording(a.events_file);
     if (!r) return fail(kExitUsage, r.error());
@@ -287,11 +258,12 @@ int run_try_command(const TryArgs& a) {
 
   List events = recording.events;
   std::int64_t seeded_last = 0;
-  std::vector<std::string> secrets;
+  // Script keys never reach the terminal or a CI log: the daemon's log redactor masks them.
+  log::Redactor secrets;
   std::map<int, std::string> callback_names;
   o.after_load =
       [&](const authoring::TryReport& loaded) -> ::sgeventd::Expected<void, std::string> {
-    secrets = loaded.secrets;
+    for (const auto& key : loaded.secrets) secrets.add(key);
     for (const auto& cb : loaded.callbacks) callback_names[cb.index] = cb.name;
     if (a.sandbox) {
       // The plugin's scripts, each with its key (registered in the same order), may write.
@@ -326,7 +298,6 @@ int run_try_command(const TryArgs& a) {
       reader_settings.base_url = site->url();
       reader_settings.script_name = "sgeventd-try";
       reader_settings.script_key = own_key;
-      seeded_last = site->last_event_id();
     }
     if (auto ok = make_reader(); !ok) return tl::unexpected(ok.error());
     if (a.allow_writes || a.sandbox) {
@@ -404,14 +375,16 @@ int run_try_command(const TryArgs& a) {
     for (const Value& e : caused) {
       s << "  caused on the " << (site ? "sandbox" : "site") << ": " << describe_event(e) << "\n";
     }
-    std::cout << masked(s.str(), secrets) << std::flush;
+    std::cout << secrets.redact(s.str()) << std::flush;
   };
 
   auto report = authoring::run_try(std::move(o), events);
-  if (!report) return fail(kExitFailure, masked(report.error(), secrets));
+  if (!report) return fail(kExitFailure, secrets.redact(report.error()));
   if (!report->loaded) {
+    // The load's keys, when it failed before after_load could register them.
+    for (const auto& key : report->secrets) secrets.add(key);
     std::cerr << "sgeventd try: " << a.plugin << " did not load:\n"
-              << masked(report->load_error, report->secrets) << "\n";
+              << secrets.redact(report->load_error) << "\n";
     return kExitFailure;
   }
   if (a.json) {
@@ -423,7 +396,7 @@ int run_try_command(const TryArgs& a) {
     const Value doc = Dict{{"plugin", a.plugin},
                            {"callbacks", std::move(callbacks)},
                            {"events", std::move(json_events)}};
-    std::cout << masked(to_json(doc, {.style = JsonStyle::Pretty}), report->secrets) << "\n";
+    std::cout << secrets.redact(to_json(doc, {.style = JsonStyle::Pretty})) << "\n";
   }
   std::cerr << "sgeventd try: " << totals.events << " event(s), " << totals.handled << " handled, "
             << totals.failed << " failed, " << totals.writes << " write(s) "

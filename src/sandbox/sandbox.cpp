@@ -92,6 +92,25 @@ Expected<std::string> read_file(const std::string& path) {
 
 }  // namespace
 
+::sgeventd::Expected<Recording, std::string> parse_recording(std::string_view text) {
+  Recording out;
+  std::size_t start = 0;
+  for (int line = 1; start < text.size(); ++line) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    const std::string_view row = text.substr(start, end - start);
+    start = end + 1;
+    if (row.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    auto item = parse_json(row, {.datetimes = true});
+    if (!item || !item->is_dict()) {
+      return tl::unexpected("line " + std::to_string(line) + ": not a JSON object" +
+                            (item ? "" : " (" + item.error().message + ")"));
+    }
+    const std::string* type = (*item)["type"].if_string();
+    (!type || *type == "EventLogEntry" ? out.events : out.entities).push_back(std::move(*item));
+  }
+  return out;
+}
+
 ::sgeventd::Expected<std::vector<ScriptCredential>, std::string> parse_scripts(
     const std::string& text) {
   std::vector<ScriptCredential> out;
@@ -202,23 +221,13 @@ Expected<void> Sandbox::Impl::apply_seed() {
     if (auto ok = api->seed(*doc); !ok) return fault(where + ok.error().message);
     return {};
   }
-  List entities;
-  std::size_t start = 0;
-  for (int line = 1; start < text->size(); ++line) {
-    const std::size_t end = std::min(text->find('\n', start), text->size());
-    const std::string_view row(text->data() + start, end - start);
-    start = end + 1;
-    if (row.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    auto item = parse_json(row, {.datetimes = true});
-    if (!item || !item->is_dict()) {
-      // Not a recording either: the first line's error is the useful one for a document.
-      return fault(where + (line == 1 && !doc
-                                ? doc.error().message
-                                : "line " + std::to_string(line) + " is not a JSON object"));
-    }
-    if ((*item)["type"] != Value("EventLogEntry")) entities.push_back(std::move(*item));
+  auto recording = parse_recording(*text);
+  if (!recording) {
+    // Not a recording from its first line on: the document's error is the useful one.
+    const bool from_the_start = recording.error().rfind("line 1:", 0) == 0;
+    return fault(where + (from_the_start && !doc ? doc.error().message : recording.error()));
   }
-  auto notes = api->seed_snapshot(entities);
+  auto notes = api->seed_snapshot(recording->entities);
   if (!notes) return fault(where + notes.error().message);
   seed_notes = std::move(*notes);
   return {};

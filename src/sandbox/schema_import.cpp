@@ -98,12 +98,10 @@ void fill_from_starter(Schema& schema, const Schema& starter, std::vector<std::s
     }
   }
   // A type the starter does not know still gets what every entity has.
+  // (Adding fields leaves the map of types as it is, so it may be walked meanwhile.)
   const EntityDef& model = *starter.entity("Shot");
-  std::vector<std::string> unknown;
-  for (const auto& [type, e] : schema.entities()) {
-    if (!starter.entity(type)) unknown.push_back(type);
-  }
-  for (const auto& type : unknown) {
+  for (const auto& [type, unused] : schema.entities()) {
+    if (starter.entity(type)) continue;
     EntityDef& e = *schema.entity(type);
     for (const char* name : kSystemFields) {
       if (!e.field(name)) e.add(*model.field(name));
@@ -172,13 +170,10 @@ void link_reverse_fields(Schema& schema, const Schema& starter) {
   }
   fill_from_starter(out.schema, starter, out.warnings);
   link_reverse_fields(out.schema, starter);
-  for (const auto& [type, e] : *types) {
+  // The types taken whole from the starter get its display field back this way too.
+  for (const auto& [type, unused] : out.schema.entities()) {
     EntityDef& def = *out.schema.entity(type);
     def.display_field = display_field_of(def, starter);
-  }
-  for (const char* type : kRequiredTypes) {
-    if (!types->contains(type))
-      out.schema.entity(type)->display_field = starter.entity(type)->display_field;
   }
   return out;
 }
