@@ -14,14 +14,16 @@ events at once (`/_sandbox/generate`) and time until every plugin's file has all
 (events/s) and the CPU seconds the daemon process and its children (workers, fork server)
 spent on them. Memory: the process tree's summed PSS (/proc/PID/smaps_rollup: shared pages split
 among the processes that map them), sampled every 0.2 s; peak, and idle once done. For
-sgeventd also the daemon process's own PSS, and PSS per plugin (a second run with one plugin
-more). Both get the real shotgun_api3 on PYTHONPATH, so sgeventd's workers (and fork server)
+sgeventd also the daemon process's own PSS, PSS per plugin (a second run with one plugin
+more), and worker start to `loaded` for one reload of each plugin in turn (from the daemon's
+`Loaded ... in N ms` lines). Both get the real shotgun_api3 on PYTHONPATH, so sgeventd's workers (and fork server)
 import what the original imports.
 """
 
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -173,6 +175,7 @@ def run_one(name, argv, env, folder, site, plugins, events, out):
         idle = sum(pss_kb(p) for p in tree(proc.pid))
         idle_own = pss_kb(proc.pid)
         processes = len(tree(proc.pid))
+        reloads = reload_times(folder, plugins) if name.startswith("sgeventd") else []
     finally:
         sampler.stopped = True
         proc.terminate()
@@ -182,12 +185,44 @@ def run_one(name, argv, env, folder, site, plugins, events, out):
             proc.kill()
             proc.wait()
         log.close()
-    return {"events_per_s": round(events / elapsed), "ready_s": round(ready_s, 2),
+    reload_stats = {}
+    if reloads:
+        reloads.sort()
+        reload_stats = {"reload_to_loaded_ms": {
+            "min": reloads[0], "median": reloads[len(reloads) // 2], "max": reloads[-1],
+            "all": reloads}}
+    return {**reload_stats, "events_per_s": round(events / elapsed), "ready_s": round(ready_s, 2),
             "tree_pss_peak_mb": round(sampler.peak / 1024, 1),
             "tree_pss_idle_mb": round(idle / 1024, 1),
             "main_pss_peak_mb": round(sampler.peak_own / 1024, 1),
             "main_pss_idle_mb": round(idle_own / 1024, 1), "processes": processes,
             "cpu_s_main": round(main_cpu, 2), "cpu_s_children": round(children_cpu, 2)}
+
+
+LOADED_MS = re.compile(r"Loaded \S+ with \d+ callback\(s\) in ([0-9.]+) ms")
+
+
+def reload_times(folder, plugins):
+    """Worker start to `loaded`, as the daemon logs it, for one reload of each plugin in turn
+    (an edited file: the daemon stops its worker and starts a new one, forked when the fork
+    server is on)."""
+    out = []
+    for p in plugins:
+        log = os.path.join(folder, "plugin." + p)
+        with open(log) as f:
+            before = len(LOADED_MS.findall(f.read()))
+        path = os.path.join(folder, "plugins", p + ".py")
+        os.utime(path, (time.time() + 1, time.time() + 1))  # a later mtime: a reload
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with open(log) as f:
+                found = LOADED_MS.findall(f.read())
+            if len(found) > before:
+                out.append(float(found[-1]))
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)  # one reload at a time: each start is measured alone
+    return out
 
 
 def setup(root, name, url, count, extra=""):
@@ -231,9 +266,12 @@ def main():
             folder, config, names, out = setup(root, label, site.url, count, python)
             result[label] = run_one(label, [harness.BIN, "foreground", "-c", config], env, folder,
                                     site, names, args.events, out)
+        # From the peaks (a burst's transients included, so noisy) and from the idle trees.
+        more, base = result["sgeventd_plus_one"], result["sgeventd"]
         result["sgeventd_pss_per_plugin_mb"] = round(
-            result["sgeventd_plus_one"]["tree_pss_peak_mb"] - result["sgeventd"]["tree_pss_peak_mb"],
-            1)
+            more["tree_pss_peak_mb"] - base["tree_pss_peak_mb"], 1)
+        result["sgeventd_pss_per_plugin_idle_mb"] = round(
+            more["tree_pss_idle_mb"] - base["tree_pss_idle_mb"], 1)
         if not args.skip_original:
             folder, config, names, out = setup(root, "original", site.url, args.plugins)
             extract(args.events_git, "src", folder)

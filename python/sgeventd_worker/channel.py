@@ -49,6 +49,14 @@ class LineReader(object):
         self._partial = []  # pieces of an unfinished line (bytes)
         self.eof = False
 
+    def rebind(self, fd):
+        """Read from ``fd`` from now on, with nothing buffered (a worker adopted after a fork,
+        warmup.py)."""
+        self._fd = fd
+        self.lines.clear()
+        self._partial = []
+        self.eof = False
+
     def has_line(self):
         """True when a complete line is already buffered (reading it will not block)."""
         return bool(self.lines)
@@ -117,6 +125,13 @@ class Writer(object):
         self.held = []  # messages kept for the next write (public: cheap to test)
         self._lock = threading.Lock()
         self.closed = False
+
+    def rebind(self, fd):
+        """Write to ``fd`` from now on, with nothing held (see LineReader.rebind)."""
+        with self._lock:
+            self._fd = fd
+            del self.held[:]
+            self.closed = False
 
     def send(self, line, hold=False):
         """Send one message (a str that already ends with a newline)."""

@@ -172,8 +172,11 @@ class Worker(object):
         config = msg.get("config") or {}
         worker = msg.get("worker") or {}
         self.worker_id = worker.get("id") or ""
-        self._site_config_sections = config if isinstance(config, dict) else {}
-        self.site_config = None
+        config = config if isinstance(config, dict) else {}
+        if config != self._site_config_sections:
+            # Kept when equal: the fork server built it from the same sections (warmup.py).
+            self.site_config = None
+        self._site_config_sections = config
         python = self._site_config_sections.get("python") or {}
         extra = [p.strip() for p in str(python.get("path") or "").split(",") if p.strip()]
         for path in reversed(extra):
@@ -197,6 +200,22 @@ class Worker(object):
             }
         )
         return None
+
+    def forget_plugins(self):
+        """Back to no plugin loaded, as before the first ``load`` (the fork server's warm-up
+        plugin, warmup.py)."""
+        for plugin in self.plugins.values():
+            if plugin.completions is not None:
+                plugin.completions.close()
+        self.plugins.clear()
+        self._tails.clear()
+        self._notes = False
+        self._only = None
+        self.out_of_memory = False
+        self._warned_no_shotgun = False
+        self.attribution.set_plugins([])
+        self.attribution.current = ""
+        self.attribution.event_id = None
 
     def on_load(self, msg):
         try:
@@ -597,6 +616,20 @@ def _run_profiled(worker, folder):
             pass
 
 
+def make_worker(in_fd, out_fd, plugin_dir):
+    """A Worker on the protocol descriptors, with what it sets up in its process: log records
+    and ``print()`` become protocol messages, and the shotgun_api3 stand-in is importable."""
+    writer = Writer(out_fd)
+    reader = LineReader(in_fd)
+    attribution = Attribution("")
+    install_handler(writer, attribution)
+    logging.captureWarnings(True)
+    stdout = PrintRedirect(writer, attribution)
+    sys.stdout = stdout
+    install_stand_in(_stand_in_folder())
+    return Worker(reader, writer, attribution, stdout, plugin_dir)
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     plugin_dir = None
@@ -619,15 +652,13 @@ def main(argv=None):
     # The daemon stops workers with `shutdown` or SIGTERM; a Ctrl-C meant for a foreground
     # daemon must not interrupt a callback halfway.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    writer = Writer(out_fd)
-    reader = LineReader(in_fd)
-    attribution = Attribution("")
-    install_handler(writer, attribution)
-    logging.captureWarnings(True)
-    stdout = PrintRedirect(writer, attribution)
-    sys.stdout = stdout
-    install_stand_in(_stand_in_folder())
-    worker = Worker(reader, writer, attribution, stdout, plugin_dir)
+    # Forked from a fork server, the worker it prepared is already here (warmup.py).
+    warmup = sys.modules.get("sgeventd_worker.warmup")
+    worker = warmup.adopt(in_fd, out_fd, plugin_dir) if warmup is not None else None
+    if worker is None:
+        worker = make_worker(in_fd, out_fd, plugin_dir)
+    writer = worker.writer
+    stdout = worker.stdout
     profile_dir = os.environ.get("SGEVENTD_WORKER_PROFILE")
     try:
         status = _run_profiled(worker, profile_dir) if profile_dir else worker.run()

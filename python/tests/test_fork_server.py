@@ -66,17 +66,21 @@ class ForkedProcess(object):
 
 
 class ForkServer(object):
-    def __init__(self, args=(), env=None, python=None):
+    def __init__(self, args=(), env=None, python=None, prepare=None):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.sock = ours
         self.proc = subprocess.Popen(
-            [python or sys.executable, WORKER, "--fork-server"] + list(args),
+            [python or sys.executable, WORKER, "--fork-server"]
+            + list(args)
+            + (["--prepare"] if prepare is not None else []),
             stdin=theirs.fileno(),
             stderr=subprocess.PIPE,
             env=worker_env(env),
         )
         theirs.close()
         self.sock.settimeout(TIMEOUT)
+        if prepare is not None:  # what the daemon sends first (src/workers/fork_server.cpp)
+            self.sock.send(json.dumps(prepare).encode())
         self.ready = self._answer()
         assert self.ready.get("ready") is True, self.ready
 
@@ -141,11 +145,25 @@ def probe(sg, logger, event, args):
         "environ": sorted(os.environ),
         "threads": threading.active_count(),
         "root_handlers": len(logging.getLogger().handlers),
+        "handler_types": [type(h).__name__ for h in logging.getLogger().handlers],
+        "loggers": sorted(logging.root.manager.loggerDict),
+        "stdout": type(sys.stdout).__name__,
         "cwd": os.getcwd(),
         "random": random.random(),
     }
     with open(os.environ["PROBE_OUT"] + "." + str(os.getpid()), "w") as f:
         json.dump(seen, f)
+'''
+
+CONFIG_READER = r'''
+import os
+
+def registerCallbacks(reg):
+    reg.registerCallback("s", "k", read)
+
+def read(sg, logger, event, args):
+    with open(os.environ["PROBE_OUT"] + ".config." + str(os.getpid()), "w") as f:
+        f.write("%s|%s" % (type(logger.config).__name__, logger.config.get("studio", "greeting")))
 '''
 
 MESS = r'''
@@ -271,6 +289,62 @@ class ForkServerTest(WorkerTestCase):
             self.server.sock.send(garbage)
             self.assertIn("error", self.server._answer(), garbage)
         self.forked()
+
+    def test_the_server_warms_up_and_leaves_no_trace_of_it(self):
+        self.assertIsNone(self.server.ready["warm_up"])
+        # Nothing of the warm-up plugin is left for a plugin to see (the probe above compares
+        # the loggers and handlers with a spawned worker's).
+        loggers = self.probe(self.forked())["loggers"]
+        self.assertFalse([n for n in loggers if "warmup" in n], loggers)
+
+    def test_a_failed_warm_up_is_reported_and_workers_set_themselves_up(self):
+        # A shotgun_api3 whose connections refuse the warm-up's script name only.
+        api = os.path.join(self.tmp, "refusing_api", "shotgun_api3")
+        os.makedirs(api)
+        with open(os.path.join(api, "__init__.py"), "w") as f:
+            f.write("class Shotgun(object):\n"
+                    "    def __init__(self, url, script, key, **kwargs):\n"
+                    "        if script == 'sgeventd-warm-up':\n"
+                    "            raise RuntimeError('no warm-up here')\n"
+                    "    def set_session_uuid(self, value):\n"
+                    "        pass\n")
+        server = ForkServer(args=["--path", os.path.dirname(api)],
+                            env={"PROBE_OUT": os.path.join(self.tmp, "probe")})
+        self.addCleanup(server.close)
+        self.assertIn("no warm-up here", server.ready["warm_up"])
+        worker = server.fork()
+        self._workers.append(worker)
+        worker.hello(fake_api=False)
+        probe = self.probe(worker)
+        self.assertEqual(probe["handler_types"], ["ProtocolHandler"])
+        self.assertEqual(probe["stdout"], "PrintRedirect")
+        # The server still serves.
+        self.assertTrue(self.run_plugin(self.forked(), "mess", MESS)["ok"])
+
+    def read_config(self, server, config):
+        worker = server.fork()
+        self._workers.append(worker)
+        worker.hello(config=config, fake_api=False)
+        result = self.run_plugin(worker, "reader", CONFIG_READER)
+        self.assertTrue(result["ok"], result)
+        with open(os.path.join(self.tmp, "probe.config.%d" % worker.proc.pid)) as f:
+            return f.read()
+
+    def test_a_prepared_config_is_what_plugins_read_unless_hello_says_otherwise(self):
+        prepared = {"daemon": {"logging": "20"}, "studio": {"greeting": "prepared"}}
+        server = ForkServer(env={"PROBE_OUT": os.path.join(self.tmp, "probe")},
+                            prepare={"config": prepared})
+        self.addCleanup(server.close)
+        self.assertIsNone(server.ready["warm_up"])
+        self.assertEqual(self.read_config(server, prepared), "SiteConfig|prepared")
+        # A worker whose hello brings another config reads that one.
+        other = {"daemon": {"logging": "20"}, "studio": {"greeting": "from hello"}}
+        self.assertEqual(self.read_config(server, other), "SiteConfig|from hello")
+        # An empty or malformed first message: the server warms up without a config.
+        for first in ({}, {"config": "nonsense"}):
+            bare = ForkServer(env={"PROBE_OUT": os.path.join(self.tmp, "probe")}, prepare=first)
+            self.addCleanup(bare.close)
+            self.assertEqual(self.read_config(bare, prepared), "SiteConfig|prepared")
 
     def test_preload_imports_modules_before_any_fork(self):
         server = ForkServer(args=["--preload", "decimal, no_such_module_xyz"])

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "sgeventd/json.h"
 #include "state/legacy_state.h"
 #include "workers/fork_server.h"
 #include "workers/manifest.h"
@@ -39,8 +40,11 @@ workers::SpawnSpec python_spawn(const Config& config, const std::string& executa
   spec.env = config.python.env;
   if (config.python.fork_server) {
     // One server per interpreter setup: every Python worker of this config forks from it.
+    // The config every Python worker's hello carries (engine.cpp): the server builds what
+    // workers make of it (logger.config's parser) once, before it forks them.
+    const std::string prepare = to_json(Value(Dict{{"config", config_sections(config.ini)}}));
     spec.fork_server = workers::ForkServer::shared(
-        {spec.argv, spec.env, config.python.path, config.python.preload}, report);
+        {spec.argv, spec.env, config.python.path, config.python.preload, prepare}, report);
   }
   return spec;
 }

@@ -84,6 +84,7 @@ void Dispatcher::start_session(WorkerSlot& w) {
   o.hello.timing = logging_.timing_enabled();
   o.plugins = w.def.plugins;
   o.window = options_.window;
+  w.started_at = clock_.now();
   auto session = host_.start(w.def.spawn, std::move(o), *this);
   if (!session) {
     for (auto& p : w.plugins) {
@@ -233,7 +234,9 @@ void Dispatcher::on_loaded(workers::Worker& s, const workers::Loaded& loaded) {
   }
   const bool was_on_feed = p->on_feed();
   p->loaded = true;
-  log->info("Loaded {} with {} callback(s)", p->key().path, p->callbacks.size());
+  // From the start (spawn or fork) to this answer: what a reload or a restart costs.
+  const double ms = std::chrono::duration<double, std::milli>(clock_.now() - w->started_at).count();
+  log->info("Loaded {} with {} callback(s) in {:.1f} ms", p->key().path, p->callbacks.size(), ms);
   if (p->ledger.deactivated() && p->enable_on_load) {
     p->enable_on_load = false;
     reactivate(*w, *p, "enabled by an operator");

@@ -154,7 +154,8 @@ struct WorkerSlot {
   std::uint64_t read_generation = 0;
 
   bool reactivate_on_load = false;
-  std::int64_t starts = 0;  // processes started (metrics: restarts = starts - 1)
+  std::int64_t starts = 0;         // processes started (metrics: restarts = starts - 1)
+  Clock::time_point started_at{};  // when the last start was asked for (start to `loaded`)
 
   PluginSlot* plugin(const std::string& name) {
     for (auto& p : plugins)

@@ -115,6 +115,20 @@ void ForkServer::failed(const std::string& problem) {
   }
 }
 
+void ForkServer::send_prepare() {
+  // One message: a config too big for one (over the socket's buffer, a few hundred KiB) is
+  // replaced by an empty one, and the server warms up without it.
+  auto send = [this](const std::string& body) {
+    ssize_t sent;
+    do {
+      sent = ::send(socket_, body.data(), body.size(), MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    return sent >= 0;
+  };
+  if (!send(spec_.prepare) && errno == EMSGSIZE) send("{}");
+  // Any other failure: the server is gone, which waiting for its ready says.
+}
+
 ::sgeventd::Expected<void, std::string> ForkServer::start() {
   if (spec_.argv.size() < 2) return tl::unexpected(std::string("has no script to run"));
   if (!child_registry::become_subreaper()) {
@@ -127,6 +141,7 @@ void ForkServer::failed(const std::string& problem) {
   std::vector<std::string> argv = {spec_.argv[0], spec_.argv[1], "--fork-server"};
   if (!spec_.path.empty()) argv.insert(argv.end(), {"--path", joined(spec_.path)});
   if (!spec_.preload.empty()) argv.insert(argv.end(), {"--preload", joined(spec_.preload)});
+  if (!spec_.prepare.empty()) argv.emplace_back("--prepare");
   // stdout to /dev/null (it has nothing to say there), stderr the daemon's own: a server that
   // cannot start says why where the daemon's own startup errors go.
   auto child = spawn_child(argv, spec_.env, "", {pair[1], -1, 2});
@@ -139,6 +154,7 @@ void ForkServer::failed(const std::string& problem) {
   socket_ = pair[0];
   pid_ = *child;
   const auto began = Clock::now();
+  if (!spec_.prepare.empty()) send_prepare();
   auto ready = receive(kReadyTimeout);
   if (!ready) return tl::unexpected("did not start: " + ready.error());
   auto message = parse_json(*ready);
@@ -151,6 +167,10 @@ void ForkServer::failed(const std::string& problem) {
         report_(true, "[python] preload: " + *text + " (a plugin that imports it still tries)");
       }
     }
+  }
+  if (const std::string* why = (*message)["warm_up"].if_string(); why && report_) {
+    report_(true, "the Python fork server could not warm up (" + *why +
+                      "): its workers set themselves up after the fork, using more memory");
   }
   if (report_) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began);

@@ -31,6 +31,10 @@ struct ForkServerSpec {
   std::vector<std::pair<std::string, std::string>> env;
   std::vector<std::string> path;     // [python] path: on sys.path before the imports
   std::vector<std::string> preload;  // [python] preload: modules imported before any fork
+  // Sent to the server before it warms up (forkserver.py --prepare): {"config": sections},
+  // the config every worker's hello carries, so that what workers build from it is shared.
+  // Empty: the server warms up without it.
+  std::string prepare;
 
   bool operator==(const ForkServerSpec&) const = default;
 };
@@ -66,6 +70,7 @@ class ForkServer {
   using Clock = std::chrono::steady_clock;
 
   ::sgeventd::Expected<void, std::string> start();  // mutex_ held
+  void send_prepare();                              // start()'s first message, mutex_ held
   void stop();                                      // mutex_ held
   ::sgeventd::Expected<std::string, std::string> receive(std::chrono::milliseconds timeout);
   void failed(const std::string& problem);  // stop, back off, report

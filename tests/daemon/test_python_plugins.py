@@ -600,6 +600,28 @@ class ForkServer(PythonPluginTestCase):
         self.wait_ids(d, "steady", last)
         d.stop()
 
+    def test_forked_workers_read_the_config_the_server_was_prepared_with(self):
+        reader = (
+            "import json, os\n"
+            "def registerCallbacks(reg):\n"
+            "    reg.registerCallback('sandbox', 'sandbox-key', handle)\n"
+            "def handle(sg, logger, event, args):\n"
+            "    with open(os.path.join(os.environ['RECORD_DIR'], 'reader.jsonl'), 'a') as f:\n"
+            "        f.write(json.dumps({'id': event['id'],\n"
+            "                            'greeting': logger.config.get('studio', 'greeting')})\n"
+            "                + '\\n')\n"
+        )
+        d = self.pydaemon(extra="[studio]\ngreeting = hello from the config file\n")
+        d.install("reader", reader)
+        d.start()
+        ids = self.describe(self.new_shot(), "c1")
+        self.wait_ids(d, "reader", ids, greeting="hello from the config file")
+        d.stop()
+        self.assertIn("Python fork server started", d.log())
+        self.assertNotIn("could not warm up", d.log())
+        self.assertRegex(d.plugin_log("reader"),
+                         r"Loaded \S+reader\.py with 1 callback\(s\) in [0-9.]+ ms")
+
     def test_fork_server_off_spawns_each_worker(self):
         d = self.pydaemon(["steady"], python={"fork_server": "off"})
         d.start()

@@ -16,6 +16,7 @@
 
 #include "process.h"
 #include "recording_listener.h"
+#include "sgeventd/json.h"
 #include "workers/child_registry.h"
 
 namespace sgeventd::workers {
@@ -122,6 +123,27 @@ TEST(ForkServer, AForkedWorkerIsOurChildInItsOwnGroupAndSpeaksTheProtocol) {
   h.session->shutdown(std::chrono::milliseconds(5000));
   ASSERT_TRUE(h.wait_end());
   EXPECT_EQ(h.listener.end->exit.code, 0);
+}
+
+// The daemon sends the config first (--prepare); one too big for a single message is replaced by
+// an empty one. Either way the server warms up, says nothing of it, and its workers load.
+TEST(ForkServer, APreparedServerWarmsUpWithAnyConfigAndItsWorkersLoad) {
+  const std::string huge(1 << 20, 'x');
+  for (const std::string& value : {std::string("hello"), huge}) {
+    Reports reports;
+    ForkServerSpec spec = python_spec();
+    spec.prepare = to_json(Value(Dict{{"config", Dict{{"studio", Dict{{"greeting", value}}}}}}));
+    auto server = std::make_shared<ForkServer>(spec, reports.reporter());
+    Harness h;
+    ASSERT_TRUE(h.start(spec_with(server), python_options(plugin_file())));
+    ASSERT_TRUE(h.wait_ready());
+    ASSERT_EQ(h.listener.loaded.size(), 1u)
+        << (h.listener.load_failed.empty() ? "" : h.listener.load_failed[0].error);
+    ASSERT_EQ(reports.news.size(), 1u) << value.size();
+    EXPECT_TRUE(reports.problems.empty()) << reports.problems[0];
+    h.session->shutdown(std::chrono::milliseconds(5000));
+    ASSERT_TRUE(h.wait_end());
+  }
 }
 
 TEST(ForkServer, ADeadServerCostsNoWorkerAndIsStartedAgainAfterABackoff) {
