@@ -133,6 +133,14 @@ class Writer(object):
             del self.held[:]
             self.closed = False
 
+    def detach(self):
+        """Write nowhere: drop what is held and behave as closed (log records then go to
+        stderr, see logbridge). One locked step, so no other thread writes to a stale fd."""
+        with self._lock:
+            self._fd = -1
+            del self.held[:]
+            self.closed = True
+
     def send(self, line, hold=False):
         """Send one message (a str that already ends with a newline)."""
         with self._lock:

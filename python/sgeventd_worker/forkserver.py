@@ -135,10 +135,13 @@ def serve(script, argv):
     problems = _preload(preload)
     from sgeventd_worker import warmup
 
-    warm_up = warmup.prepare(config)  # None, or why it could not
+    warm_up = warmup.prepare(config)  # None, or why it could not (it never raises)
     gc.collect()
-    _fill_partly_used_pools()
-    _give_back_free_heap()
+    try:
+        _fill_partly_used_pools()
+        _give_back_free_heap()
+    except BaseException as e:  # memory only: never a reason for the server to stop
+        sys.stderr.write("sgeventd fork server: cannot tidy its memory: %s\n" % e)
     gc.freeze()
     _answer(sock, {"ready": True, "pid": os.getpid(), "problems": problems, "warm_up": warm_up})
     while True:
@@ -220,11 +223,12 @@ def _fill_partly_used_pools():
     class); a bytes object of n bytes takes a block of the class just above 33 + n. Any
     surprise (another interpreter, another layout) and nothing is filled."""
     stats = getattr(sys, "_debugmallocstats", None)
-    if stats is None:
-        return
+    debug = hasattr(sys, "gettotalrefcount") or "debug" in os.environ.get("PYTHONMALLOC", "")
+    if stats is None or debug:
+        return  # a debug allocator pads every block: the sizes below would be wrong
     import tempfile
 
-    saved = os.dup(2)
+    saved = os.dup(2)  # OSError: the caller's
     try:
         with tempfile.TemporaryFile() as f:
             os.dup2(f.fileno(), 2)

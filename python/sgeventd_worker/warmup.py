@@ -15,6 +15,7 @@ fork, and a forked worker then takes the same steps a spawned one does from ``he
 (python/tests/test_fork_server.py compares the two).
 """
 
+import gc
 import json
 import logging
 import os
@@ -25,8 +26,7 @@ prepared = None
 
 _PLUGIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "warmup_plugin.py")
 _PLUGIN_NAME = "sgeventd_warmup"
-# Enough events for CPython to specialise the event path's code (it does so after a few runs);
-# few enough that everything the warm-up writes fits in a pipe, so one thread can do it all.
+# Enough events for CPython to specialise the event path's code (it does so after a few runs).
 _EVENTS = 24
 _EVENT = {
     "id": 0,
@@ -81,41 +81,53 @@ def _script(config):
 
 def prepare(config):
     """Builds a worker in this process and runs the warm-up through it; None, or why not (the
-    workers then set themselves up after the fork, as spawned ones do)."""
-    global prepared
-    from sgeventd_worker import worker as runtime
+    workers then set themselves up after the fork, as spawned ones do). Never raises.
 
-    script = _script(config if isinstance(config, dict) else {})
+    The script and the answers go through temporary files, not pipes: this one thread writes
+    the whole script before it runs it, and a pipe's capacity may be a single page (Linux
+    shrinks new pipes once a user holds many)."""
+    global prepared
     worker = None
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
     try:
-        if len(script) > 60000:  # a pipe holds 64 KiB: more would block this one thread
-            return "the warm-up does not fit a pipe (%d bytes)" % len(script)
-        os.write(in_w, script)
-        os.close(in_w)
-        in_w = -1
-        worker = runtime.make_worker(in_r, out_w, None)
-        status = worker.run()
-        answers = _read_all(out_r)
-        problem = _problem(status, answers)
+        import tempfile
+
+        from sgeventd_worker import worker as runtime
+
+        with tempfile.TemporaryFile() as script, tempfile.TemporaryFile() as answers:
+            script.write(_script(config if isinstance(config, dict) else {}))
+            script.flush()
+            script.seek(0)
+            worker = runtime.make_worker(script.fileno(), answers.fileno(), None)
+            status = worker.run()
+            worker.writer.flush()
+            answers.seek(0)
+            problem = _problem(status, answers.read())
+            _forget_plugin(worker)
         if problem is not None:
             return problem
-        _forget_plugin(worker)
         prepared = worker
         return None
-    except Exception as e:  # never fatal: a worker can always set itself up
+    except BaseException as e:  # never fatal: a worker can always set itself up
         return "the warm-up failed: %s: %s" % (type(e).__name__, e)
     finally:
-        for fd in (in_r, in_w, out_r, out_w):
-            if fd >= 0:
-                os.close(fd)
         if prepared is None:
-            # Undo what the failed attempt changed in this process: its log records go to
-            # stderr (a write to the closed pipe would end the server), print() to stdout.
-            if worker is not None:
-                worker.writer.closed = True
-            sys.stdout = sys.__stdout__
+            _undo(worker)
+
+
+def _undo(worker):
+    """After a failed warm-up: nothing of it is left for a forked worker to inherit (it then
+    builds its own, as a spawned one does), and this process's log records go to stderr."""
+    try:
+        _forget_loggers()
+        if worker is not None:
+            worker.writer.detach()
+            root = logging.getLogger()
+            for handler in list(root.handlers):
+                if getattr(handler, "_writer", None) is worker.writer:
+                    root.removeHandler(handler)
+        sys.stdout = sys.__stdout__
+    except Exception:
+        pass
 
 
 def _problem(status, answers):
@@ -138,25 +150,23 @@ def _problem(status, answers):
     return None
 
 
-def _read_all(fd):
-    os.set_blocking(fd, False)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except BlockingIOError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _forget_plugin(worker):
     """Leaves the worker as make_worker() made it and hello set it up, without the warm-up
     plugin: no plugin, no logger of it, nothing held, writes going nowhere until adopted (the
     server's own log lines go to its stderr, see logbridge)."""
     worker.forget_plugins()
+    _forget_loggers()
+    worker.reader.rebind(-1)
+    worker.writer.detach()
+    worker.stdout.partial = []
+    # The warm-up's load froze what it had made (Worker._load); the server collects what is
+    # garbage now and freezes again before its first fork.
+    if hasattr(gc, "unfreeze"):
+        gc.unfreeze()
+
+
+def _forget_loggers():
+    """Removes the warm-up plugin's loggers (and the "plugin" placeholder they made)."""
     manager = logging.Logger.manager
     prefix = "plugin." + _PLUGIN_NAME
     with logging._lock:  # the module's own lock, 3.7 to 3.13
@@ -172,10 +182,6 @@ def _forget_plugin(worker):
     clear = getattr(manager, "_clear_cache", None)  # the loggers' isEnabledFor caches
     if clear is not None:
         clear()
-    worker.reader.rebind(-1)
-    worker.writer.rebind(-1)
-    worker.writer.closed = True
-    worker.stdout.partial = []
 
 
 def adopt(in_fd, out_fd, plugin_dir):

@@ -121,6 +121,7 @@ class Worker(object):
         self.worker_id = ""
         self._warned_no_shotgun = False
         self._site_config_sections = {}
+        self._site_config_text = "{}"
         # Some plugin notes its completions (see dispatch); _only: the worker's one plugin, when
         # it is alone and notes them (the common case, taken without a loop).
         self._notes = False
@@ -173,10 +174,13 @@ class Worker(object):
         worker = msg.get("worker") or {}
         self.worker_id = worker.get("id") or ""
         config = config if isinstance(config, dict) else {}
-        if config != self._site_config_sections:
-            # Kept when equal: the fork server built it from the same sections (warmup.py).
+        # Kept when the text is the same (order and types too, unlike ==): the fork server
+        # built it from the same sections (warmup.py).
+        text = _dumps(config)
+        if text != self._site_config_text:
             self.site_config = None
         self._site_config_sections = config
+        self._site_config_text = text
         python = self._site_config_sections.get("python") or {}
         extra = [p.strip() for p in str(python.get("path") or "").split(",") if p.strip()]
         for path in reversed(extra):

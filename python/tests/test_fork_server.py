@@ -148,6 +148,8 @@ def probe(sg, logger, event, args):
         "handler_types": [type(h).__name__ for h in logging.getLogger().handlers],
         "loggers": sorted(logging.root.manager.loggerDict),
         "stdout": type(sys.stdout).__name__,
+        "config": {name: dict(logger.config.items(name)) for name in logger.config.sections()},
+        "config_defaults": sorted(logger.config.defaults()),
         "cwd": os.getcwd(),
         "random": random.random(),
     }
@@ -236,6 +238,26 @@ class ForkServerTest(WorkerTestCase):
         worker.sync()
         self.assertEqual(worker.shutdown(), 0)
 
+    def test_a_prepared_worker_sees_what_a_spawned_one_sees(self):
+        # As the daemon runs it: the server prepared with the very config the hello carries.
+        config = {"daemon": {"logging": "20"}, "studio": {"greeting": "hi"}}
+        server = ForkServer(env={"PROBE_OUT": os.path.join(self.tmp, "probe")},
+                            prepare={"config": config})
+        self.addCleanup(server.close)
+        worker = server.fork()
+        self._workers.append(worker)
+        worker.hello(config=config, fake_api=False)
+        forked = self.probe(worker)
+        spawned_worker = self.start(env={"PROBE_OUT": os.path.join(self.tmp, "probe")},
+                                    config=config, fake_api=False)
+        spawned = self.probe(spawned_worker)
+        self.assertEqual(forked["config"]["studio"]["greeting"], "hi")
+        for key in ("random", "own_group"):
+            forked.pop(key)
+            spawned.pop(key)
+        self.maxDiff = None
+        self.assertEqual(forked, spawned)
+
     def test_a_plugin_sees_what_it_sees_in_a_spawned_worker(self):
         forked = self.probe(self.forked())
         self.assertTrue(forked["own_group"])
@@ -318,6 +340,8 @@ class ForkServerTest(WorkerTestCase):
         probe = self.probe(worker)
         self.assertEqual(probe["handler_types"], ["ProtocolHandler"])
         self.assertEqual(probe["stdout"], "PrintRedirect")
+        # Nothing of the failed warm-up is left: its loggers are gone as after a good one.
+        self.assertFalse([n for n in probe["loggers"] if "warmup" in n], probe["loggers"])
         # The server still serves.
         self.assertTrue(self.run_plugin(self.forked(), "mess", MESS)["ok"])
 
@@ -344,6 +368,7 @@ class ForkServerTest(WorkerTestCase):
         for first in ({}, {"config": "nonsense"}):
             bare = ForkServer(env={"PROBE_OUT": os.path.join(self.tmp, "probe")}, prepare=first)
             self.addCleanup(bare.close)
+            self.assertIsNone(bare.ready["warm_up"])
             self.assertEqual(self.read_config(bare, prepared), "SiteConfig|prepared")
 
     def test_preload_imports_modules_before_any_fork(self):

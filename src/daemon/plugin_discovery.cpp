@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "sgeventd/json.h"
 #include "state/legacy_state.h"
@@ -107,6 +108,13 @@ Discovery discover_plugins(const Config& config, const std::string& executable_d
                            const config::IniFile::Environment& env,
                            const workers::ForkServer::Reporter& fork_server_problem) {
   Discovery out;
+  // Made once: every Python worker of this config has the same command and fork server (and
+  // its spec holds the whole config, which is not worth serializing once per plugin).
+  std::optional<workers::SpawnSpec> python_worker;
+  auto python_spawn_spec = [&]() {
+    if (!python_worker) python_worker = python_spawn(config, executable_dir, fork_server_problem);
+    return *python_worker;
+  };
   for (const std::string& raw : config.plugin_paths) {
     const std::string folder = state::normalize_folder(raw);
     const std::string prefix = folder.back() == '/' ? folder : folder + "/";
@@ -118,7 +126,7 @@ Discovery discover_plugins(const Config& config, const std::string& executable_d
       dispatch::WorkerDefinition w;
       w.id = folder;
       w.per = "path";
-      w.spawn = python_spawn(config, executable_dir, fork_server_problem);
+      w.spawn = python_spawn_spec();
       w.plugins = python;
       for (const auto& p : python) w.watch_paths.push_back(p.path);
       out.workers.push_back(std::move(w));
@@ -126,7 +134,7 @@ Discovery discover_plugins(const Config& config, const std::string& executable_d
       for (const auto& p : python) {
         dispatch::WorkerDefinition w;
         w.id = p.path;
-        w.spawn = python_spawn(config, executable_dir, fork_server_problem);
+        w.spawn = python_spawn_spec();
         w.plugins = {p};
         w.watch_paths = {p.path};
         out.workers.push_back(std::move(w));

@@ -29,6 +29,8 @@ constexpr auto kAnswerTimeout = 5s;
 constexpr auto kFirstBackoff = 1s;
 constexpr auto kMaxBackoff = 60s;
 constexpr std::size_t kMaxAnswer = 64 * 1024;
+// The server reads its first message (--prepare) into this much (forkserver.py MAX_PREPARE).
+constexpr std::size_t kMaxPrepare = 1 << 20;
 
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
@@ -116,8 +118,8 @@ void ForkServer::failed(const std::string& problem) {
 }
 
 void ForkServer::send_prepare() {
-  // One message: a config too big for one (over the socket's buffer, a few hundred KiB) is
-  // replaced by an empty one, and the server warms up without it.
+  // One message: a config too big for one (over the socket's buffer, a few hundred KiB, or
+  // over what the server reads) is replaced by an empty one: it warms up without it.
   auto send = [this](const std::string& body) {
     ssize_t sent;
     do {
@@ -125,7 +127,9 @@ void ForkServer::send_prepare() {
     } while (sent < 0 && errno == EINTR);
     return sent >= 0;
   };
-  if (!send(spec_.prepare) && errno == EMSGSIZE) send("{}");
+  // The server reads at most kMaxPrepare (forkserver.py MAX_PREPARE): more would be cut.
+  const bool fits = spec_.prepare.size() <= kMaxPrepare;
+  if (!fits || (!send(spec_.prepare) && errno == EMSGSIZE)) send("{}");
   // Any other failure: the server is gone, which waiting for its ready says.
 }
 

@@ -42,20 +42,22 @@ ForkServerSpec python_spec() {
 // then behaves as `mode` says with each request.
 //   steal: keeps the worker's pipes and starts a child that reads the worker's stdin (what a
 //          worker forked before its answer was lost would do), and never answers;
-//   die:   exits at the first request.
+//   die:   exits at the first request;
+//   cold:  says its warm-up failed, then dies at the first request.
 ForkServerSpec fake_spec(const std::string& mode) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("sgeventd-fake-fork-server-" + std::to_string(::getpid()) + "-" + mode);
   std::ofstream(path) << R"(import array, os, socket, sys, time
 sock = socket.socket(fileno=0)
-sock.send(b'{"ready": true, "problems": []}')
 mode = sys.argv[-1]
+sock.send(b'{"ready": true, "problems": [], "warm_up": "too cold"}' if mode == "cold"
+          else b'{"ready": true, "problems": []}')
 while True:
     fds = array.array("i")
     msg, anc, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(12))
     if not msg:
         sys.exit(0)
-    if mode == "die":
+    if mode in ("die", "cold"):
         sys.exit(1)
     for _level, _kind, data in anc:
         fds.frombytes(data)
@@ -215,6 +217,19 @@ TEST(ForkServer, AWorkerSpawnedAfterALostAnswerGetsPipesOfItsOwn) {
   ASSERT_EQ(h.listener.loaded.size(), 1u);
   ASSERT_EQ(reports.problems.size(), 1u);
   EXPECT_NE(reports.problems[0].find("did not answer in time"), std::string::npos)
+      << reports.problems[0];
+}
+
+TEST(ForkServer, AFailedWarmUpIsReportedAsAProblem) {
+  Reports reports;
+  auto server = std::make_shared<ForkServer>(fake_spec("cold"), reports.reporter());
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  EXPECT_FALSE(server->fork_worker(fds[0], fds[1], 2, {}));  // it dies at the request
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_FALSE(reports.problems.empty());
+  EXPECT_NE(reports.problems[0].find("could not warm up (too cold)"), std::string::npos)
       << reports.problems[0];
 }
 
