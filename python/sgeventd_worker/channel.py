@@ -127,19 +127,13 @@ class Writer(object):
         self.closed = False
 
     def rebind(self, fd):
-        """Write to ``fd`` from now on, with nothing held (see LineReader.rebind)."""
+        """Write to ``fd`` from now on, with nothing held (see LineReader.rebind); -1: write
+        nowhere and behave as closed (log records then go to stderr, see logbridge). One
+        locked step, so no other thread writes to a stale fd in between."""
         with self._lock:
             self._fd = fd
             del self.held[:]
-            self.closed = False
-
-    def detach(self):
-        """Write nowhere: drop what is held and behave as closed (log records then go to
-        stderr, see logbridge). One locked step, so no other thread writes to a stale fd."""
-        with self._lock:
-            self._fd = -1
-            del self.held[:]
-            self.closed = True
+            self.closed = fd < 0
 
     def send(self, line, hold=False):
         """Send one message (a str that already ends with a newline)."""

@@ -9,10 +9,9 @@ The server imports, warms up (warmup.py: a worker built and run over a sample pl
 the allocator's holes, and says ``ready`` (with the preloads' problems and ``warm_up``: null,
 or why the warm-up failed). Each request is one message: JSON ``{"argv": [...]}`` (the
 worker's arguments) with three descriptors attached (SCM_RIGHTS), the worker's stdin, stdout
-and stderr. The server forks
-twice: the intermediate child forks the worker and exits at once, so the worker is reparented
-to the daemon (a child subreaper), which then owns it as if it had spawned it: waits for it,
-signals it, limits it. The answer is ``{"pid": N}`` or ``{"error": "..."}``. The server exits
+and stderr. The server forks twice: the intermediate child forks the worker and exits at once,
+so the worker is reparented to the daemon (a child subreaper), which then owns it as if it had
+spawned it: waits for it, signals it, limits it. The answer is ``{"pid": N}`` or ``{"error": "..."}``. The server exits
 when the daemon closes the socket.
 
 What a worker gets from the fork, and what not:

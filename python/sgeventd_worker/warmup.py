@@ -120,7 +120,7 @@ def _undo(worker):
     try:
         _forget_loggers()
         if worker is not None:
-            worker.writer.detach()
+            worker.writer.rebind(-1)
             root = logging.getLogger()
             for handler in list(root.handlers):
                 if getattr(handler, "_writer", None) is worker.writer:
@@ -157,7 +157,7 @@ def _forget_plugin(worker):
     worker.forget_plugins()
     _forget_loggers()
     worker.reader.rebind(-1)
-    worker.writer.detach()
+    worker.writer.rebind(-1)
     worker.stdout.partial = []
     # The warm-up's load froze what it had made (Worker._load); the server collects what is
     # garbage now and freezes again before its first fork.
